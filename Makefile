@@ -1,0 +1,34 @@
+# reinfuse: `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT ?= out/demo
+
+.PHONY: demo test lint typecheck unit bench lock clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	@$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.lock
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.lock
+	@touch $@
+
+demo: $(VENV)/.installed
+	@$(VENV)/bin/reinfuse demo --out $(OUT)
+
+test: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_read_validate.py
+
+lock:
+	$(PY) -m pip freeze --exclude-editable > requirements.lock.new && echo "review requirements.lock.new"
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""The one exception hierarchy of reinfuse.
+
+Every error a user can trigger derives from :class:`ReinfuseError`, so a caller (or the
+CLI) can catch them all in one place and print the message, which always says what was
+received and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from reinfuse.validate.findings import Finding
+
+
+class ReinfuseError(Exception):
+    """Base class of every error raised on purpose by reinfuse."""
+
+
+class CohortReadError(ReinfuseError):
+    """A cohort source cannot be read at all (not a workbook, encrypted, sheet missing...)."""
+
+
+class CohortValidationError(ReinfuseError):
+    """A cohort was read but has errors; ``findings`` lists every one of them."""
+
+    def __init__(self, findings: Sequence[Finding], source: str = "") -> None:
+        self.findings = list(findings)
+        self.source = source
+        errors = [f for f in self.findings if f.severity == "error"]
+        head = f"{len(errors)} error(s) in {source or 'the cohort'}"
+        lines = [f"  - {f.location()}: {f.message}" for f in errors[:20]]
+        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(head + ":\n" + "\n".join(lines) + more)
+
+
+class PlanError(ReinfuseError):
+    """An analysis plan is malformed or refers to something that does not exist."""
+
+
+class OutputExistsError(ReinfuseError):
+    """Refusing to overwrite a file or folder the user did not ask to replace."""
+
+
+class StatisticsError(ReinfuseError):
+    """A statistical test was asked for on data it cannot be computed from."""
