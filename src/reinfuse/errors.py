@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from reinfuse.validate.findings import Finding
+    from reinfuse.findings import Finding
 
 
 class ReinfuseError(Exception):

@@ -1,0 +1,185 @@
+"""Validation: check a raw cohort against the format and clinical plausibility.
+
+:func:`validate` returns every finding at once, never only the first; :func:`load_cohort`
+reads, validates and returns a typed :class:`~reinfuse.cohort.Cohort`, raising
+:class:`~reinfuse.errors.CohortValidationError` (with all findings) when there are errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reinfuse.cohort import SOURCE_ROW, Cohort
+from reinfuse.errors import CohortReadError, CohortValidationError
+from reinfuse.io.read import RawCohort, RawSheet, read_raw
+from reinfuse.schema import COHORT_V1, CohortFormat, Table
+from reinfuse.validate._coerce import coerce_column, empty_column
+from reinfuse.validate._rules import check_infusions, check_patients, identifier_columns
+from reinfuse.findings import Finding, has_errors
+
+__all__ = ["Finding", "ValidationReport", "load_cohort", "validate"]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of validating a cohort source."""
+
+    cohort: Cohort
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding is an error."""
+        return not has_errors(list(self.findings))
+
+    @property
+    def errors(self) -> list[Finding]:
+        """The findings that stop the pipeline."""
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """The findings that go into the report."""
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+def _sheet_finding(sheet: str, column: str | None, message: str, fix: str, rule: str,
+                   severity: str = "error", value: str | None = None,
+                   expected: str = "") -> Finding:
+    return Finding(severity="error" if severity == "error" else "warning", sheet=sheet,
+                   row=None, column=column, value=value, expected=expected, message=message,
+                   fix=fix, rule=rule)
+
+
+def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
+                ) -> tuple[pd.DataFrame, list[Finding]]:
+    findings: list[Finding] = []
+    raw = sheet.frame
+    known = {c.name for c in table.columns}
+
+    for header in identifier_columns(sheet.headers):
+        findings.append(_sheet_finding(
+            table.name, header,
+            f"column '{header}' looks like a direct identifier (name, MRN, date of birth, "
+            "address or contact details).",
+            "Remove the column before sharing or analysing; keep identifiers in a separate "
+            "linkage file. Pass --allow-identifiers only if this data stays inside your "
+            "institution and the column is not an identifier.",
+            "identifier-column", severity="warning" if allow_identifiers else "error",
+            expected="no direct identifiers"))
+
+    identifiers = set(identifier_columns(sheet.headers))
+    extras = [h for h in sheet.headers if h.lower() not in known]
+    for header in (h for h in extras if h not in identifiers):
+        findings.append(_sheet_finding(
+            table.name, header, f"column '{header}' is not part of the cohort format; it is "
+            "kept as it is but not checked or analysed.",
+            "Check its spelling against the format (docs/cohort-format.md) if it was meant to "
+            "be one of the standard columns.", "extra-column", severity="warning"))
+
+    typed: dict[str, pd.Series] = {}
+    for col in table.columns:
+        if col.name not in raw.columns:
+            if col.name in table.key or col.required:
+                findings.append(_sheet_finding(
+                    table.name, col.name, f"required column '{col.name}' is missing.",
+                    f"Add a column headed {col.name} ({col.allowed()}).", "missing-column"))
+            elif not col.optional:
+                findings.append(_sheet_finding(
+                    table.name, col.name,
+                    f"column '{col.name}' is missing; it is treated as entirely empty.",
+                    f"Add a column headed {col.name} (it may stay empty).",
+                    "missing-column", severity="warning"))
+            typed[col.name] = empty_column(col, raw.index)
+            continue
+        values, problems = coerce_column(raw[col.name], col, table.name)
+        typed[col.name] = values
+        findings += problems
+
+    if raw.empty:
+        findings.append(_sheet_finding(
+            table.name, None, f"the {table.name} sheet has no data rows.",
+            f"Enter one row per {'patient' if table.name == 'patients' else 'infusion'} "
+            "below the header.", "empty-sheet", severity="warning"))
+    frame = pd.DataFrame(typed, index=raw.index)
+    for header in extras:
+        frame[header] = raw[header.lower()]
+    frame[SOURCE_ROW] = raw.index.astype("int64")
+    return frame.reset_index(drop=True), findings
+
+
+def validate(raw: RawCohort, *, allow_identifiers: bool = False,
+             cohort_format: CohortFormat = COHORT_V1) -> ValidationReport:
+    """Check every sheet of ``raw``; return the typed cohort and every finding.
+
+    Raises
+    ------
+    CohortReadError
+        When a required sheet is missing (the cohort cannot be checked at all).
+    """
+    missing = [t.name for t in cohort_format.tables
+               if t.required_table and t.name not in raw.sheets]
+    if missing:
+        have = ", ".join(s.name for s in raw.sheets.values()) or "none"
+        noun = "sheet" if raw.kind == "xlsx" else "file"
+        names = ", ".join(m + (".csv" if raw.kind == "csv" else "") for m in missing)
+        raise CohortReadError(
+            f"{raw.source}: missing {noun}(s) {names} (found: {have}). A cohort needs one "
+            f"{noun} per table: {', '.join(t.name for t in cohort_format.tables)}."
+        )
+
+    findings: list[Finding] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for table in cohort_format.tables:
+        if table.name not in raw.sheets:
+            continue
+        frame, problems = _type_table(raw.sheets[table.name], table, allow_identifiers)
+        tables[table.name] = frame
+        findings += problems
+    known_tables = {t.name for t in cohort_format.tables}
+    for key, sheet in raw.sheets.items():
+        if key not in known_tables and key != "dictionary":
+            findings.append(_sheet_finding(
+                sheet.name, None, f"sheet '{sheet.name}' is not part of the cohort format and "
+                "is ignored.", "Rename it if it was meant to be one of: "
+                + ", ".join(sorted(known_tables)) + ".", "extra-sheet", severity="warning"))
+
+    # Cross-row and cross-table rules need the key columns; skip them if a key is absent.
+    blocking = {(f.sheet, f.column) for f in findings if f.rule == "missing-column"
+                and f.severity == "error"}
+    if not blocking:
+        findings += check_patients(tables["patients"])
+        findings += check_infusions(tables["infusions"], tables["patients"])
+
+    order = {t.name: i for i, t in enumerate(cohort_format.tables)}
+    findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),
+                                 f.row if f.row is not None else 0, f.column or ""))
+    cohort = Cohort(tables=tables, source=raw.source, sha256=raw.sha256,
+                    findings=tuple(findings), format_version=cohort_format.version)
+    return ValidationReport(cohort=cohort, findings=tuple(findings))
+
+
+def load_cohort(path: str | Path, *, allow_identifiers: bool = False) -> Cohort:
+    """Read and validate a cohort; return it typed, or raise with every error listed.
+
+    Parameters
+    ----------
+    path
+        An ``.xlsx`` workbook or a folder of ``.csv`` files.
+    allow_identifiers
+        Downgrade identifier-like columns from an error to a warning.
+
+    Raises
+    ------
+    CohortReadError
+        The source cannot be read at all.
+    CohortValidationError
+        The source was read but has errors; ``.findings`` lists all of them.
+    """
+    report = validate(read_raw(path), allow_identifiers=allow_identifiers)
+    if not report.ok:
+        raise CohortValidationError(report.findings, source=str(path))
+    return report.cohort

@@ -1,0 +1,172 @@
+"""The ``reinfuse`` command: a thin shell over the pipeline (nothing clinical lives here)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table as RichTable
+
+from reinfuse import __version__
+from reinfuse.errors import CohortReadError, ReinfuseError
+from reinfuse.findings import Finding
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160  # files and pipes get a readable fixed width
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+def print_findings(findings: Sequence[Finding], source: str) -> None:
+    """Print findings as a table a coordinator can work through, errors first."""
+    console = _console()
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if not findings:
+        console.print(f"[green]{source}: no problems found.[/green]")
+        return
+    table = RichTable(title=f"{source}: {errors} error(s), {warnings} warning(s)",
+                      show_lines=False, expand=False)
+    for header in ("severity", "sheet", "row", "column", "value", "problem", "how to fix"):
+        table.add_column(header, overflow="fold")
+    for f in findings:
+        style = "red" if f.severity == "error" else "yellow"
+        table.add_row(f"[{style}]{f.severity}[/{style}]", escape(f.sheet),
+                      "" if f.row is None else str(f.row), escape(f.column or ""),
+                      escape(f.value or ""), escape(f.message), escape(f.fix))
+    console.print(table)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from reinfuse.io.read import read_raw
+    from reinfuse.validate import validate
+
+    report = validate(read_raw(args.path), allow_identifiers=args.allow_identifiers)
+    if args.format == "json":
+        json.dump([f.to_dict() for f in report.findings], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_findings(report.findings, args.path)
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from reinfuse.io.template import write_template
+
+    path = write_template(args.out, overwrite=args.overwrite)
+    print(f"Template written to {path}")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from reinfuse.io.template import format_markdown
+
+    sys.stdout.write(format_markdown() + "\n")
+    return EXIT_OK
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from reinfuse.summary import cohort_summary
+    from reinfuse.validate import load_cohort
+
+    cohort = load_cohort(args.path, allow_identifiers=args.allow_identifiers)
+    sys.stdout.write(cohort_summary(cohort) + "\n")
+    return EXIT_OK
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from reinfuse.synth import synth_cohort
+    from reinfuse.io.write import write_cohort
+
+    tables = synth_cohort(args.patients, seed=args.seed)
+    path = write_cohort(tables, args.out, overwrite=args.overwrite)
+    n_inf = len(tables["infusions"])
+    print(f"Synthetic cohort of {args.patients} patients ({n_inf} infusions) written to {path}")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from reinfuse.demo import demo_path
+    from reinfuse.io.read import read_raw
+    from reinfuse.summary import cohort_summary
+    from reinfuse.validate import validate
+
+    source = demo_path()
+    report = validate(read_raw(source))
+    print_findings(report.findings, "demo cohort")
+    if not report.ok:
+        return EXIT_INVALID
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = out / "summary.txt"
+    summary.write_text(cohort_summary(report.cohort) + "\n", encoding="utf-8")
+    sys.stdout.write(summary.read_text(encoding="utf-8"))
+    print(f"\nDemo cohort: {source}\nSummary written to {summary.resolve()}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="reinfuse",
+        description="CAR T-cell cohort studies with a focus on reinfusion.")
+    parser.add_argument("--version", action="version", version=f"reinfuse {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a cohort workbook or CSV folder")
+    p.add_argument("path", help="an .xlsx workbook or a folder of .csv files")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--allow-identifiers", action="store_true",
+                   help="report identifier-like columns as warnings instead of errors")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("template", help="write an empty cohort workbook with a dictionary")
+    p.add_argument("out", help="destination .xlsx file")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("schema", help="print the cohort format as Markdown")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("summary", help="validate a cohort and print a short summary")
+    p.add_argument("path")
+    p.add_argument("--allow-identifiers", action="store_true")
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("synth", help="write a random, plausible synthetic cohort")
+    p.add_argument("out", help="destination .xlsx file or folder for .csv files")
+    p.add_argument("--patients", type=int, required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("demo", help="run the main job on the bundled demo cohort")
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``reinfuse`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except CohortReadError as exc:
+        _console(stderr=True).print(f"[red]cannot read:[/red] {escape(str(exc))}")
+        return EXIT_UNREADABLE
+    except ReinfuseError as exc:
+        _console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        return EXIT_INVALID
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Validation findings: one problem, located precisely, with what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a cohort.
+
+    ``row`` is the row number the user sees: the Excel row, or the CSV line, with the
+    header being 1. It is ``None`` for a problem with a whole sheet or workbook.
+    ``rule`` names the check that found it (stable, for filtering and tests).
+    """
+
+    severity: Severity
+    sheet: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+    message: str
+    fix: str
+    rule: str = ""
+
+    def location(self) -> str:
+        """``sheet row N, column C`` as a person would say it."""
+        where = self.sheet
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return where
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the keys documented for ``reinfuse validate --format json``)."""
+        data = asdict(self)
+        data.pop("rule")
+        return data
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    """True when any finding is an error."""
+    return any(f.severity == "error" for f in findings)

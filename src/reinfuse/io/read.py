@@ -1,0 +1,167 @@
+"""Read a cohort source (an .xlsx workbook or a folder of .csv files) into raw sheets.
+
+Reading does not interpret cell values: every cell stays what the file holds (text, a
+number, a date cell) so that validation can report the value exactly as the user typed it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from reinfuse.errors import CohortReadError
+
+SourceKind = Literal["xlsx", "csv"]
+
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+@dataclass(frozen=True)
+class RawSheet:
+    """One sheet as read: header names as written, cells untouched.
+
+    ``frame`` has one column per header (names lower-cased and stripped) and the index
+    holds the row number the user sees (Excel row or CSV line; the header is row 1).
+    ``headers`` keeps the names exactly as written, in order.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    headers: tuple[str, ...]
+    file: str
+
+
+@dataclass(frozen=True)
+class RawCohort:
+    """Every sheet of a cohort source, before validation."""
+
+    source: str
+    kind: SourceKind
+    sheets: dict[str, RawSheet]
+    sha256: dict[str, str] = field(default_factory=dict)
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _frame_from(data: pd.DataFrame, name: str, file: str) -> RawSheet:
+    headers = tuple(str(c).strip() for c in data.columns)
+    data.columns = pd.Index([h.lower() for h in headers])
+    # Drop rows that are entirely empty (trailing formatting in Excel) but keep row numbers.
+    data.index = pd.RangeIndex(2, len(data) + 2)
+    data = data.loc[data.notna().any(axis=1)]
+    return RawSheet(name=name, frame=data, headers=headers, file=file)
+
+
+def _check_duplicate_headers(sheet: RawSheet) -> None:
+    lowered = [h.lower() for h in sheet.headers]
+    dupes = sorted({h for h in lowered if lowered.count(h) > 1 and h})
+    if dupes:
+        raise CohortReadError(
+            f"{sheet.file}: sheet '{sheet.name}' has the column(s) {', '.join(dupes)} more "
+            "than once (names are compared without regard to case). Rename or remove the "
+            "duplicates so each column appears once."
+        )
+
+
+def _read_xlsx(path: Path) -> dict[str, RawSheet]:
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head == _OLE_MAGIC:
+        raise CohortReadError(
+            f"{path}: this is a password-protected workbook or an old-style .xls file. "
+            "Remove the password (File > Info > Protect Workbook) or save it as .xlsx."
+        )
+    if not zipfile.is_zipfile(path):
+        raise CohortReadError(
+            f"{path}: not an Excel .xlsx workbook (the file is not a zip archive). "
+            "Save it from Excel as 'Excel Workbook (.xlsx)', or give a folder of .csv files."
+        )
+    try:
+        # calamine (Rust) reads large workbooks an order of magnitude faster than openpyxl.
+        book = pd.read_excel(path, sheet_name=None, dtype=object, engine="calamine")
+    except Exception as exc:  # the reader's own errors are varied; say what failed
+        raise CohortReadError(f"{path}: the workbook cannot be read ({exc}).") from exc
+    sheets: dict[str, RawSheet] = {}
+    for name, data in book.items():
+        key = str(name).strip().lower()
+        sheets[key] = _frame_from(data, str(name), path.name)
+    return sheets
+
+
+def _read_csv_folder(path: Path) -> dict[str, RawSheet]:
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+    if not files:
+        raise CohortReadError(
+            f"{path}: the folder holds no .csv files. Put one file per table in it, named "
+            "after the table (patients.csv, infusions.csv)."
+        )
+    sheets: dict[str, RawSheet] = {}
+    for file in files:
+        try:
+            data = pd.read_csv(
+                file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            )
+        except UnicodeDecodeError as exc:
+            raise CohortReadError(
+                f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}). Save the file "
+                "as 'CSV UTF-8' from Excel."
+            ) from exc
+        except pd.errors.ParserError as exc:
+            raise CohortReadError(f"{file}: not a readable CSV file ({exc}).") from exc
+        except pd.errors.EmptyDataError as exc:
+            raise CohortReadError(f"{file}: the file is empty; it needs at least a header "
+                                  "line.") from exc
+        data = data.apply(lambda s: s.str.strip()).replace("", pd.NA)
+        sheets[file.stem.strip().lower()] = _frame_from(data, file.stem, file.name)
+    return sheets
+
+
+def read_raw(path: str | Path) -> RawCohort:
+    """Read every sheet of a cohort source without interpreting cell values.
+
+    Parameters
+    ----------
+    path
+        An ``.xlsx`` workbook, or a folder of ``.csv`` files named after the tables.
+
+    Raises
+    ------
+    CohortReadError
+        When the source cannot be read at all (missing, not a workbook, encrypted...).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CohortReadError(f"{path}: no such file or folder.")
+    if path.is_dir():
+        sheets = _read_csv_folder(path)
+        hashes = {p.name: sha256_of(p) for p in sorted(path.glob("*.csv"))}
+        kind: SourceKind = "csv"
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        sheets = _read_xlsx(path)
+        hashes = {path.name: sha256_of(path)}
+        kind = "xlsx"
+    elif path.suffix.lower() == ".csv":
+        raise CohortReadError(
+            f"{path}: a cohort is a workbook or a folder of CSV files, one per table. Give "
+            f"the folder ({path.parent}) instead of one file."
+        )
+    else:
+        raise CohortReadError(
+            f"{path}: unsupported file type '{path.suffix}'. Give an .xlsx workbook or a "
+            "folder of .csv files."
+        )
+    for sheet in sheets.values():
+        _check_duplicate_headers(sheet)
+    return RawCohort(source=str(path), kind=kind, sheets=sheets, sha256=hashes)

@@ -1,0 +1,183 @@
+"""The cohort format, version 1: the single source of truth for reading, validation,
+the template workbook and the documentation (``docs/cohort-format.md`` is generated from it).
+"""
+
+from __future__ import annotations
+
+from reinfuse.schema._model import Column, CohortFormat, Table
+
+YESNO = "yesno"
+
+TARGETS = ("CD19", "CD22", "CD19/CD22", "other")
+_TARGET_SYNONYMS = {
+    "cd19/22": "CD19/CD22",
+    "cd19_cd22": "CD19/CD22",
+    "cd19/cd22": "CD19/CD22",
+    "cd19_22": "CD19/CD22",
+    "cd19+cd22": "CD19/CD22",
+    "bispecific": "CD19/CD22",
+}
+ANTIGEN_STATUS = ("positive", "dim", "negative")
+_ANTIGEN_SYNONYMS = {"pos": "positive", "+": "positive", "neg": "negative", "-": "negative",
+                     "low": "dim", "partial": "dim"}
+RESPONSES = ("CR", "CRi", "PR", "SD", "PD", "NE")
+_RESPONSE_SYNONYMS = {
+    "complete_remission": "CR",
+    "complete_response": "CR",
+    "cri": "CRi",
+    "partial_remission": "PR",
+    "partial_response": "PR",
+    "stable_disease": "SD",
+    "no_response": "SD",
+    "progressive_disease": "PD",
+    "progression": "PD",
+    "not_evaluable": "NE",
+}
+LD_REGIMENS = ("standard", "intensified", "flag", "other", "none")
+INDICATIONS = ("persistent_disease", "relapse", "relapse_prevention")
+RELAPSE_SITES = ("marrow", "cns", "emd")
+
+_pct = {"minimum": 0.0, "maximum": 100.0}
+
+PATIENTS = Table(
+    name="patients",
+    meaning="One row per patient.",
+    key=("patient_id",),
+    columns=(
+        Column("patient_id", "text", "Study identifier (never an MRN or a name).",
+               required=True, unique=True),
+        Column("sex", "code", "Sex.", codes=("M", "F", "unknown"),
+               synonyms={"male": "M", "female": "F", "man": "M", "woman": "F", "boy": "M",
+                         "girl": "F", "u": "unknown", "unk": "unknown",
+                         "not_reported": "unknown"}),
+        Column("race", "code", "Race.",
+               codes=("white", "black", "asian", "american_indian_alaska_native",
+                      "native_hawaiian_pacific_islander", "multiple", "unknown"),
+               synonyms={"caucasian": "white", "black_or_african_american": "black",
+                         "african_american": "black",
+                         "american_indian_or_alaska_native": "american_indian_alaska_native",
+                         "native_hawaiian_or_other_pacific_islander":
+                             "native_hawaiian_pacific_islander",
+                         "pacific_islander": "native_hawaiian_pacific_islander",
+                         "more_than_one_race": "multiple", "multiracial": "multiple",
+                         "not_reported": "unknown", "unk": "unknown", "other": "unknown"}),
+        Column("ethnicity", "code", "Ethnicity.", codes=("hispanic", "non_hispanic", "unknown"),
+               synonyms={"hispanic_or_latino": "hispanic", "latino": "hispanic",
+                         "not_hispanic": "non_hispanic",
+                         "not_hispanic_or_latino": "non_hispanic", "nonhispanic": "non_hispanic",
+                         "not_reported": "unknown", "unk": "unknown"}),
+        Column("prior_lines", "integer", "Lines of therapy before the first study infusion.",
+               minimum=0),
+        Column("prior_hsct", "integer", "Number of prior stem cell transplants.", minimum=0),
+        Column("prior_blinatumomab", YESNO, "Blinatumomab before the first study infusion."),
+        Column("prior_inotuzumab", YESNO,
+               "Inotuzumab ozogamicin before the first study infusion."),
+        Column("prior_car", "codelist",
+               "CAR T products received elsewhere before the first study infusion; "
+               "empty = none; several allowed.",
+               codes=("CD19", "CD22", "CD19/CD22", "other"), synonyms=_TARGET_SYNONYMS),
+    ),
+)
+
+INFUSIONS = Table(
+    name="infusions",
+    meaning="One row per CAR T-cell infusion.",
+    key=("patient_id", "infusion"),
+    columns=(
+        Column("patient_id", "text", "Must exist in the patients sheet.", required=True),
+        Column("infusion", "integer",
+               "1 = first infusion of this product (CART1), 2 = reinfusion (CART2), ...",
+               minimum=1, required=True),
+        Column("date", "date", "Infusion date; strictly increasing with infusion number.",
+               required=True),
+        Column("age_years", "number", "Age at this infusion.", unit="years",
+               minimum=0, maximum=120),
+        Column("trial", "text", "Trial identifier, e.g. NCT01593696."),
+        Column("construct", "text", "CAR construct, e.g. CD19-28z."),
+        Column("target", "code", "Antigen target of the product.", codes=TARGETS,
+               synonyms=_TARGET_SYNONYMS),
+        Column("dose_per_kg", "number", "CAR T cells infused per kg.", unit="cells/kg",
+               minimum=0, minimum_exclusive=True),
+        Column("ld_regimen", "code", "Lymphodepletion before this infusion.", codes=LD_REGIMENS,
+               synonyms={"std": "standard", "standard_ld": "standard", "intensive": "intensified",
+                         "intensified_ld": "intensified", "fc": "standard"}),
+        Column("ld_fludarabine_mg_m2", "number", "Fludarabine course total.", unit="mg/m2",
+               minimum=0, optional=True),
+        Column("ld_cyclophosphamide_mg_m2", "number", "Cyclophosphamide course total.",
+               unit="mg/m2", minimum=0, optional=True),
+        Column("ld_cytarabine_mg_m2", "number", "Cytarabine course total.", unit="mg/m2",
+               minimum=0, optional=True),
+        Column("indication", "code",
+               "Why the patient was reinfused; required for infusion >= 2, empty for 1.",
+               codes=INDICATIONS,
+               synonyms={"persistent": "persistent_disease", "stable_disease":
+                         "persistent_disease", "suboptimal_response": "persistent_disease",
+                         "relapsed": "relapse", "prevention": "relapse_prevention"}),
+        Column("compassionate_use", YESNO, "Given by individual compassionate use."),
+        Column("interim_therapy", YESNO,
+               "Therapy between the previous infusion and this one (infusion >= 2)."),
+        Column("residual_car", YESNO,
+               "CAR T cells from the previous infusion still detectable before "
+               "lymphodepletion (infusion >= 2)."),
+        Column("pre_marrow_blasts_pct", "number",
+               "Marrow blasts by morphology before the infusion.", unit="%", **_pct),
+        Column("pre_marrow_mrd_pct", "number",
+               "B-ALL as % of mononuclear cells by flow cytometry before the infusion.",
+               unit="% of MNC", **_pct),
+        Column("pre_csf_wbc_per_ul", "number", "CSF white cells before the infusion.",
+               unit="cells/uL", minimum=0),
+        Column("pre_csf_rbc_per_ul", "number", "CSF red cells (traumatic tap rule).",
+               unit="cells/uL", minimum=0, optional=True),
+        Column("pre_csf_blasts", YESNO, "Blasts on CSF cytospin before the infusion."),
+        Column("pre_csf_flow_positive", YESNO, "Disease detectable in CSF by flow cytometry."),
+        Column("pre_cns_clinical_signs", YESNO,
+               "Cranial nerve palsy, brain or eye involvement.", optional=True),
+        Column("pre_emd", YESNO, "Non-CNS extramedullary disease before the infusion."),
+        Column("best_response", "code", "Best marrow response to this infusion.",
+               codes=RESPONSES, synonyms=_RESPONSE_SYNONYMS),
+        Column("best_response_mrd_pct", "number", "Flow MRD at best response.",
+               unit="% of MNC", **_pct),
+        Column("response_date", "date", "Date the best response was first documented."),
+        Column("crs_grade", "integer", "Maximum CRS grade (ASTCT).", minimum=0, maximum=5),
+        Column("neurotox_grade", "integer", "Maximum neurotoxicity grade (CTCAE or ICANS).",
+               minimum=0, maximum=5),
+        Column("peak_car_per_ul", "number",
+               "Peak absolute CAR T cells per uL of peripheral blood (the seed study prints "
+               "this unit as 'cells/mL').", unit="cells/uL", minimum=0),
+        Column("csf_lp_done", YESNO, "Lumbar puncture done after the infusion."),
+        Column("csf_car_detected", YESNO, "CAR T cells found in CSF after the infusion."),
+        Column("abc_cd19_pre", "number", "CD19 antigen binding capacity of blasts before "
+               "the infusion.", unit="molecules/cell", minimum=0),
+        Column("abc_cd22_pre", "number", "CD22 antigen binding capacity of blasts before "
+               "the infusion.", unit="molecules/cell", minimum=0),
+        Column("antigen_after", "code", "Antigen status of the leukemia after this infusion.",
+               codes=ANTIGEN_STATUS, synonyms=_ANTIGEN_SYNONYMS),
+        Column("relapse_date", "date", "Relapse after a response to this infusion."),
+        Column("relapse_sites", "codelist", "Sites of relapse.", codes=RELAPSE_SITES,
+               synonyms={"bone_marrow": "marrow", "bm": "marrow", "medullary": "marrow",
+                         "cns": "cns", "csf": "cns", "extramedullary": "emd"}),
+        Column("relapse_antigen", "code", "Antigen status at relapse.", codes=ANTIGEN_STATUS,
+               synonyms=_ANTIGEN_SYNONYMS),
+        Column("car_at_relapse", YESNO, "CAR T cells still detectable at relapse."),
+        Column("hsct_after", YESNO, "Consolidative transplant after this infusion."),
+        Column("last_followup_date", "date", "Date of last follow-up."),
+        Column("death_date", "date", "Date of death."),
+    ),
+)
+
+COHORT_V1 = CohortFormat(version="1", tables=(PATIENTS, INFUSIONS))
+
+#: Columns that may only be filled on a reinfusion (infusion >= 2).
+REINFUSION_ONLY = ("indication", "interim_therapy", "residual_car")
+
+#: Header words that suggest a direct identifier (HIPAA Safe Harbor categories).
+IDENTIFIER_PATTERNS = (
+    r"(^|_)(first|last|given|family|full|middle|patient|pt|sur)?_?name($|_)",
+    r"(^|_)initials($|_)",
+    r"(^|_)mrn($|_)",
+    r"medical_record",
+    r"(^|_)(dob|birth_?date|date_?of_?birth|birthday)($|_)",
+    r"(^|_)(address|street|city|zip|zipcode|postcode|postal_code)($|_)",
+    r"(^|_)(phone|telephone|email|e_mail|fax)($|_)",
+    r"(^|_)(ssn|social_security|nhs_number|insurance_id)($|_)",
+)

@@ -1,0 +1,187 @@
+"""Turn raw cells into typed columns, vectorised, reporting every cell that does not fit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from reinfuse.schema import Column
+from reinfuse.findings import Finding
+
+_YES = ("yes", "y", "true", "t", "1", "1.0")
+_NO = ("no", "n", "false", "f", "0", "0.0")
+_YESNO = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
+
+# "3x10^5", "3 × 10^6", "3*10^5" -> scientific notation.
+_TIMES_TEN = r"^\s*([0-9]*\.?[0-9]+)\s*[xX×*]\s*10\s*\^\s*([+-]?[0-9]+)\s*$"
+
+
+def display(value: object) -> str:
+    """A cell value as the user would recognise it in an error message."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _only_strings(raw: pd.Series) -> bool:
+    # infer_dtype runs in C: CSV columns (all text) skip the per-cell type checks below.
+    return pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty")
+
+
+def _is_date_cell(raw: pd.Series) -> pd.Series:
+    if _only_strings(raw):
+        return pd.Series(False, index=raw.index)
+    return raw.map(lambda v: isinstance(v, dt.date))
+
+
+def as_text(raw: pd.Series) -> pd.Series:
+    """Cells as stripped strings (whole-number floats lose their ``.0``), missing as NA."""
+    out = raw.astype(object)
+    if not _only_strings(raw):
+        floats = out.map(lambda v: isinstance(v, float) and v.is_integer())
+        out = out.where(~floats, out[floats].map(lambda v: str(int(v))))
+    text = out.astype("string").str.strip()
+    return text.mask(text == "", pd.NA)
+
+
+def _finding(
+    sheet: str, row: int, col: Column, value: object, message: str, fix: str,
+    rule: str, severity: str = "error", expected: str | None = None,
+) -> Finding:
+    return Finding(
+        severity="error" if severity == "error" else "warning",
+        sheet=sheet,
+        row=int(row),
+        column=col.name,
+        value=display(value),
+        expected=expected if expected is not None else col.allowed(),
+        message=message,
+        fix=fix,
+        rule=rule,
+    )
+
+
+def closest(value: str, choices: Iterable[str]) -> str | None:
+    """The allowed value most like ``value``, if any is close."""
+    lowered = {c.lower(): c for c in choices}
+    match = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def coerce_column(
+    raw: pd.Series, col: Column, sheet: str
+) -> tuple[pd.Series, list[Finding]]:
+    """Convert one raw column to its schema type.
+
+    Returns the typed column (bad cells become missing) and one finding per bad cell.
+    The work is vectorised; Python only touches the cells that are wrong.
+    """
+    text = as_text(raw)
+    present = text.notna()
+    findings: list[Finding] = []
+
+    if col.kind == "text":
+        typed: pd.Series = text
+        bad = pd.Series(False, index=raw.index)
+    elif col.kind in ("integer", "number"):
+        cleaned = text.str.replace(_TIMES_TEN, r"\1e\2", regex=True).str.replace(",", "")
+        is_date = _is_date_cell(raw)
+        numbers = pd.to_numeric(cleaned.where(~is_date), errors="coerce")
+        bad = present & numbers.isna()
+        if col.kind == "integer":
+            fractional = numbers.notna() & (numbers % 1 != 0)
+            bad |= fractional
+            numbers = numbers.where(~fractional)
+            typed = numbers.astype("Int64")
+        else:
+            typed = numbers.astype("float64")
+    elif col.kind == "yesno":
+        typed = text.str.lower().map(_YESNO).astype("boolean")
+        bad = present & typed.isna()
+    elif col.kind == "code":
+        lookup = col.lookup()
+        keys = text.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+        typed = keys.map(lookup).astype("string")
+        bad = present & typed.isna()
+    elif col.kind == "codelist":
+        lookup = col.lookup()
+        parts = text.str.split(";").explode().str.strip()
+        parts = parts[parts.notna() & (parts != "")]
+        mapped = parts.str.lower().str.replace(r"[\s\-]+", "_", regex=True).map(lookup)
+        unknown = mapped.isna().groupby(level=0).any()
+        typed = mapped.dropna().groupby(level=0).agg(";".join).reindex(raw.index)
+        typed = typed.astype("string")
+        bad = present & unknown.reindex(raw.index, fill_value=False)
+        typed = typed.where(~bad)
+    elif col.kind == "date":
+        is_datetime = _is_date_cell(raw)
+        strings = text.where(~is_datetime)
+        parsed = pd.to_datetime(strings, format="ISO8601", errors="coerce")
+        direct = pd.to_datetime(raw.where(is_datetime), errors="coerce")
+        typed = parsed.where(~is_datetime, direct).dt.normalize()
+        bad = present & typed.isna()
+    else:  # pragma: no cover - the schema only uses the kinds above
+        raise ValueError(col.kind)
+
+    for row in bad.index[bad.to_numpy()]:
+        value = raw.loc[row]
+        shown = display(value)
+        if col.kind in ("code", "codelist"):
+            near = closest(shown.split(";")[0], col.codes) if shown else None
+            hint = f" Did you mean '{near}'?" if near else ""
+            message = f"'{shown}' is not an allowed code for {col.name}.{hint}"
+            fix = f"Use one of: {', '.join(col.codes)}."
+            rule = "unknown-code"
+        elif col.kind == "date":
+            message = f"'{shown}' is not a date in the form YYYY-MM-DD."
+            fix = ("Write the date as YYYY-MM-DD (e.g. 2019-03-07) or format the cell as "
+                   "a date; day/month order cannot be guessed safely.")
+            rule = "bad-date"
+        elif col.kind == "yesno":
+            message = f"'{shown}' is not yes or no."
+            fix = "Write yes or no (empty if unknown)."
+            rule = "bad-yesno"
+        else:
+            message = f"'{shown}' is not {col.allowed().split(' from ')[0].split(' >')[0]}."
+            fix = f"Enter {col.allowed()} (empty if unknown)."
+            rule = "bad-number"
+        findings.append(_finding(sheet, row, col, value, message, fix, rule))
+
+    if col.kind in ("integer", "number"):
+        values = typed.astype("float64")
+        low_bad = pd.Series(False, index=raw.index)
+        if col.minimum is not None:
+            low_bad = (values <= col.minimum) if col.minimum_exclusive else (values < col.minimum)
+        high_bad = values > col.maximum if col.maximum is not None else low_bad & False
+        out_of_range = (low_bad | high_bad).fillna(False).to_numpy(dtype=bool)
+        for row in raw.index[out_of_range]:
+            findings.append(_finding(
+                sheet, row, col, raw.loc[row],
+                f"{display(raw.loc[row])} is out of range for {col.name}.",
+                f"Enter {col.allowed()}; check the unit ({col.unit or 'none'}).",
+                "out-of-range",
+            ))
+        typed = typed.where(~pd.Series(out_of_range, index=raw.index))
+
+    if col.required:
+        for row in raw.index[~present.to_numpy()]:
+            findings.append(_finding(
+                sheet, row, col, None, f"{col.name} is required but empty.",
+                f"Fill in {col.name} ({col.allowed()}).", "missing-required",
+            ))
+    return typed, findings
+
+
+def empty_column(col: Column, index: pd.Index) -> pd.Series:
+    """An all-missing column of the right dtype, for an absent optional column."""
+    dtype = {"integer": "Int64", "number": "float64", "yesno": "boolean",
+             "date": "datetime64[ns]"}.get(col.kind, "string")
+    if dtype == "datetime64[ns]":
+        return pd.Series(pd.NaT, index=index, dtype=dtype)
+    return pd.Series(np.nan if dtype == "float64" else pd.NA, index=index, dtype=dtype)

@@ -1,0 +1,267 @@
+"""Checks that span columns, rows and tables: the clinical plausibility of a cohort.
+
+Every rule is a vectorised mask over a typed table; Python only formats the findings for the
+rows that are flagged. Each rule has a stable name (``Finding.rule``) and a test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from reinfuse.cohort import SOURCE_ROW
+from reinfuse.schema import REINFUSION_ONLY
+from reinfuse.schema.cohort_v1 import IDENTIFIER_PATTERNS
+from reinfuse.validate._coerce import display
+from reinfuse.findings import Finding, Severity
+
+RowText = Callable[[pd.Series], str]
+
+
+def flag(
+    frame: pd.DataFrame,
+    mask: pd.Series | np.ndarray,
+    *,
+    sheet: str,
+    column: str | None,
+    message: str | RowText,
+    fix: str,
+    rule: str,
+    expected: str = "",
+    severity: Severity = "error",
+) -> list[Finding]:
+    """One finding per row where ``mask`` is true; ``message`` may be a function of the row."""
+    mask = np.asarray(pd.Series(mask, index=frame.index).fillna(False), dtype=bool)
+    hits = frame.loc[mask]
+    findings = []
+    for _, row in hits.iterrows():
+        value = row.get(column) if column else None
+        findings.append(Finding(
+            severity=severity,
+            sheet=sheet,
+            row=int(row[SOURCE_ROW]),
+            column=column,
+            value=None if value is None or pd.isna(value) else display(value),
+            expected=expected,
+            message=message(row) if callable(message) else message,
+            fix=fix,
+            rule=rule,
+        ))
+    return findings
+
+
+def identifier_columns(headers: tuple[str, ...]) -> list[str]:
+    """Headers that look like direct identifiers (names, MRN, date of birth, address...)."""
+    found = []
+    for header in headers:
+        key = re.sub(r"[\s\-]+", "_", header.strip().lower())
+        if any(re.search(pattern, key) for pattern in IDENTIFIER_PATTERNS):
+            found.append(header)
+    return found
+
+
+def _rows_text(rows: pd.Series) -> str:
+    return ", ".join(str(int(r)) for r in rows)
+
+
+def check_patients(patients: pd.DataFrame) -> list[Finding]:
+    """Duplicate patient identifiers."""
+    dup = patients["patient_id"].notna() & patients["patient_id"].duplicated(keep=False)
+    rows_of = patients[dup].groupby("patient_id")[SOURCE_ROW].agg(_rows_text)
+    return flag(
+        patients, dup, sheet="patients", column="patient_id",
+        message=lambda r: f"patient_id '{r['patient_id']}' appears more than once "
+                          f"(rows {rows_of[r['patient_id']]}).",
+        fix="Give each patient one row; merge or renumber the duplicates.",
+        rule="duplicate-patient", expected="a unique identifier",
+    )
+
+
+def _ordered(infusions: pd.DataFrame) -> pd.DataFrame:
+    return infusions.sort_values(["patient_id", "infusion"], kind="stable")
+
+
+def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Finding]:
+    """Keys, numbering, dates, reinfusion-only fields and clinical consistency."""
+    inf = infusions
+    out: list[Finding] = []
+    sheet = "infusions"
+
+    known = inf["patient_id"].isin(patients["patient_id"].dropna())
+    out += flag(inf, inf["patient_id"].notna() & ~known, sheet=sheet, column="patient_id",
+                message=lambda r: f"patient_id '{r['patient_id']}' is not in the patients "
+                                  "sheet.",
+                fix="Add the patient to the patients sheet, or correct the identifier.",
+                rule="unknown-patient", expected="a patient_id of the patients sheet")
+
+    keyed = inf["patient_id"].notna() & inf["infusion"].notna()
+    dup = keyed & inf.duplicated(["patient_id", "infusion"], keep=False)
+    out += flag(inf, dup, sheet=sheet, column="infusion",
+                message=lambda r: f"infusion {r['infusion']} of patient '{r['patient_id']}' "
+                                  "is recorded more than once.",
+                fix="Keep one row per infusion; number reinfusions 2, 3, ...",
+                rule="duplicate-infusion", expected="one row per (patient_id, infusion)")
+
+    # Numbering must run 1, 2, ..., k without gaps for each patient.
+    valid = inf[keyed & ~dup]
+    groups = valid.groupby("patient_id")["infusion"]
+    expected_max = groups.transform("count")
+    gap = (groups.transform("max") != expected_max) | (groups.transform("min") != 1)
+    numbers = groups.agg(lambda s: ", ".join(str(int(v)) for v in sorted(s)))
+    out += flag(valid, gap, sheet=sheet, column="infusion",
+                message=lambda r: f"patient '{r['patient_id']}' has infusions numbered "
+                                  f"{numbers[r['patient_id']]}; numbering must run 1, 2, ... "
+                                  "without gaps.",
+                fix="Renumber this patient's infusions 1, 2, ... in date order, or add the "
+                    "missing infusion.",
+                rule="infusion-gap", expected="consecutive numbers starting at 1")
+
+    # Dates and ages must increase with the infusion number.
+    ordered = _ordered(valid)
+    same = ordered["patient_id"].eq(ordered["patient_id"].shift())
+    prev_date = ordered["date"].shift().where(same)
+    out += flag(ordered, same & (ordered["date"] <= prev_date), sheet=sheet, column="date",
+                message=lambda r: f"infusion {r['infusion']} of '{r['patient_id']}' is dated "
+                                  "on or before the previous infusion.",
+                fix="Check the dates: each reinfusion must come after the infusion before it.",
+                rule="infusion-date-order", expected="later than the previous infusion")
+    prev_age = ordered["age_years"].shift().where(same)
+    out += flag(ordered, same & (ordered["age_years"] < prev_age), sheet=sheet,
+                column="age_years",
+                message=lambda r: f"age {r['age_years']:g} at infusion {r['infusion']} is "
+                                  f"lower than at the previous infusion of '{r['patient_id']}'.",
+                fix="Check age_years: age cannot decrease between infusions.",
+                rule="age-decreases", expected="at least the age at the previous infusion")
+    gap_years = (ordered["date"] - prev_date).dt.days / 365.25
+    age_jump = (ordered["age_years"] - prev_age - gap_years).abs() > 1.0
+    out += flag(ordered, same & age_jump, sheet=sheet, column="age_years",
+                message=lambda r: f"age changes by a different amount than the time between "
+                                  f"infusions of '{r['patient_id']}' (more than 1 year apart).",
+                fix="Check age_years and the infusion dates.", severity="warning",
+                rule="age-date-mismatch", expected="age difference ~ time between infusions")
+
+    # Same product: a reinfusion uses the product of the first infusion.
+    for column in ("target", "construct"):
+        first = ordered.groupby("patient_id")[column].transform("first")
+        differs = same & ordered[column].notna() & first.notna() & (ordered[column] != first)
+        out += flag(ordered, differs, sheet=sheet, column=column,
+                    message=lambda r, c=column: f"{c} '{r[c]}' differs from the first infusion "
+                                                f"of '{r['patient_id']}'.",
+                    fix="A reinfusion uses the same product; if this was a different product, "
+                        "record it as a new course or in prior_car.",
+                    severity="warning", rule="product-changes",
+                    expected="the same product as infusion 1")
+
+    out += _date_order(inf)
+    out += _reinfusion_fields(inf)
+    out += _clinical(inf)
+    return out
+
+
+_DATE_RULES = (
+    ("response_date", "date", "the best response is dated before the infusion",
+     "response-before-infusion"),
+    ("relapse_date", "date", "the relapse is dated before the infusion",
+     "relapse-before-infusion"),
+    ("relapse_date", "response_date", "the relapse is dated before the response",
+     "relapse-before-response"),
+    ("last_followup_date", "date", "the last follow-up is dated before the infusion",
+     "followup-before-infusion"),
+    ("death_date", "date", "death is dated before the infusion", "death-before-infusion"),
+    ("death_date", "last_followup_date", "death is dated before the last follow-up",
+     "death-before-followup"),
+    ("death_date", "relapse_date", "death is dated before the relapse", "death-before-relapse"),
+)
+
+
+def _date_order(inf: pd.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    for later, earlier, what, rule in _DATE_RULES:
+        wrong = inf[later] < inf[earlier]
+        out += flag(inf, wrong, sheet="infusions", column=later,
+                    message=lambda r, a=later, b=earlier, w=what: (
+                        f"{w} ({a} {display(r[a])} < {b} {display(r[b])})."),
+                    fix=f"Check {later} and {earlier}.", rule=rule,
+                    expected=f"on or after {earlier}")
+    return out
+
+
+def _reinfusion_fields(inf: pd.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    first = inf["infusion"] == 1
+    later = inf["infusion"] >= 2
+    for column in REINFUSION_ONLY:
+        out += flag(inf, first & inf[column].notna(), sheet="infusions", column=column,
+                    message=f"{column} is filled on a first infusion; it only applies to "
+                            "reinfusions (infusion >= 2).",
+                    fix=f"Leave {column} empty on infusion 1, or correct the infusion number.",
+                    rule="reinfusion-field-on-first", expected="empty on infusion 1")
+        severity: Severity = "error" if column == "indication" else "warning"
+        out += flag(inf, later & inf[column].isna(), sheet="infusions", column=column,
+                    message=f"{column} is empty on a reinfusion.",
+                    fix=f"Fill in {column} for every infusion >= 2"
+                        + (" (persistent_disease / relapse / relapse_prevention)."
+                           if column == "indication" else " (yes/no)."),
+                    severity=severity, rule="reinfusion-field-missing",
+                    expected="a value for infusion >= 2")
+    return out
+
+
+def _clinical(inf: pd.DataFrame) -> list[Finding]:
+    from reinfuse.criteria.lymphodepletion import classify_regimen
+
+    out: list[Finding] = []
+    mrd_negative_high_blasts = (inf["pre_marrow_mrd_pct"] < 0.01) & (
+        inf["pre_marrow_blasts_pct"] >= 5
+    )
+    out += flag(inf, mrd_negative_high_blasts, sheet="infusions", column="pre_marrow_mrd_pct",
+                message=lambda r: f"flow MRD {display(r['pre_marrow_mrd_pct'])}% (negative) "
+                                  f"with {display(r['pre_marrow_blasts_pct'])}% marrow blasts "
+                                  "(M2/M3) is contradictory.",
+                fix="Check pre_marrow_mrd_pct and pre_marrow_blasts_pct (both in percent).",
+                rule="mrd-negative-with-m2m3", expected="MRD >= 0.01% when blasts >= 5%")
+
+    no_cr = ~inf["best_response"].isin(["CR", "CRi"])
+    out += flag(inf, inf["relapse_date"].notna() & no_cr, sheet="infusions",
+                column="relapse_date",
+                message=lambda r: "a relapse is recorded but the best response was "
+                                  f"{r['best_response'] if pd.notna(r['best_response']) else 'empty'}"
+                                  "; relapse requires a prior CR.",
+                fix="Set best_response to CR/CRi if the patient was in remission; otherwise "
+                    "record progression (best_response PD/SD) and leave relapse_date empty.",
+                rule="relapse-without-cr", expected="best_response CR or CRi")
+
+    relapse_details = inf[["relapse_sites", "relapse_antigen", "car_at_relapse"]].notna()
+    out += flag(inf, relapse_details.any(axis=1) & inf["relapse_date"].isna(),
+                sheet="infusions", column="relapse_date",
+                message="relapse details (sites, antigen or CAR at relapse) are filled but "
+                        "relapse_date is empty.",
+                fix="Enter relapse_date, or clear the relapse details.", severity="warning",
+                rule="relapse-details-without-date", expected="a relapse date")
+
+    out += flag(inf, inf["csf_car_detected"].eq(True) & inf["csf_lp_done"].eq(False),
+                sheet="infusions", column="csf_car_detected",
+                message="CAR T cells are recorded in CSF but no lumbar puncture was done.",
+                fix="Set csf_lp_done to yes, or clear csf_car_detected.",
+                rule="csf-car-without-lp", expected="csf_lp_done = yes")
+
+    drugs = inf[["ld_fludarabine_mg_m2", "ld_cyclophosphamide_mg_m2", "ld_cytarabine_mg_m2"]]
+    given = drugs[["ld_fludarabine_mg_m2", "ld_cyclophosphamide_mg_m2"]].notna().all(axis=1)
+    derived = pd.Series(
+        classify_regimen(drugs.iloc[:, 0], drugs.iloc[:, 1], drugs.iloc[:, 2].fillna(0.0)),
+        index=inf.index,
+    ).astype("string")
+    clash = given & inf["ld_regimen"].notna() & derived.notna() & (derived != inf["ld_regimen"])
+    out += flag(inf, clash, sheet="infusions", column="ld_regimen",
+                message=lambda r: f"ld_regimen '{r['ld_regimen']}' contradicts the drug totals "
+                                  f"(fludarabine {display(r['ld_fludarabine_mg_m2'])}, "
+                                  f"cyclophosphamide {display(r['ld_cyclophosphamide_mg_m2'])}, "
+                                  f"cytarabine {display(r['ld_cytarabine_mg_m2'])} mg/m2), which "
+                                  f"make it '{derived[r.name]}'.",
+                fix="Correct ld_regimen or the drug totals (course totals in mg/m2: standard "
+                    "= fludarabine 75 + cyclophosphamide 900; intensified = 120 + 1200).",
+                rule="ld-regimen-contradicts-doses", expected="the regimen the doses define")
+    return out

@@ -1,0 +1,201 @@
+"""Every validation rule: a bad-input fixture and an assertion on the finding it produces.
+
+The base cohort (tests/conftest.py) is valid; each case edits one or two cells and states
+the finding a coordinator must see: rule, severity, sheet, row (CSV line; header = 1),
+column and words of the message. Rules come from issue 2 ("Validation").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reinfuse.io.read import read_raw
+from reinfuse.validate import validate
+
+# (id, edits, rule, severity, sheet, row, column, words in message)
+CASES = [
+    ("bad integer", [("patients", 0, "prior_lines", "four")],
+     "bad-number", "error", "patients", 2, "prior_lines", "'four' is not a whole number"),
+    ("fractional integer", [("patients", 1, "prior_hsct", "1.5")],
+     "bad-number", "error", "patients", 3, "prior_hsct", "'1.5'"),
+    ("negative count", [("patients", 0, "prior_lines", "-1")],
+     "out-of-range", "error", "patients", 2, "prior_lines", "out of range"),
+    ("percent over 100", [("infusions", 1, "pre_marrow_blasts_pct", "130")],
+     "out-of-range", "error", "infusions", 3, "pre_marrow_blasts_pct", "130 is out of range"),
+    ("dose must be > 0", [("infusions", 0, "dose_per_kg", "0")],
+     "out-of-range", "error", "infusions", 2, "dose_per_kg", "out of range"),
+    ("age over 120", [("infusions", 2, "age_years", "200")],
+     "out-of-range", "error", "infusions", 4, "age_years", "200"),
+    ("unknown code with suggestion", [("patients", 0, "sex", "mael")],
+     "unknown-code", "error", "patients", 2, "sex", "not an allowed code"),
+    ("unknown race", [("patients", 1, "race", "martian")],
+     "unknown-code", "error", "patients", 3, "race", "'martian'"),
+    ("unknown code in list", [("patients", 0, "prior_car", "CD19;CD33")],
+     "unknown-code", "error", "patients", 2, "prior_car", "CD19;CD33"),
+    ("bad yes/no", [("infusions", 0, "pre_emd", "maybe")],
+     "bad-yesno", "error", "infusions", 2, "pre_emd", "'maybe' is not yes or no"),
+    ("non-ISO date", [("infusions", 2, "date", "03/04/2019")],
+     "bad-date", "error", "infusions", 4, "date", "not a date in the form YYYY-MM-DD"),
+    ("required value empty", [("infusions", 2, "date", "")],
+     "missing-required", "error", "infusions", 4, "date", "date is required"),
+    ("duplicate patient", [("patients", 1, "patient_id", "P1"), ("infusions", 2, "patient_id",
+                                                                 "P1")],
+     "duplicate-patient", "error", "patients", 2, "patient_id", "appears more than once"),
+    ("duplicate infusion", [("infusions", 1, "infusion", "1")],
+     "duplicate-infusion", "error", "infusions", 2, "infusion", "recorded more than once"),
+    ("unknown patient", [("infusions", 2, "patient_id", "P9")],
+     "unknown-patient", "error", "infusions", 4, "patient_id", "'P9' is not in the patients"),
+    ("gap in numbering", [("infusions", 1, "infusion", "3")],
+     "infusion-gap", "error", "infusions", 2, "infusion", "numbered 1, 3"),
+    ("numbering not starting at 1", [("infusions", 2, "infusion", "2"),
+                                     ("infusions", 2, "indication", "relapse"),
+                                     ("infusions", 2, "interim_therapy", "no"),
+                                     ("infusions", 2, "residual_car", "no")],
+     "infusion-gap", "error", "infusions", 4, "infusion", "numbered 2"),
+    ("reinfusion before first infusion", [("infusions", 1, "date", "2017-12-01"),
+                                          ("infusions", 1, "response_date", "2017-12-20"),
+                                          ("infusions", 1, "age_years", "12")],
+     "infusion-date-order", "error", "infusions", 3, "date", "on or before the previous"),
+    ("response before infusion", [("infusions", 0, "response_date", "2018-01-01")],
+     "response-before-infusion", "error", "infusions", 2, "response_date",
+     "best response is dated before the infusion"),
+    ("relapse before infusion", [("infusions", 0, "relapse_date", "2018-01-01")],
+     "relapse-before-infusion", "error", "infusions", 2, "relapse_date", "before the infusion"),
+    ("relapse before response", [("infusions", 0, "relapse_date", "2018-02-01")],
+     "relapse-before-response", "error", "infusions", 2, "relapse_date",
+     "relapse is dated before the response"),
+    ("death before follow-up", [("infusions", 1, "death_date", "2018-08-01")],
+     "death-before-followup", "error", "infusions", 3, "death_date",
+     "death is dated before the last follow-up"),
+    ("follow-up before infusion", [("infusions", 2, "last_followup_date", "2019-01-01")],
+     "followup-before-infusion", "error", "infusions", 4, "last_followup_date",
+     "before the infusion"),
+    ("indication on first infusion", [("infusions", 0, "indication", "relapse")],
+     "reinfusion-field-on-first", "error", "infusions", 2, "indication",
+     "only applies to reinfusions"),
+    ("interim therapy on first infusion", [("infusions", 2, "interim_therapy", "yes")],
+     "reinfusion-field-on-first", "error", "infusions", 4, "interim_therapy",
+     "only applies to reinfusions"),
+    ("indication missing on reinfusion", [("infusions", 1, "indication", "")],
+     "reinfusion-field-missing", "error", "infusions", 3, "indication", "empty on a reinfusion"),
+    ("residual CAR missing on reinfusion", [("infusions", 1, "residual_car", "")],
+     "reinfusion-field-missing", "warning", "infusions", 3, "residual_car",
+     "empty on a reinfusion"),
+    ("MRD-negative with M2/M3 marrow", [("infusions", 0, "pre_marrow_mrd_pct", "0.001")],
+     "mrd-negative-with-m2m3", "error", "infusions", 2, "pre_marrow_mrd_pct",
+     "is contradictory"),
+    ("relapse without CR", [("infusions", 0, "best_response", "PR")],
+     "relapse-without-cr", "error", "infusions", 2, "relapse_date", "requires a prior CR"),
+    ("regimen contradicts drug totals", [("infusions", 1, "ld_regimen", "standard")],
+     "ld-regimen-contradicts-doses", "error", "infusions", 3, "ld_regimen",
+     "make it 'intensified'"),
+    ("identifier column", [], "identifier-column", "error", "patients", None, "MRN",
+     "looks like a direct identifier"),
+    ("age decreases", [("infusions", 1, "age_years", "11")],
+     "age-decreases", "error", "infusions", 3, "age_years", "lower than at the previous"),
+    ("product changes at reinfusion", [("infusions", 1, "target", "CD19")],
+     "product-changes", "warning", "infusions", 3, "target", "differs from the first"),
+    ("CAR in CSF without LP", [("infusions", 0, "csf_lp_done", "no")],
+     "csf-car-without-lp", "error", "infusions", 2, "csf_car_detected", "no lumbar puncture"),
+    ("relapse details without date", [("infusions", 2, "relapse_sites", "cns")],
+     "relapse-details-without-date", "warning", "infusions", 4, "relapse_date",
+     "relapse_date is empty"),
+    ("missing optional-in-study column", [("infusions", 0, "crs_grade", None)],
+     "missing-column", "warning", "infusions", None, "crs_grade", "treated as entirely empty"),
+    ("missing key column", [("infusions", 0, "infusion", None)],
+     "missing-column", "error", "infusions", None, "infusion", "required column"),
+    ("extra column kept", [], "extra-column", "warning", "infusions", None, "site_note",
+     "not part of the cohort format"),
+]
+
+EXTRA = {
+    "identifier column": {"patients": {"MRN": ["123", "456"]}},
+    "extra column kept": {"infusions": {"site_note": ["a", "b", "c"]}},
+}
+
+
+def test_base_cohort_is_valid(write_cohort_csv):
+    report = validate(read_raw(write_cohort_csv()))
+    assert report.findings == (), [f.message for f in report.findings]
+
+
+@pytest.mark.parametrize(
+    ("edits", "rule", "severity", "sheet", "row", "column", "words"),
+    [pytest.param(*case[1:], id=case[0]) for case in CASES],
+)
+def test_rule(write_cohort_csv, request, edits, rule, severity, sheet, row, column, words):
+    case_id = request.node.callspec.id
+    folder = write_cohort_csv(edits, extra_columns=EXTRA.get(case_id))
+    report = validate(read_raw(folder))
+    hits = [f for f in report.findings if f.rule == rule and f.column == column]
+    assert hits, f"no {rule} finding; got {[(f.rule, f.message) for f in report.findings]}"
+    finding = hits[0]
+    assert finding.severity == severity
+    assert finding.sheet == sheet
+    assert finding.row == row
+    assert words in finding.message
+    assert finding.fix  # every finding says what to do
+    assert report.ok is (severity == "warning" and not report.errors)
+
+
+def test_all_problems_listed_at_once(write_cohort_csv):
+    folder = write_cohort_csv([
+        ("patients", 0, "sex", "x"),
+        ("infusions", 0, "pre_emd", "maybe"),
+        ("infusions", 2, "date", "2019-13-45"),
+        ("infusions", 1, "indication", ""),
+    ])
+    rules = {f.rule for f in validate(read_raw(folder)).errors}
+    assert {"unknown-code", "bad-yesno", "bad-date", "reinfusion-field-missing"} <= rules
+
+
+def test_unknown_code_suggests_closest(write_cohort_csv):
+    folder = write_cohort_csv([("infusions", 0, "ld_regimen", "intensifed")])
+    finding = next(f for f in validate(read_raw(folder)).findings if f.rule == "unknown-code")
+    assert "Did you mean 'intensified'?" in finding.message
+    assert "standard, intensified, flag, other, none" in finding.fix
+    assert finding.value == "intensifed"
+
+
+def test_identifiers_allowed_become_warning(write_cohort_csv):
+    folder = write_cohort_csv(extra_columns={"patients": {"date_of_birth": ["2001-01-01",
+                                                                            "2002-02-02"]}})
+    strict = validate(read_raw(folder))
+    relaxed = validate(read_raw(folder), allow_identifiers=True)
+    assert [f.severity for f in strict.findings if f.rule == "identifier-column"] == ["error"]
+    assert [f.severity for f in relaxed.findings if f.rule == "identifier-column"] == ["warning"]
+
+
+def test_synonyms_and_case_are_accepted(write_cohort_csv):
+    folder = write_cohort_csv([
+        ("patients", 0, "sex", "Male"),
+        ("patients", 1, "ethnicity", "Hispanic or Latino"),
+        ("patients", 0, "prior_car", "cd19; CD19/22"),
+        ("infusions", 0, "pre_emd", "Y"),
+        ("infusions", 1, "dose_per_kg", "1x10^6"),
+        ("infusions", 0, "best_response", "complete remission"),
+    ])
+    report = validate(read_raw(folder))
+    assert report.ok, [f.message for f in report.errors]
+    patients = report.cohort.patients
+    assert patients.loc[0, "sex"] == "M"
+    assert patients.loc[1, "ethnicity"] == "hispanic"
+    assert patients.loc[0, "prior_car"] == "CD19;CD19/CD22"
+    infusions = report.cohort.infusions
+    assert infusions.loc[1, "dose_per_kg"] == 1e6
+    assert infusions.loc[0, "best_response"] == "CR"
+    assert bool(infusions.loc[0, "pre_emd"]) is True
+
+
+def test_headers_are_case_insensitive(write_cohort_csv, tmp_path):
+    folder = write_cohort_csv()
+    text = (folder / "patients.csv").read_text().replace("patient_id", "Patient_ID", 1)
+    (folder / "patients.csv").write_text(text)
+    assert validate(read_raw(folder)).ok
+
+
+def test_input_is_never_modified(write_cohort_csv):
+    folder = write_cohort_csv([("patients", 0, "sex", "x")])
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    validate(read_raw(folder))
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
