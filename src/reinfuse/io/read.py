@@ -123,7 +123,7 @@ def _read_csv_folder(path: Path) -> dict[str, RawSheet]:
         except pd.errors.EmptyDataError as exc:
             raise CohortReadError(f"{file}: the file is empty; it needs at least a header "
                                   "line.") from exc
-        data = data.apply(lambda s: s.str.strip()).replace("", pd.NA)
+        # Stray spaces are left for validation, which strips only the cells that need it.
         sheets[file.stem.strip().lower()] = _frame_from(data, file.stem, file.name)
     return sheets
 

@@ -110,7 +110,9 @@ def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Fin
     groups = valid.groupby("patient_id")["infusion"]
     expected_max = groups.transform("count")
     gap = (groups.transform("max") != expected_max) | (groups.transform("min") != 1)
-    numbers = groups.agg(lambda s: ", ".join(str(int(v)) for v in sorted(s)))
+    gapped = valid[gap]
+    numbers = gapped.groupby("patient_id")["infusion"].agg(
+        lambda s: ", ".join(str(int(v)) for v in sorted(s)))
     out += flag(valid, gap, sheet=sheet, column="infusion",
                 message=lambda r: f"patient '{r['patient_id']}' has infusions numbered "
                                   f"{numbers[r['patient_id']]}; numbering must run 1, 2, ... "
