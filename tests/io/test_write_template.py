@@ -1,0 +1,78 @@
+"""Writers never overwrite silently, and the template is made from the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from reinfuse.errors import OutputExistsError
+from reinfuse.io.read import read_raw
+from reinfuse.io.template import format_markdown, write_template
+from reinfuse.io.write import write_cohort
+from reinfuse.schema import COHORT_V1
+from reinfuse.validate import validate
+
+
+def test_write_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "c.xlsx"
+    target.write_text("precious")
+    with pytest.raises(OutputExistsError, match="never overwrites"):
+        write_cohort({"patients": pd.DataFrame({"patient_id": ["P1"]})}, target)
+    assert target.read_text() == "precious"
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    original = pd.DataFrame.to_csv
+
+    def fail_second(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_second)
+    target = tmp_path / "folder"
+    with pytest.raises(OSError, match="disk full"):
+        write_cohort({"patients": pd.DataFrame({"a": [1]}), "x": pd.DataFrame({"a": [1]})},
+                     target)
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_template_headers_dictionary_and_dropdowns(tmp_path: Path) -> None:
+    path = write_template(tmp_path / "t.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["patients", "infusions", "dictionary"]
+    for table in COHORT_V1.tables:
+        headers = [c.value for c in book[table.name][1]]
+        assert headers == list(table.names)
+    sheet = book["infusions"]
+    formulas = {dv.formula1 for dv in sheet.data_validations.dataValidation}
+    assert '"CR,CRi,PR,SD,PD,NE"' in formulas
+    assert '"yes,no"' in formulas
+    dictionary = [[c.value for c in row] for row in book["dictionary"].iter_rows()]
+    assert dictionary[0][:3] == ["table", "column", "type"]
+    assert len(dictionary) - 1 == sum(len(t.columns) for t in COHORT_V1.tables)
+
+
+def test_empty_template_reads_back(tmp_path: Path) -> None:
+    report = validate(read_raw(write_template(tmp_path / "t.xlsx")))
+    assert report.ok
+    assert {f.rule for f in report.findings} == {"empty-sheet"}
+
+
+def test_template_refuses_overwrite(tmp_path: Path) -> None:
+    path = write_template(tmp_path / "t.xlsx")
+    with pytest.raises(OutputExistsError):
+        write_template(path)
+
+
+def test_docs_are_generated_from_schema() -> None:
+    doc = Path(__file__).parents[2] / "docs" / "cohort-format.md"
+    assert doc.read_text(encoding="utf-8").strip() == format_markdown().strip(), (
+        "docs/cohort-format.md is out of date: run `reinfuse schema > docs/cohort-format.md`"
+    )
