@@ -1,0 +1,33 @@
+"""Analysis plans: what to compute, declared in a versioned TOML file."""
+
+from reinfuse.plan._model import (
+    ColumnSpec,
+    ComparisonSpec,
+    FigureSpec,
+    GroupSpec,
+    Level,
+    Plan,
+    RowSpec,
+    Subset,
+    TableSpec,
+    default_plan,
+    default_plan_text,
+    load_plan,
+    parse_plan,
+)
+
+__all__ = [
+    "ColumnSpec",
+    "ComparisonSpec",
+    "FigureSpec",
+    "GroupSpec",
+    "Level",
+    "Plan",
+    "RowSpec",
+    "Subset",
+    "TableSpec",
+    "default_plan",
+    "default_plan_text",
+    "load_plan",
+    "parse_plan",
+]

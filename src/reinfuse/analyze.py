@@ -1,0 +1,416 @@
+"""Run an analysis plan over the analysis frame and return :class:`Results`.
+
+Every number that reaches a report is a :class:`Cell` (table, row and column labels,
+numerator, denominator, value, the text printed) or a comparison (groups, n, statistic,
+p-value, method), so ``results.json`` can trace each printed figure to its inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reinfuse.errors import PlanError
+from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
+from reinfuse.stats import (
+    fisher_exact,
+    mann_whitney_u,
+    mcnemar,
+    median_iqr,
+    median_range,
+    wilcoxon_signed_rank,
+)
+from reinfuse.style import Style, get_style
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One printed table cell and where its number came from."""
+
+    table: str
+    row: str
+    column: str
+    text: str
+    stat: str
+    value: float | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+    n: int | None = None
+    n_missing: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A printed row: its label, indent level and one cell per column."""
+
+    label: str
+    indent: int
+    cells: tuple[Cell | None, ...]
+    header: bool = False
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """A computed table."""
+
+    id: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+    footnotes: tuple[str, ...]
+    section: str = ""
+
+    def cell(self, row: str, column: str) -> Cell:
+        """The cell at the row and column labels (for tests and templates)."""
+        index = self.columns.index(column)
+        for line in self.rows:
+            if line.label == row and line.cells[index] is not None:
+                return line.cells[index]  # type: ignore[return-value]
+        raise KeyError(f"{self.id}: no cell at row {row!r}, column {column!r}")
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One group of a comparison: who is in it and its summary."""
+
+    label: str
+    n: int
+    n_missing: int
+    median: float | None
+    minimum: float | None
+    maximum: float | None
+    text: str
+    patients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """A comparison: the two groups and the test."""
+
+    id: str
+    title: str
+    variable: str
+    paired: bool
+    groups: tuple[GroupResult, ...]
+    test: str
+    statistic: float | None
+    pvalue: float | None
+    p_text: str
+    method: str
+    n: int | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    unit: str = ""
+    section: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything an analysis produced, before rendering."""
+
+    plan_id: str
+    plan_version: str
+    plan_sha256: str
+    population: str
+    n_patients: int
+    tables: tuple[TableResult, ...]
+    comparisons: tuple[ComparisonResult, ...]
+    options: dict[str, Any]
+
+    def table(self, table_id: str) -> TableResult:
+        """The table with this id."""
+        for table in self.tables:
+            if table.id == table_id:
+                return table
+        raise KeyError(table_id)
+
+    def comparison(self, comparison_id: str) -> ComparisonResult:
+        """The comparison with this id."""
+        for comparison in self.comparisons:
+            if comparison.id == comparison_id:
+                return comparison
+        raise KeyError(comparison_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready values (non-finite numbers become None)."""
+        return _plain(asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class _Fill(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill_labels(text: str, fill: dict[str, str]) -> str:
+    """Replace ``{label1}``-style placeholders; unknown placeholders stay as written."""
+    return text.format_map(_Fill(fill))
+
+
+# --- selecting rows ---------------------------------------------------------------------
+
+def population_frame(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The infusions of the plan's population (``reinfused``: patients with >= 2 infusions)."""
+    if plan.population == "reinfused":
+        return frame[frame["n_infusions"] >= 2]
+    return frame
+
+
+def _check_variable(frame: pd.DataFrame, variable: str, where: str) -> None:
+    if variable not in frame.columns:
+        near = [c for c in frame.columns if variable.split("_")[0] in c][:5]
+        raise PlanError(f"{where}: unknown variable '{variable}'. "
+                        f"Variables of the analysis frame include: {', '.join(near) or '...'}"
+                        " (see docs/derived-variables.md).")
+
+
+def select(frame: pd.DataFrame, *subsets: Subset, where: str = "") -> pd.DataFrame:
+    """Rows matching every subset (infusion number and ``where`` filters)."""
+    mask = pd.Series(True, index=frame.index)
+    for subset in subsets:
+        if subset.infusion is not None:
+            mask &= frame["infusion"] == subset.infusion
+        for column, values in subset.where.items():
+            _check_variable(frame, column, where)
+            mask &= frame[column].isin(list(values)).fillna(False).astype(bool)
+    return frame[mask]
+
+
+def _level_mask(values: pd.Series, level: Level) -> pd.Series:
+    if level.minimum is not None or level.maximum is not None:
+        numbers = pd.to_numeric(values, errors="coerce")
+        mask = numbers.notna()
+        if level.minimum is not None:
+            mask &= numbers >= level.minimum
+        if level.maximum is not None:
+            mask &= numbers <= level.maximum
+        return mask.fillna(False).astype(bool)
+    wanted = [str(v) for v in level.values]
+    text = values.astype("string")
+    # ';'-lists (e.g. prior_car) match when any element matches.
+    if text.str.contains(";", regex=False).fillna(False).any():
+        parts = text.str.split(";")
+        return parts.map(lambda xs: isinstance(xs, list) and any(x in wanted for x in xs)
+                         ).astype(bool)
+    as_bool = {"true": "True", "false": "False", "yes": "True", "no": "False"}
+    wanted = [as_bool.get(w.lower(), w) for w in wanted]
+    return text.isin(wanted).fillna(False).astype(bool)
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: int,
+                style: Style, stat: str = "count") -> Cell:
+    return Cell(table=table, row=row, column=column, text=style.n_percent(k, n), stat=stat,
+                value=(k / n if n else None), numerator=k, denominator=n, n=n,
+                n_missing=n_missing)
+
+
+def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
+               column_labels: list[str], style: Style) -> list[TableRow]:
+    lines: list[TableRow] = []
+    active = [not row.columns or c.id in row.columns for c in spec.columns]
+
+    def each(make: Any) -> tuple[Cell | None, ...]:
+        return tuple(make(sub, label) if on else None
+                     for sub, label, on in zip(subsets, column_labels, active, strict=True))
+
+    if row.stat == "header":
+        lines.append(TableRow(label=row.label, indent=row.indent,
+                              cells=(None,) * len(subsets), header=True))
+        return lines
+    if row.stat == "n":
+        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
+            lambda sub, col: Cell(spec.id, row.label, col, str(len(sub)), "n",
+                                  value=len(sub), n=len(sub)))))
+        return lines
+
+    assert row.variable is not None  # guaranteed by the plan parser
+    if row.stat in ("median_range", "median_iqr"):
+        def summary(sub: pd.DataFrame, col: str) -> Cell:
+            values = pd.to_numeric(sub[row.variable], errors="coerce")
+            present = values.dropna()
+            missing = int(values.isna().sum())
+            if present.empty:
+                return Cell(spec.id, row.label, col, style.missing, row.stat, n=0,
+                            n_missing=missing)
+            if row.stat == "median_range":
+                r = median_range(present.to_numpy())
+                text = style.median_range(r.median, r.minimum, r.maximum, row.decimals)
+                return Cell(spec.id, row.label, col, text, row.stat, value=r.median,
+                            n=r.n, n_missing=missing, minimum=r.minimum, maximum=r.maximum)
+            q = median_iqr(present.to_numpy())
+            text = style.median_iqr(q.median, q.q1, q.q3, row.decimals)
+            return Cell(spec.id, row.label, col, text, row.stat, value=q.median, n=q.n,
+                        n_missing=missing, q1=q.q1, q3=q.q3)
+
+        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(summary)))
+        return lines
+
+    if row.stat == "count":
+        def count(sub: pd.DataFrame, col: str) -> Cell:
+            values = sub[row.variable]
+            missing = int(values.isna().sum())
+            k = int(values.fillna(False).astype(bool).sum()) if values.dtype != object \
+                else int(values.eq(True).sum())
+            n = len(sub) - (missing if row.denominator == "non_missing" else 0)
+            return _count_cell(spec.id, row.label, col, k, n, missing, style)
+
+        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(count)))
+        return lines
+
+    # levels: a header line with the row label, then one line per level.
+    lines.append(TableRow(label=row.label, indent=row.indent, cells=(None,) * len(subsets),
+                          header=True))
+    for level in row.levels:
+        def level_cell(sub: pd.DataFrame, col: str, level: Level = level) -> Cell:
+            values = sub[row.variable]
+            missing = int(values.isna().sum())
+            k = int(_level_mask(values, level).sum())
+            n = len(sub) - (missing if row.denominator == "non_missing" else 0)
+            return _count_cell(spec.id, f"{row.label} / {level.label}", col, k, n, missing,
+                               style, stat="level")
+
+        cells = each(level_cell)
+        if row.hide_empty and all(c is None or not c.numerator for c in cells):
+            continue
+        lines.append(TableRow(label=level.label, indent=row.indent + 1, cells=cells))
+    if row.show_missing and row.denominator == "column":
+        missing_counts = [int(s[row.variable].isna().sum()) if on else 0
+                          for s, on in zip(subsets, active, strict=True)]
+        if any(missing_counts):
+            lines.append(TableRow(label="Unknown", indent=row.indent + 1, cells=each(
+                lambda sub, col: _count_cell(spec.id, f"{row.label} / Unknown", col,
+                                             int(sub[row.variable].isna().sum()), len(sub),
+                                             0, style, stat="missing"))))
+    return lines
+
+
+def _combine(column: Subset, row: Subset) -> Subset:
+    """A row's subset refines its column's: its infusion replaces the column's, filters add."""
+    return Subset(infusion=row.infusion if row.infusion is not None else column.infusion,
+                  where={**column.where, **row.where})
+
+
+def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
+                  fill: dict[str, str]) -> TableResult:
+    """Compute one table of the plan over the population frame."""
+    where = f"table '{spec.id}'"
+    subsets = [select(frame, column.subset, where=where) for column in spec.columns]
+    labels = [fill_labels(column.label, {**fill, "n": str(len(sub))})
+              for column, sub in zip(spec.columns, subsets, strict=True)]
+    rows: list[TableRow] = []
+    for row in spec.rows:
+        row = replace(row, label=fill_labels(row.label, fill), levels=tuple(
+            replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
+        if row.variable is not None:
+            _check_variable(frame, row.variable, f"{where}, row '{row.label}'")
+        row_subsets = [select(frame, _combine(column.subset, row.subset), where=where)
+                       for column in spec.columns]
+        rows += _row_cells(spec, row, row_subsets, labels, style)
+    footnotes = tuple(spec.footnotes) + tuple(r.footnote for r in spec.rows if r.footnote)
+    return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
+                       rows=tuple(rows), footnotes=footnotes, section=spec.section)
+
+
+# --- comparisons -----------------------------------------------------------------------------
+
+def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
+                       fill: dict[str, str]) -> ComparisonResult:
+    """Compute one comparison: group summaries and the test the plan names."""
+    spec = replace(spec, title=fill_labels(spec.title, fill), groups=tuple(  # type: ignore[arg-type]
+        replace(g, label=fill_labels(g.label, fill)) for g in spec.groups))
+    where = f"comparison '{spec.id}'"
+    _check_variable(frame, spec.variable, where)
+    sides = [select(frame, g.subset, where=where) for g in spec.groups]
+    if spec.paired:
+        a, b = (s.set_index("patient_id")[spec.variable] for s in sides)
+        both = a.index.intersection(b.index)
+        a, b = a.loc[both], b.loc[both]
+        complete = a.notna() & b.notna()
+        series = [a[complete], b[complete]]
+    else:
+        series = [s.set_index("patient_id")[spec.variable] for s in sides]
+
+    groups = []
+    for group, values in zip(spec.groups, series, strict=True):
+        numbers = pd.to_numeric(values, errors="coerce")
+        present = numbers.dropna()
+        if spec.test in ("fisher", "mcnemar"):
+            k = int(values.fillna(False).astype(bool).sum())
+            text = style.n_percent(k, len(values))
+            med = lo = hi = None
+        elif present.empty:
+            text, med, lo, hi = style.missing, None, None, None
+        else:
+            r = median_range(present.to_numpy())
+            med, lo, hi = r.median, r.minimum, r.maximum
+            text = style.median_range(med, lo, hi, spec.decimals)
+        groups.append(GroupResult(label=group.label, n=len(present) if spec.test not in (
+            "fisher", "mcnemar") else len(values), n_missing=int(numbers.isna().sum()),
+            median=med, minimum=lo, maximum=hi, text=text,
+            patients=tuple(str(p) for p in values.index)))
+
+    statistic = pvalue = None
+    method, detail, n = "", {}, None
+    x, y = (pd.to_numeric(s, errors="coerce").to_numpy(dtype=float) for s in series)
+    if spec.test == "wilcoxon":
+        result: Any = wilcoxon_signed_rank(x, y, method=spec.method,  # type: ignore[arg-type]
+                                           zero_method=spec.zero_method)  # type: ignore[arg-type]
+    elif spec.test == "mann_whitney":
+        result = mann_whitney_u(x, y, method=spec.method)  # type: ignore[arg-type]
+    elif spec.test == "fisher":
+        k = [int(np.nansum(v)) for v in (x, y)]
+        nn = [int(np.sum(~np.isnan(v))) for v in (x, y)]
+        result = fisher_exact([[k[0], nn[0] - k[0]], [k[1], nn[1] - k[1]]])
+    elif spec.test == "mcnemar":
+        result = mcnemar(x.astype(bool), y.astype(bool))
+    else:
+        result = None
+    if result is not None:
+        statistic, pvalue, method = result.statistic, result.pvalue, result.method
+        n, detail = result.n, result.to_dict()
+    return ComparisonResult(
+        id=spec.id, title=spec.title, variable=spec.variable, paired=spec.paired,
+        groups=tuple(groups), test=spec.test, statistic=statistic, pvalue=pvalue,
+        p_text=style.pvalue(pvalue) if pvalue is not None else "", method=method, n=n,
+        detail=detail, unit=spec.unit, section=spec.section, note=spec.note)
+
+
+def analyze(frame: pd.DataFrame, plan: Plan) -> Results:
+    """Run every table and comparison of ``plan`` over the analysis ``frame``."""
+    style = get_style(plan.style)
+    population = population_frame(frame, plan)
+    n_patients = int(population["patient_id"].nunique())
+    fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
+    fill["n_patients"] = str(n_patients)
+    tables = tuple(compute_table(population, spec, style, fill) for spec in plan.tables)
+    comparisons = tuple(compute_comparison(population, spec, style, fill)
+                        for spec in plan.comparisons)
+    return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
+                   population=plan.population, n_patients=n_patients, tables=tables,
+                   comparisons=comparisons, options={"alpha": plan.alpha, "style": plan.style})

@@ -1,0 +1,220 @@
+"""Cohort -> analysis frame: one row per infusion with every derived variable.
+
+Each derived column applies a clinical criterion from :mod:`reinfuse.criteria` (which cites
+its standard) or a plain definition stated here. All work is vectorised over the whole
+frame; there is no loop over patients or infusions. ``docs/derived-variables.md`` lists the
+columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reinfuse.cohort import Cohort
+from reinfuse.criteria.cns import cns_status
+from reinfuse.criteria.lymphodepletion import classify_regimen, regimen_pair
+from reinfuse.criteria.marrow import marrow_class
+from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
+
+#: Marrow classes grouped as the seed study's Table 2 prints them.
+MARROW_GROUPS = {"MRD-negative CR": "MRD-negative CR", "M1": "M1", "M2": "M2/M3",
+                 "M3": "M2/M3"}
+
+
+@dataclass(frozen=True)
+class DeriveOptions:
+    """The choices the derivations depend on, each with the seed study's default.
+
+    Attributes
+    ----------
+    mrd_negative_below
+        Flow MRD (% of mononuclear cells) below which marrow is MRD-negative (0.01%).
+    cns_wbc_threshold
+        CSF white cells per uL at or above which blasts make CNS3 rather than CNS2 (5).
+    cri_counts_as_cr
+        Whether CRi counts as a complete response (the seed study's "morphologic CR").
+    antigen_loss_statuses
+        ``antigen_after`` values that count as antigen loss or dim emergence.
+    dose_tolerance
+        Relative difference below which two doses count as equal (1%).
+    severe_neurotox_min_grade
+        Lowest neurotoxicity grade counted as severe. The seed study writes "severe if the
+        AE was >grade 3", which read literally is grade 4 or 5; severe toxicity is
+        conventionally grade >= 3 (as the study uses for CRS), so the default is 3.
+    """
+
+    mrd_negative_below: float = 0.01
+    cns_wbc_threshold: float = 5.0
+    cri_counts_as_cr: bool = True
+    antigen_loss_statuses: tuple[str, ...] = ("dim", "negative")
+    dose_tolerance: float = 0.01
+    severe_neurotox_min_grade: int = 3
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, for results.json."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def _mask(*conditions: pd.Series) -> list[np.ndarray]:
+    """Conditions as plain boolean arrays for ``np.select`` (missing counts as false)."""
+    return [np.asarray(pd.Series(c).fillna(False), dtype=bool) for c in conditions]
+
+
+def _previous(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Value of ``column`` at the patient's previous infusion (frame sorted by patient, number)."""
+    same = frame["patient_id"].eq(frame["patient_id"].shift())
+    return frame[column].shift().where(same)
+
+
+def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame:
+    """Build the analysis frame: one row per infusion, patient columns joined, all derivations.
+
+    Parameters
+    ----------
+    cohort
+        A validated cohort.
+    options
+        Definitional choices; the seed study's by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``patient_id`` and ``infusion``. Derived columns:
+
+        - ``n_infusions``: infusions the patient received.
+        - ``marrow_class_pre``: MRD-negative CR / M1 / M2 / M3 before the infusion;
+          ``marrow_group_pre`` merges M2 and M3 as Table 2 does.
+        - ``cns_status_pre``: CNS1 / CNS1 flow+ / CNS2 / CNS3.
+        - ``objective_response``, ``complete_response``, ``mrd_negative_cr``,
+          ``not_in_cr``: booleans from ``best_response`` (and MRD at best response).
+        - ``ld_class`` (``ld_regimen``, or the class of the drug totals when the regimen is
+          missing), ``ld_pair`` (previous -> this infusion) and ``ld_intensified``.
+        - ``dose_change`` (equal / lower / higher than the previous infusion) and
+          ``days_since_previous``.
+        - ``previous_best_response``, ``previous_complete_response``.
+        - ``remission_days`` and ``remission_event``: from the response date to relapse
+          (event) or to the last follow-up or death (censored), for complete responses.
+        - ``relapse_phenotype``: "antigen escape, CAR persistent" or "CAR loss, antigen
+          preserved" (else "other"), for relapses.
+        - ``antigen_loss_after``: antigen dim or negative after the infusion.
+        - ``abc_cd19_change``, ``abc_cd22_change``: change in antigen binding capacity
+          since the previous infusion.
+        - ``relapse_site_group``: CNS (any CNS involvement) / marrow and EMD / marrow only /
+          EMD only, for relapses.
+        - ``antigen_increased``: CD19 or CD22 ABC higher than before the previous infusion.
+        - ``prior_immunotherapy`` (blinatumomab or inotuzumab), ``prior_car_any``.
+        - ``mrd_positive_cr``; ``crs_any``, ``crs_severe`` (grade >= 3), ``neurotox_any``,
+          ``neurotox_severe`` (grade >= 3), and ``previous_crs_any``,
+          ``previous_neurotox_any`` at the previous infusion.
+        - ``expansion_detected``: peak CAR T cells in blood above zero.
+        - ``followup_days`` and ``death_event``: from the infusion to death or last contact.
+    """
+    opts = options or DeriveOptions()
+    infusions = cohort.infusions.drop(columns=["source_row"], errors="ignore")
+    patients = cohort.patients.drop(columns=["source_row"], errors="ignore")
+    frame = infusions.merge(patients, on="patient_id", how="left", validate="many_to_one")
+    frame = frame.sort_values(["patient_id", "infusion"], kind="stable").reset_index(drop=True)
+
+    frame["n_infusions"] = frame.groupby("patient_id")["infusion"].transform("count")
+    frame["marrow_class_pre"] = pd.Series(marrow_class(
+        frame["pre_marrow_blasts_pct"], frame["pre_marrow_mrd_pct"],
+        mrd_negative_below=opts.mrd_negative_below), index=frame.index).astype("string")
+    frame["marrow_group_pre"] = frame["marrow_class_pre"].map(MARROW_GROUPS).astype("string")
+    frame["cns_status_pre"] = pd.Series(cns_status(
+        frame["pre_csf_wbc_per_ul"], frame["pre_csf_blasts"], frame["pre_csf_flow_positive"],
+        clinical_signs=frame["pre_cns_clinical_signs"],
+        # Format v1 records CSF red cells but not blood counts, so the Steinherz-Bleyer
+        # traumatic-tap correction cannot be applied here (disease_assessments will).
+        csf_rbc_per_ul=frame["pre_csf_rbc_per_ul"], traumatic_tap_rule=False,
+        wbc_threshold=opts.cns_wbc_threshold), index=frame.index).astype("string")
+
+    response = frame["best_response"]
+    frame["objective_response"] = pd.Series(objective_response(response),
+                                            index=frame.index).astype("boolean")
+    frame["complete_response"] = pd.Series(complete_response(
+        response, include_cri=opts.cri_counts_as_cr), index=frame.index).astype("boolean")
+    frame["mrd_negative_cr"] = pd.Series(mrd_negative_cr(
+        response, frame["best_response_mrd_pct"], threshold=opts.mrd_negative_below),
+        index=frame.index).astype("boolean")
+    frame["not_in_cr"] = ~frame["complete_response"]
+
+    from_doses = pd.Series(classify_regimen(
+        frame["ld_fludarabine_mg_m2"], frame["ld_cyclophosphamide_mg_m2"],
+        frame["ld_cytarabine_mg_m2"].fillna(0.0)), index=frame.index).astype("string")
+    frame["ld_class"] = frame["ld_regimen"].astype("string").fillna(from_doses)
+    frame["ld_intensified"] = frame["ld_class"].eq("intensified").astype("boolean")
+    frame.loc[frame["ld_class"].isna(), "ld_intensified"] = pd.NA
+    previous_ld = _previous(frame, "ld_class")
+    frame["ld_pair"] = pd.Series(regimen_pair(previous_ld, frame["ld_class"]),
+                                 index=frame.index).astype("string")
+
+    previous_dose = _previous(frame, "dose_per_kg")
+    ratio = frame["dose_per_kg"] / previous_dose
+    frame["dose_change"] = pd.Series(np.select(
+        _mask(ratio.isna(), (ratio - 1).abs() <= opts.dose_tolerance, ratio < 1),
+        [None, "equal", "lower"], default="higher"), index=frame.index).astype("string")
+    frame["days_since_previous"] = (frame["date"] - _previous(frame, "date")).dt.days
+
+    frame["previous_best_response"] = _previous(frame, "best_response").astype("string")
+    frame["previous_complete_response"] = _previous(frame, "complete_response").astype(
+        "boolean")
+
+    # Follow-up and death belong to the patient: take the latest date on any of their rows.
+    by_patient = frame.groupby("patient_id")[["last_followup_date", "death_date"]]
+    patient_dates = by_patient.transform("max")
+    end_of_followup = patient_dates.max(axis=1)
+    in_cr = frame["complete_response"].fillna(False).astype(bool)
+    frame["remission_event"] = (in_cr & frame["relapse_date"].notna()).astype("boolean")
+    frame.loc[~in_cr, "remission_event"] = pd.NA
+    stop = frame["relapse_date"].where(frame["relapse_date"].notna(), end_of_followup)
+    frame["remission_days"] = (stop - frame["response_date"]).dt.days.where(in_cr)
+
+    relapsed = frame["relapse_date"].notna()
+    lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
+    car = frame["car_at_relapse"]
+    frame["relapse_phenotype"] = pd.Series(np.select(
+        _mask(~relapsed, car.eq(True) & lost,
+              car.eq(False) & frame["relapse_antigen"].eq("positive")),
+        [None, "antigen escape, CAR persistent", "CAR loss, antigen preserved"],
+        default="other"), index=frame.index).astype("string")
+
+    frame["antigen_loss_after"] = frame["antigen_after"].isin(
+        list(opts.antigen_loss_statuses)).astype("boolean")
+    frame.loc[frame["antigen_after"].isna(), "antigen_loss_after"] = pd.NA
+    for antigen in ("cd19", "cd22"):
+        column = f"abc_{antigen}_pre"
+        frame[f"abc_{antigen}_change"] = frame[column] - _previous(frame, column)
+
+    sites = frame["relapse_sites"].astype("string")
+    has = {site: sites.str.contains(site, regex=False).fillna(False) for site in
+           ("marrow", "cns", "emd")}
+    frame["relapse_site_group"] = pd.Series(np.select(
+        _mask(~relapsed, has["cns"], has["marrow"] & has["emd"], has["marrow"], has["emd"]),
+        [None, "CNS", "marrow and EMD", "marrow only", "EMD only"], default="unknown"),
+        index=frame.index).astype("string")
+    frame["antigen_increased"] = ((frame["abc_cd19_change"] > 0)
+                                  | (frame["abc_cd22_change"] > 0)).astype("boolean")
+    frame.loc[frame[["abc_cd19_change", "abc_cd22_change"]].isna().all(axis=1),
+              "antigen_increased"] = pd.NA
+
+    frame["prior_immunotherapy"] = (frame["prior_blinatumomab"].fillna(False)
+                                    | frame["prior_inotuzumab"].fillna(False)).astype("boolean")
+    frame["prior_car_any"] = frame["prior_car"].notna().astype("boolean")
+    frame["mrd_positive_cr"] = frame["complete_response"] & ~frame["mrd_negative_cr"]
+    frame["crs_any"] = (frame["crs_grade"] >= 1).astype("boolean")
+    frame["crs_severe"] = (frame["crs_grade"] >= 3).astype("boolean")
+    frame["neurotox_any"] = (frame["neurotox_grade"] >= 1).astype("boolean")
+    frame["neurotox_severe"] = (frame["neurotox_grade"] >= opts.severe_neurotox_min_grade).astype("boolean")
+
+    for column in ("crs_any", "neurotox_any"):
+        frame[f"previous_{column}"] = _previous(frame, column).astype("boolean")
+
+    frame["expansion_detected"] = (frame["peak_car_per_ul"] > 0).astype("boolean")
+    frame.loc[frame["peak_car_per_ul"].isna(), "expansion_detected"] = pd.NA
+    frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
+    frame["death_event"] = patient_dates["death_date"].notna()
+    return frame

@@ -1,0 +1,342 @@
+"""The analysis plan: a declarative, versioned TOML file that says what to compute.
+
+A plan names the population, the tables (columns = subsets of infusions, rows = summaries
+of analysis-frame variables), the comparisons (a variable in two groups, with a test) and
+the figures. Nothing is guessed from the data: every grouping, denominator and test is
+written in the plan and recorded in the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from reinfuse.errors import PlanError
+
+PLAN_FORMAT_VERSION = 1
+
+RowStat = Literal["header", "n", "median_range", "median_iqr", "count", "levels"]
+TestName = Literal["wilcoxon", "mann_whitney", "fisher", "mcnemar", "none"]
+Population = Literal["reinfused", "all"]
+
+_ROW_STATS = ("header", "n", "median_range", "median_iqr", "count", "levels")
+_TESTS = ("wilcoxon", "mann_whitney", "fisher", "mcnemar", "none")
+
+
+@dataclass(frozen=True)
+class Level:
+    """One category of a ``levels`` row: values to match, or a numeric interval."""
+
+    label: str
+    values: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Which infusions a table column, row or comparison group covers."""
+
+    infusion: int | None = None
+    where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A table column."""
+
+    id: str
+    label: str
+    subset: Subset
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """A table row (``levels`` rows expand to one line per level)."""
+
+    label: str
+    stat: RowStat
+    variable: str | None = None
+    levels: tuple[Level, ...] = ()
+    subset: Subset = Subset()
+    columns: tuple[str, ...] = ()
+    decimals: int | None = None
+    denominator: Literal["column", "non_missing"] = "column"
+    show_missing: bool = True
+    hide_empty: bool = False
+    indent: int = 0
+    footnote: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A summary table."""
+
+    id: str
+    title: str
+    columns: tuple[ColumnSpec, ...]
+    rows: tuple[RowSpec, ...]
+    footnotes: tuple[str, ...] = ()
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One side of a comparison."""
+
+    label: str
+    subset: Subset
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """A variable compared between two groups (paired by patient or unpaired)."""
+
+    id: str
+    title: str
+    variable: str
+    groups: tuple[GroupSpec, GroupSpec]
+    paired: bool
+    test: TestName
+    method: str = "auto"
+    zero_method: str = "wilcox"
+    unit: str = ""
+    decimals: int | None = None
+    section: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure: its kind names a function in :mod:`reinfuse.figures`."""
+
+    id: str
+    kind: str
+    title: str
+    caption: str
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole analysis plan, with the text it was read from and its SHA-256."""
+
+    id: str
+    version: str
+    title: str
+    population: Population
+    infusion_labels: Mapping[int, str]
+    alpha: float
+    style: str
+    source_population: int | None
+    derive: Mapping[str, Any]
+    tables: tuple[TableSpec, ...]
+    comparisons: tuple[ComparisonSpec, ...]
+    figures: tuple[FigureSpec, ...]
+    abbreviations: Mapping[str, str]
+    text: str
+    sha256: str
+    source: str
+
+    def label(self, infusion: int) -> str:
+        """Display name of an infusion number (``CART2``), or ``infusion N``."""
+        return self.infusion_labels.get(infusion, f"infusion {infusion}")
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+class _Reader:
+    """Reads one TOML table, collecting the path of each key for error messages."""
+
+    def __init__(self, data: Mapping[str, Any], where: str, source: str) -> None:
+        self.data = data
+        self.where = where
+        self.source = source
+        if not isinstance(data, Mapping):
+            self.fail(f"expected a table, got {type(data).__name__}")
+
+    def fail(self, message: str) -> None:
+        raise PlanError(f"{self.source}: {self.where}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                self.fail(f"'{key}' is required")
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(
+                k.__name__ for k in kind)
+            self.fail(f"'{key}' must be {names}, got {value!r}")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...], default: Any = ...) -> Any:
+        value = self.get(key, str, default)
+        if value not in allowed and not (default is not ... and value == default):
+            self.fail(f"'{key}' is {value!r}; allowed: {', '.join(allowed)}")
+        return value
+
+    def child(self, value: Any, where: str) -> _Reader:
+        return _Reader(value, f"{self.where}.{where}", self.source)
+
+
+def _subset(reader: _Reader) -> Subset:
+    where = reader.get("where", dict, {})
+    clean: dict[str, tuple[Any, ...]] = {}
+    for column, values in where.items():
+        if not isinstance(values, list):
+            values = [values]
+        clean[column] = tuple(values)
+    infusion = reader.get("infusion", int, None)
+    return Subset(infusion=infusion, where=clean)
+
+
+def _levels(reader: _Reader) -> tuple[Level, ...]:
+    out = []
+    for i, item in enumerate(reader.get("levels", list, [])):
+        sub = reader.child(item, f"levels[{i}]")
+        values = sub.get("values", list, [])
+        out.append(Level(label=sub.get("label", str), values=tuple(values),
+                         minimum=sub.get("min", (int, float), None),
+                         maximum=sub.get("max", (int, float), None)))
+    return tuple(out)
+
+
+def _row(reader: _Reader) -> RowSpec:
+    stat = reader.choice("stat", _ROW_STATS)
+    variable = reader.get("variable", str, None)
+    if stat not in ("header", "n") and variable is None:
+        reader.fail(f"a '{stat}' row needs a 'variable'")
+    levels = _levels(reader)
+    if stat == "levels" and not levels:
+        reader.fail("a 'levels' row needs 'levels'")
+    return RowSpec(
+        label=reader.get("label", str), stat=stat, variable=variable, levels=levels,
+        subset=_subset(reader), columns=tuple(reader.get("columns", list, [])),
+        decimals=reader.get("decimals", int, None),
+        denominator=reader.choice("denominator", ("column", "non_missing"), "column"),
+        show_missing=reader.get("show_missing", bool, True),
+        hide_empty=reader.get("hide_empty", bool, False),
+        indent=reader.get("indent", int, 0),
+        footnote=reader.get("footnote", str, ""),
+    )
+
+
+def _table(reader: _Reader) -> TableSpec:
+    columns = []
+    for i, item in enumerate(reader.get("columns", list)):
+        sub = reader.child(item, f"columns[{i}]")
+        columns.append(ColumnSpec(id=sub.get("id", str), label=sub.get("label", str),
+                                  subset=_subset(sub)))
+    ids = [c.id for c in columns]
+    rows = []
+    for i, item in enumerate(reader.get("rows", list)):
+        row = _row(reader.child(item, f"rows[{i}]"))
+        unknown = [c for c in row.columns if c not in ids]
+        if unknown:
+            reader.fail(f"rows[{i}] names unknown column(s) {unknown}; columns are {ids}")
+        rows.append(row)
+    return TableSpec(id=reader.get("id", str), title=reader.get("title", str),
+                     columns=tuple(columns), rows=tuple(rows),
+                     footnotes=tuple(reader.get("footnotes", list, [])),
+                     section=reader.get("section", str, ""))
+
+
+def _comparison(reader: _Reader) -> ComparisonSpec:
+    groups = reader.get("groups", list)
+    if len(groups) != 2:
+        reader.fail(f"'groups' must list exactly two groups, got {len(groups)}")
+    specs = []
+    for i, item in enumerate(groups):
+        sub = reader.child(item, f"groups[{i}]")
+        specs.append(GroupSpec(label=sub.get("label", str), subset=_subset(sub)))
+    return ComparisonSpec(
+        id=reader.get("id", str), title=reader.get("title", str),
+        variable=reader.get("variable", str), groups=(specs[0], specs[1]),
+        paired=reader.get("paired", bool), test=reader.choice("test", _TESTS),
+        method=reader.get("method", str, "auto"),
+        zero_method=reader.choice("zero_method", ("wilcox", "pratt"), "wilcox"),
+        unit=reader.get("unit", str, ""), decimals=reader.get("decimals", int, None),
+        section=reader.get("section", str, ""), note=reader.get("note", str, ""),
+    )
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    """Parse and check a plan's TOML text.
+
+    Raises
+    ------
+    PlanError
+        With the file, the key path (``tables[0].rows[3]``) and what is wrong.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"{source}: not valid TOML ({exc}).") from exc
+    top = _Reader(data, "plan", source)
+    head = top.child(top.get("plan", dict), "plan") if "plan" in data else top.child({}, "plan")
+    fmt = head.get("format", int, PLAN_FORMAT_VERSION)
+    if fmt != PLAN_FORMAT_VERSION:
+        head.fail(f"format {fmt} is not supported (this reinfuse reads format "
+                  f"{PLAN_FORMAT_VERSION})")
+    labels_raw = head.get("infusion_labels", dict, {})
+    labels: dict[int, str] = {}
+    for key, value in labels_raw.items():
+        if not str(key).isdigit() or not isinstance(value, str):
+            head.fail(f"infusion_labels must map infusion numbers to names, got {key!r}")
+        labels[int(key)] = value
+    tables = tuple(_table(top.child(t, f"tables[{i}]"))
+                   for i, t in enumerate(top.get("tables", list, [])))
+    comparisons = tuple(_comparison(top.child(c, f"comparisons[{i}]"))
+                        for i, c in enumerate(top.get("comparisons", list, [])))
+    figures = []
+    for i, item in enumerate(top.get("figures", list, [])):
+        sub = top.child(item, f"figures[{i}]")
+        params = {k: v for k, v in item.items()
+                  if k not in ("id", "kind", "title", "caption", "section")}
+        figures.append(FigureSpec(id=sub.get("id", str), kind=sub.get("kind", str),
+                                  title=sub.get("title", str), caption=sub.get("caption", str),
+                                  params=params, section=sub.get("section", str, "")))
+    ids = [t.id for t in tables] + [c.id for c in comparisons] + [f.id for f in figures]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        top.fail(f"ids must be unique; repeated: {', '.join(dupes)}")
+    return Plan(
+        id=head.get("id", str, "custom"), version=str(head.get("version", (str, int), "1")),
+        title=head.get("title", str, "CAR T-cell reinfusion analysis"),
+        population=head.choice("population", ("reinfused", "all"), "reinfused"),
+        infusion_labels=labels, alpha=float(head.get("alpha", (int, float), 0.05)),
+        style=head.get("style", str, "seed"),
+        source_population=head.get("source_population", int, None),
+        derive=head.get("derive", dict, {}),
+        tables=tables, comparisons=comparisons, figures=tuple(figures),
+        abbreviations=top.get("abbreviations", dict, {}),
+        text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
+    )
+
+
+def default_plan_text() -> str:
+    """The text of the default plan (the seed study's analysis)."""
+    return (files("reinfuse.plan") / "seed_study.toml").read_text(encoding="utf-8")
+
+
+def default_plan() -> Plan:
+    """The default plan: the seed reinfusion study."""
+    return parse_plan(default_plan_text(), source="default plan (seed_study.toml)")
+
+
+def load_plan(path: str | Path | None = None) -> Plan:
+    """Read a plan file, or the default plan when ``path`` is None."""
+    if path is None:
+        return default_plan()
+    path = Path(path)
+    if not path.is_file():
+        raise PlanError(f"{path}: no such plan file. Write the default one with "
+                        "`reinfuse plan --default > plan.toml` and edit it.")
+    return parse_plan(path.read_text(encoding="utf-8"), source=str(path))
