@@ -93,23 +93,50 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from reinfuse.demo import demo_path
+def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
+                allow_identifiers: bool, label: str) -> int:
     from reinfuse.io.read import read_raw
-    from reinfuse.summary import cohort_summary
+    from reinfuse.plan import load_plan
+    from reinfuse.report import build_report
     from reinfuse.validate import validate
 
-    source = demo_path()
-    report = validate(read_raw(source))
-    print_findings(report.findings, "demo cohort")
+    plan = load_plan(plan_path)
+    report = validate(read_raw(source), allow_identifiers=allow_identifiers)
     if not report.ok:
+        print_findings(report.findings, label)
+        _console(stderr=True).print(
+            "[red]The cohort has errors; fix them and run the report again.[/red]")
         return EXIT_INVALID
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = out / "summary.txt"
-    summary.write_text(cohort_summary(report.cohort) + "\n", encoding="utf-8")
-    sys.stdout.write(summary.read_text(encoding="utf-8"))
-    print(f"\nDemo cohort: {source}\nSummary written to {summary.resolve()}")
+    if report.findings:
+        print(f"{label}: {len(report.warnings)} warning(s); they are listed in the report.")
+    output = build_report(report.cohort, plan, out, overwrite=overwrite)
+    print(f"Report: {output.html.resolve()}")
+    print(f"Results: {output.results_json.resolve()}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    return _run_report(args.path, args.plan, args.out, args.overwrite, args.allow_identifiers,
+                       args.path)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from reinfuse.demo import demo_path
+
+    # The demo's output folder is the demo's own: it is regenerated on every run.
+    return _run_report(demo_path(), None, args.out, True, False, "demo cohort")
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from reinfuse.plan import default_plan_text, load_plan
+
+    if args.check:
+        plan = load_plan(args.check)
+        print(f"{args.check}: plan '{plan.id}' v{plan.version} is well formed "
+              f"({len(plan.tables)} tables, {len(plan.comparisons)} comparisons, "
+              f"{len(plan.figures)} figures).")
+        return EXIT_OK
+    sys.stdout.write(default_plan_text())
     return EXIT_OK
 
 
@@ -148,7 +175,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("demo", help="run the main job on the bundled demo cohort")
+    p = sub.add_parser("report", help="validate a cohort and write the study report")
+    p.add_argument("path", help="an .xlsx workbook or a folder of .csv files")
+    p.add_argument("--plan", help="analysis plan (TOML); default: the seed study's plan")
+    p.add_argument("--out", default="reinfuse-report", help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--allow-identifiers", action="store_true")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("plan", help="print the default analysis plan, or check one")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--default", action="store_true", help="print the default plan (TOML)")
+    group.add_argument("--check", metavar="FILE", help="check that a plan file is well formed")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("demo", help="run the study report on the bundled demo cohort")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     p.set_defaults(func=_cmd_demo)
     return parser

@@ -1,0 +1,272 @@
+"""Assemble the report: HTML with embedded figures, results.json, figure files, table CSVs."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import platform
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from reinfuse import __version__
+from reinfuse.analyze import (
+    ComparisonResult,
+    Results,
+    TableResult,
+    analyze,
+    fill_labels,
+    population_frame,
+)
+from reinfuse.cohort import Cohort
+from reinfuse.derive import DeriveOptions, derive
+from reinfuse.figures import FigureResult, make_figure, save_figure
+from reinfuse.findings import Finding
+from reinfuse.io._atomic import atomic_path
+from reinfuse.plan import Plan
+
+_PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "openpyxl",
+             "python-calamine", "jinja2")
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    """Where a report was written."""
+
+    folder: Path
+    html: Path
+    results_json: Path
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the numbers and figures."""
+    versions = {"python": platform.python_version(), "reinfuse": __version__}
+    for name in _PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - all are dependencies
+            versions[name] = "not installed"
+    return versions
+
+
+def derive_options(plan: Plan) -> DeriveOptions:
+    """The plan's ``[plan.derive]`` settings as :class:`DeriveOptions`."""
+    known = DeriveOptions.__dataclass_fields__
+    unknown = sorted(set(plan.derive) - set(known))
+    if unknown:
+        from reinfuse.errors import PlanError
+
+        raise PlanError(f"{plan.source}: plan.derive: unknown option(s) {', '.join(unknown)}; "
+                        f"allowed: {', '.join(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in plan.derive.items()}
+    return DeriveOptions(**values)
+
+
+def _abbreviations_in(text: str, abbreviations: Mapping[str, str]) -> list[str]:
+    found = []
+    for key in sorted(abbreviations, key=str.lower):
+        if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text):
+            found.append(f"{key}, {abbreviations[key]}")
+    return found
+
+
+def _table_item(table: TableResult, abbreviations: Mapping[str, str]) -> dict[str, Any]:
+    rows = [{"label": r.label, "indent": r.indent, "header": r.header,
+             "cells": ["" if c is None else c.text for c in r.cells]} for r in table.rows]
+    text = " ".join([table.title, *table.columns, *(r.label for r in table.rows),
+                     *table.footnotes])
+    used = _abbreviations_in(text, abbreviations)
+    notes = list(table.footnotes) + (["; ".join(used) + "."] if used else [])
+    return {"kind": "table", "id": table.id, "title": table.title, "columns": table.columns,
+            "rows": rows, "notes": notes}
+
+
+def _comparison_item(comparison: ComparisonResult,
+                     abbreviations: Mapping[str, str]) -> dict[str, Any]:
+    unit = f", {comparison.unit}" if comparison.unit else ""
+    header = ("n (%)" if comparison.test in ("fisher", "mcnemar")
+              else f"median (range){unit}")
+    design = "paired by patient" if comparison.paired else "independent groups"
+    method = comparison.method
+    sentence = (f"{method[0].upper()}{method[1:]} ({design}; n = {comparison.n})."
+                if method else "")
+    text = " ".join([comparison.title, *(g.label for g in comparison.groups), comparison.note])
+    used = _abbreviations_in(text, abbreviations)
+    notes = [n for n in [comparison.note, "; ".join(used) + "." if used else ""] if n]
+    return {"kind": "comparison", "id": comparison.id, "title": comparison.title,
+            "groups": comparison.groups, "p_text": comparison.p_text,
+            "summary_header": header, "method": method, "method_sentence": sentence,
+            "notes": notes}
+
+
+def _methods(plan: Plan, results: Results, options: DeriveOptions,
+             versions: Mapping[str, str]) -> list[str]:
+    label1, label2 = plan.label(1), plan.label(2)
+    paragraphs = [
+        f"Population: patients who received at least two infusions of the same CAR T-cell "
+        f"product ({results.n_patients} patients); {label1} is the first infusion and "
+        f"{label2} the reinfusion." if plan.population == "reinfused" else
+        f"Population: all {results.n_patients} patients of the cohort.",
+        "Definitions: bone marrow by morphology M1 (< 5% blasts), M2 (5%-25%), M3 (> 25%); "
+        f"MRD-negative below {options.mrd_negative_below:g}% B-ALL blasts among mononuclear "
+        "cells by flow cytometry, and MRD-negative CR an M1 marrow with negative MRD; CNS1 "
+        "no blasts on cytospin (CNS1 flow+ when disease is detectable by flow cytometry), "
+        f"CNS2 blasts with CSF white cells < {options.cns_wbc_threshold:g}/uL, CNS3 blasts "
+        f"with white cells >= {options.cns_wbc_threshold:g}/uL or clinical signs of CNS "
+        "leukemia; objective response CR, CRi or PR; morphologic CR "
+        f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}; standard "
+        "lymphodepletion fludarabine 75 mg/m2 and cyclophosphamide 900 mg/m2 (course "
+        "totals), intensified 120 mg/m2 and 1200 mg/m2; CRS graded by the ASTCT consensus "
+        "(Lee et al. 2019); severe toxicity grade >= 3 (neurotoxicity grade >= "
+        f"{options.severe_neurotox_min_grade}); duration of remission from the first "
+        "documented CR to relapse, censored at last follow-up or death.",
+    ]
+    tests: dict[str, list[str]] = {}
+    for comparison in results.comparisons:
+        if comparison.method:
+            tests.setdefault(comparison.method, []).append(comparison.title)
+    stats = ["Continuous variables are summarised as median (range) and categorical "
+             "variables as n (%), with all patients in the column as the denominator unless "
+             "a row states otherwise."]
+    for method, titles in tests.items():
+        stats.append(f"{'; '.join(titles)}: {method}.")
+    stats.append(f"All tests are two-sided with significance at p < {plan.alpha:g}. "
+                 f"Computed with reinfuse {versions['reinfuse']} (Python "
+                 f"{versions['python']}, SciPy {versions['scipy']}, pandas "
+                 f"{versions['pandas']}).")
+    paragraphs.append(" ".join(stats))
+    return paragraphs
+
+
+def _population_sentence(plan: Plan, frame: pd.DataFrame, results: Results) -> str:
+    total = frame["patient_id"].nunique()
+    n = results.n_patients
+    if plan.population != "reinfused":
+        return f"{n} patients, {len(frame)} infusions."
+    source = plan.source_population
+    if total > n:
+        return (f"{n} of {total} patients in the cohort ({100 * n / total:.1f}%) received "
+                f"{plan.label(2)}; the analysis describes these {n} patients.")
+    if source:
+        return (f"{n} of {source} patients who received {plan.label(1)} in the source "
+                f"population ({100 * n / source:.1f}%) proceeded to {plan.label(2)} with the "
+                "same product (the source total is stated in the analysis plan).")
+    return f"{n} patients received {plan.label(2)}."
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {**finding.to_dict(), "location": finding.location()}
+
+
+def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
+                 now: dt.datetime | None = None) -> ReportOutput:
+    """Derive, analyse, draw and write the report of ``cohort`` under ``plan``.
+
+    The folder ``out`` receives ``report.html`` (self-contained), ``results.json``,
+    ``figures/`` (PNG and SVG) and ``tables/`` (one CSV per table). It is written in a
+    temporary folder and moved into place at the end, so a failure leaves nothing
+    half-written; an existing ``out`` is replaced only with ``overwrite``.
+    """
+    options = derive_options(plan)
+    frame = derive(cohort, options)
+    results = analyze(frame, plan)
+    population = population_frame(frame, plan)
+    fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
+    versions = package_versions()
+    generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+
+    with atomic_path(Path(out), overwrite=overwrite) as tmp:
+        tmp.mkdir(parents=True)
+        (tmp / "figures").mkdir()
+        (tmp / "tables").mkdir()
+        figures: list[FigureResult] = []
+        figure_files: dict[str, dict[str, str]] = {}
+        for spec in plan.figures:
+            result = make_figure(population, spec, plan.infusion_labels)
+            paths = save_figure(result, tmp / "figures")
+            figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
+            figures.append(result)
+        for table in results.tables:
+            _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
+
+        sections = _sections(plan, results, figures, tmp / "figures", fill)
+        warnings = [_finding_dict(f) for f in cohort.findings if f.severity == "warning"]
+        stamp = {"generated_at": generated.isoformat().replace("+00:00", "Z"),
+                 "reinfuse_version": __version__, "inputs": dict(cohort.sha256),
+                 "plan_id": plan.id, "plan_version": plan.version,
+                 "plan_sha256": plan.sha256, "packages": versions}
+        report_text = " ".join(str(s) for s in sections)
+        abbreviations = "; ".join(_abbreviations_in(report_text, plan.abbreviations)) + "."
+        html = _environment().get_template("report.html.j2").render(
+            title=plan.title, subtitle=f"Analysis plan {plan.id} v{plan.version}; cohort "
+            f"format v{cohort.format_version}", population_sentence=_population_sentence(
+                plan, frame, results), warnings=warnings, sections=sections,
+            methods=_methods(plan, results, options, versions), abbreviations=abbreviations,
+            stamp=stamp)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+
+        payload = {
+            "reinfuse_version": __version__,
+            "stamp": stamp,
+            "plan": {"id": plan.id, "version": plan.version, "sha256": plan.sha256,
+                     "text": plan.text},
+            "derive_options": options.to_dict(),
+            "population": {"definition": plan.population, "n_patients": results.n_patients,
+                           "source_population": plan.source_population},
+            **{k: v for k, v in results.to_dict().items() if k in ("tables", "comparisons")},
+            "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
+                         "files": figure_files[f.id], "data": f.data} for f in figures],
+            "warnings": warnings,
+        }
+        (tmp / "results.json").write_text(json.dumps(payload, indent=1, allow_nan=False),
+                                          encoding="utf-8")
+    folder = Path(out)
+    return ReportOutput(folder=folder, html=folder / "report.html",
+                        results_json=folder / "results.json")
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("reinfuse.report", "templates"),
+                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=False)
+
+
+def _table_frame(table: TableResult) -> pd.DataFrame:
+    records = []
+    for row in table.rows:
+        record = {"row": "  " * row.indent + row.label}
+        for column, cell in zip(table.columns, row.cells, strict=True):
+            record[column] = "" if cell is None else cell.text
+        records.append(record)
+    return pd.DataFrame(records, columns=["row", *table.columns])
+
+
+def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], folder: Path,
+              fill: dict[str, str]) -> list[dict[str, Any]]:
+    order: list[str] = []
+    items: dict[str, list[dict[str, Any]]] = {}
+
+    def add(section: str, item: dict[str, Any]) -> None:
+        name = section or "Results"
+        if name not in items:
+            order.append(name)
+            items[name] = []
+        items[name].append(item)
+
+    for table in results.tables:
+        add(table.section, _table_item(table, plan.abbreviations))
+    for comparison in results.comparisons:
+        add(comparison.section, _comparison_item(comparison, plan.abbreviations))
+    for spec, figure in zip(plan.figures, figures, strict=True):
+        png = (folder / f"{figure.id}.png").read_bytes()
+        add(spec.section, {"kind": "figure", "id": figure.id,
+                           "title": fill_labels(figure.title, fill),
+                           "caption": fill_labels(figure.caption, fill),
+                           "png": base64.b64encode(png).decode("ascii")})
+    return [{"name": name, "items": items[name]} for name in order]
