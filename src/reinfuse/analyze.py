@@ -388,7 +388,7 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         nn = [int(np.sum(~np.isnan(v))) for v in (x, y)]
         result = fisher_exact([[k[0], nn[0] - k[0]], [k[1], nn[1] - k[1]]])
     elif spec.test == "mcnemar":
-        result = mcnemar(x.astype(bool), y.astype(bool))
+        result = mcnemar(x, y)  # NaN pairs are dropped by mcnemar
     else:
         result = None
     if result is not None:

@@ -1,0 +1,65 @@
+"""Statistics for small cohort studies, as the seed study computed them (GraphPad Prism).
+
+Thin, documented wrappers over SciPy and statsmodels. Every test returns a frozen
+dataclass with ``statistic``, ``pvalue``, ``method`` (a sentence for a methods section
+that says exactly how the p-value was obtained), ``n`` and ``to_dict()``; every function
+raises :class:`reinfuse.errors.StatisticsError` with a clear message on unusable input.
+
+Paired and unpaired rank tests
+    :func:`wilcoxon_signed_rank`, :func:`mann_whitney_u`. Their ``method="auto"``
+    reproduces GraphPad Prism 6 and later: exact p-values for small samples *including
+    when there are ties* (exact conditional distribution), normal approximation only for
+    large samples. See each docstring for the precise rule.
+Contingency tables
+    :func:`fisher_exact` (2x2 and r x c), :func:`chi_square` (flags expected counts
+    below 5), :func:`mcnemar` (paired binary outcomes).
+Descriptive statistics and intervals
+    :func:`median_range`, :func:`median_iqr` (quartile definition selectable; Prism uses
+    Hyndman-Fan type 6), :func:`proportion` (Clopper-Pearson or Wilson interval),
+    :func:`median_ci` (distribution-free interval for the median).
+
+Reference values used by the tests, with their provenance, are listed in
+``tests/reference/stats_reference.md``.
+"""
+
+from __future__ import annotations
+
+from reinfuse.stats._categorical import chi_square, fisher_exact, mcnemar
+from reinfuse.stats._describe import median_iqr, median_range
+from reinfuse.stats._intervals import median_ci, proportion
+from reinfuse.stats._paired import wilcoxon_signed_rank
+from reinfuse.stats._results import (
+    ChiSquareResult,
+    FisherResult,
+    GroupSummary,
+    MannWhitneyResult,
+    McNemarResult,
+    MedianCIResult,
+    MedianIQR,
+    MedianRange,
+    ProportionResult,
+    WilcoxonResult,
+)
+from reinfuse.stats._unpaired import mann_whitney_u
+
+__all__ = [
+    "ChiSquareResult",
+    "FisherResult",
+    "GroupSummary",
+    "MannWhitneyResult",
+    "McNemarResult",
+    "MedianCIResult",
+    "MedianIQR",
+    "MedianRange",
+    "ProportionResult",
+    "WilcoxonResult",
+    "chi_square",
+    "fisher_exact",
+    "mann_whitney_u",
+    "mcnemar",
+    "median_ci",
+    "median_iqr",
+    "median_range",
+    "proportion",
+    "wilcoxon_signed_rank",
+]

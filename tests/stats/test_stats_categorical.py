@@ -1,0 +1,202 @@
+"""Fisher, chi-squared and McNemar: reference values (tests/reference/stats_reference.md)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from reinfuse.errors import StatisticsError
+from reinfuse.stats import chi_square, fisher_exact, mcnemar
+
+TEA = [[3, 1], [1, 3]]
+# R ?fisher.test: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)
+# R fills by column, so these lists are the columns (income rows, satisfaction columns).
+JOB = np.array([[1, 2, 1, 0], [3, 3, 6, 1], [10, 10, 14, 9], [6, 7, 12, 11]]).T
+# R ?mcnemar.test: matrix(c(794, 86, 150, 570), nrow = 2), filled by column.
+PERFORMANCE = [[794, 150], [86, 570]]
+
+
+def tables_with_margins(rows: list[int], cols: list[int]) -> list[np.ndarray]:
+    """Every non-negative integer table with the given margins (brute force)."""
+    found = []
+    r, c = len(rows), len(cols)
+    for cells in itertools.product(
+        *(range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1))
+    ):
+        t = np.zeros((r, c), dtype=int)
+        t[: r - 1, : c - 1] = np.array(cells).reshape(r - 1, c - 1)
+        t[: r - 1, c - 1] = np.array(rows[: r - 1]) - t[: r - 1, : c - 1].sum(axis=1)
+        t[r - 1, :] = np.array(cols) - t[: r - 1, :].sum(axis=0)
+        if (t >= 0).all() and t[r - 1].sum() == rows[r - 1]:
+            found.append(t)
+    return found
+
+
+def brute_force_fisher(table: np.ndarray) -> float:
+    rows, cols = table.sum(axis=1).tolist(), table.sum(axis=0).tolist()
+    n = int(table.sum())
+
+    def prob(t: np.ndarray) -> Fraction:
+        num = math.prod(math.factorial(v) for v in rows + cols)
+        den = math.factorial(n) * math.prod(math.factorial(int(v)) for v in t.ravel())
+        return Fraction(num, den)
+
+    p_obs = prob(table)
+    return float(sum(p for t in tables_with_margins(rows, cols) if (p := prob(t)) <= p_obs))
+
+
+def test_tea_tasting() -> None:
+    # Hypergeometric probabilities of x = 0..4 milk-first cups guessed right (margins 4, 4):
+    # C(4,x) C(4,4-x) / C(8,4) = 1, 16, 36, 16, 1 (/70). Observed x = 3 (16/70).
+    # Two-sided: x in {0, 1, 3, 4} -> 34/70 = 0.4857 (R); greater: x >= 3 -> 17/70 = 0.2429.
+    r = fisher_exact(TEA, conditional_odds_ratio=True)
+    assert r.pvalue == pytest.approx(34 / 70, rel=1e-12)
+    assert round(r.pvalue, 4) == 0.4857
+    assert r.odds_ratio == r.statistic == 9.0
+    # R prints "odds ratio 6.408309" (conditional MLE; R's optimiser tolerance ~1e-6).
+    assert r.conditional_odds_ratio == pytest.approx(6.408309, rel=1e-5)
+    greater = fisher_exact(TEA, alternative="greater")
+    assert greater.pvalue == pytest.approx(17 / 70, rel=1e-12)
+    assert round(greater.pvalue, 4) == 0.2429
+    assert greater.method.startswith("one-sided (alternative: odds ratio > 1) Fisher's exact")
+    assert (r.row_totals, r.column_totals, r.n) == ((4, 4), (4, 4), 8)
+
+
+def test_job_satisfaction_rxc() -> None:
+    r = fisher_exact(JOB)
+    assert r.pvalue == pytest.approx(0.7827, abs=5e-5)  # R: fisher.test(Job) # 0.7827
+    assert r.odds_ratio is None
+    assert r.method.startswith("two-sided Fisher-Freeman-Halton exact test (4x4 table")
+    assert fisher_exact(JOB.T).pvalue == pytest.approx(r.pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[3, 2, 1], [1, 4, 7]],
+        [[0, 3, 2], [4, 0, 1], [1, 2, 0]],
+        [[2, 0], [1, 3], [0, 4]],
+        [[5, 0, 0], [0, 5, 0]],
+        [[1, 1, 1], [1, 1, 1]],
+        [[6, 2], [1, 4]],
+    ],
+)
+def test_rxc_matches_enumeration(table: list[list[int]]) -> None:
+    counts = np.array(table)
+    expected = brute_force_fisher(counts)
+    if counts.shape == (2, 2):
+        from reinfuse.stats._fisher_rxc import fisher_rxc_pvalue
+
+        assert fisher_rxc_pvalue(counts)[1] == pytest.approx(expected, rel=1e-9)
+    assert fisher_exact(table).pvalue == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("table", "kwargs", "message"),
+    [
+        ([[1, -1], [2, 3]], {}, "negative"),
+        ([[1, 0.5], [2, 3]], {}, "non-integer"),
+        ([[1, 2, 3]], {}, "at least 2 rows"),
+        ([1, 2, 3, 4], {}, "two-dimensional"),
+        ([[0, 0], [0, 0]], {}, "all counts are zero"),
+        ([[1, np.nan], [2, 3]], {}, "missing"),
+        ([[1, 2, 3], [3, 2, 1]], {"alternative": "greater"}, "only defined for 2x2"),
+    ],
+)
+def test_fisher_invalid(table: object, kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(StatisticsError, match=message):
+        fisher_exact(table, **kwargs)  # type: ignore[arg-type]
+
+
+def test_chi_square_r_documentation_example() -> None:
+    # R: chisq.test(M) -> X-squared = 30.07, df = 2, p-value = 2.954e-07
+    r = chi_square([[762, 327, 468], [484, 239, 477]])
+    assert round(r.statistic, 2) == 30.07
+    assert r.df == 2
+    assert r.pvalue == pytest.approx(2.954e-07, rel=5e-4)
+    assert not r.yates_correction
+    assert r.expected[0] == pytest.approx((703.6714, 319.6453, 533.6834), abs=1e-4)
+    assert r.expected[1] == pytest.approx((542.3286, 246.3547, 411.3166), abs=1e-4)
+    assert not r.small_expected and r.notes == ()
+
+
+def test_chi_square_yates_by_hand() -> None:
+    # Margins 30/70 and 40/60 of N = 100: E = [[12, 18], [28, 42]], every |O - E| = 2.
+    # Yates: (2 - 0.5)^2 * (1/12 + 1/18 + 1/28 + 1/42) = 2.25 * 0.198413 = 0.446429
+    # p = P(chi2_1 > X2) = erfc(sqrt(X2 / 2)) = 0.50404
+    r = chi_square([[10, 20], [30, 40]])
+    x2 = 2.25 * (1 / 12 + 1 / 18 + 1 / 28 + 1 / 42)
+    assert r.statistic == pytest.approx(x2, rel=1e-12)
+    assert r.pvalue == pytest.approx(math.erfc(math.sqrt(x2 / 2)), rel=1e-10)
+    assert r.yates_correction and r.df == 1
+    assert "Yates's continuity correction" in r.method
+    plain = chi_square([[10, 20], [30, 40]], correction=False)
+    x2_plain = 4 * (1 / 12 + 1 / 18 + 1 / 28 + 1 / 42)
+    assert plain.statistic == pytest.approx(x2_plain, rel=1e-12)
+    assert not plain.yates_correction
+
+
+def test_chi_square_flags_small_expected_counts() -> None:
+    r = chi_square(TEA)
+    assert r.small_expected
+    assert r.n_expected_below_5 == 4 and r.min_expected == 2.0
+    assert "Fisher's exact test is recommended" in r.notes[0]
+
+
+def test_chi_square_empty_row_refused() -> None:
+    with pytest.raises(StatisticsError, match="no subjects"):
+        chi_square([[0, 0], [3, 4]])
+
+
+def test_mcnemar_r_documentation_example() -> None:
+    # R: mcnemar.test(Performance) -> McNemar's chi-squared = 16.818, df = 1,
+    # p-value = 4.115e-05; correct = FALSE -> 17.356, p-value = 3.099e-05.
+    # By hand: (|150 - 86| - 1)^2 / 236 = 3969 / 236 = 16.8178; 64^2 / 236 = 17.3559.
+    r = mcnemar(PERFORMANCE, exact=False)
+    assert r.statistic == pytest.approx(3969 / 236, rel=1e-12)
+    assert round(r.statistic, 3) == 16.818
+    assert r.pvalue == pytest.approx(4.115e-05, rel=2e-4)
+    assert (r.b, r.c, r.n) == (150, 86, 1600)
+    plain = mcnemar(PERFORMANCE, exact=False, correction=False)
+    assert plain.statistic == pytest.approx(4096 / 236, rel=1e-12)
+    assert plain.pvalue == pytest.approx(3.099e-05, rel=2e-4)
+    assert plain.method == "McNemar's chi-squared test (1 df) without continuity correction"
+
+
+def test_mcnemar_exact_binomial_by_hand() -> None:
+    # Two-sided exact p = 2 * P(Bin(236, 1/2) <= 86), in exact integer arithmetic.
+    tail = Fraction(sum(math.comb(236, k) for k in range(87)), 2**236)
+    r = mcnemar(PERFORMANCE)
+    assert r.exact and r.statistic == 86
+    assert r.pvalue == pytest.approx(float(2 * tail), rel=1e-10)
+    # A small cohort: 1 vs 6 discordant pairs -> 2 * (1 + 7) / 2**7 = 0.125.
+    small = mcnemar([[5, 1], [6, 6]])
+    assert small.pvalue == pytest.approx(16 / 128, rel=1e-12)
+    assert small.method.startswith("exact McNemar test")
+
+
+def test_mcnemar_from_paired_vectors() -> None:
+    first = [1, 1, 0, 0, 1, None, True, 0]
+    second = [0, 1, 1, 0, 0, 1, False, 1]
+    r = mcnemar(first, second)
+    # pairs (1,0) x3 [incl. True/False], (1,1) x1, (0,1) x2, (0,0) x1; one dropped.
+    assert r.table == ((1, 3), (2, 1))
+    assert (r.n, r.n_missing, r.b, r.c) == (7, 1, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (([[1, 2, 3], [4, 5, 6]],), "2x2"),
+        (([[4, 0], [0, 5]],), "no discordant pairs"),
+        (([1, 2, 0], [1, 0, 1]), "binary outcomes"),
+        (([1, 0], [1, 0, 1]), "same length"),
+    ],
+)
+def test_mcnemar_invalid(args: tuple[object, ...], message: str) -> None:
+    with pytest.raises(StatisticsError, match=message):
+        mcnemar(*args)
