@@ -384,9 +384,9 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
     elif spec.test == "mann_whitney":
         result = mann_whitney_u(x, y, method=spec.method)  # type: ignore[arg-type]
     elif spec.test == "fisher":
-        k = [int(np.nansum(v)) for v in (x, y)]
-        nn = [int(np.sum(~np.isnan(v))) for v in (x, y)]
-        result = fisher_exact([[k[0], nn[0] - k[0]], [k[1], nn[1] - k[1]]])
+        yes = [int(np.nansum(v)) for v in (x, y)]
+        totals = [int(np.sum(~np.isnan(v))) for v in (x, y)]
+        result = fisher_exact([[yes[0], totals[0] - yes[0]], [yes[1], totals[1] - yes[1]]])
     elif spec.test == "mcnemar":
         result = mcnemar(x, y)  # NaN pairs are dropped by mcnemar
     else:

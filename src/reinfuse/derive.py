@@ -64,6 +64,13 @@ def _mask(*conditions: pd.Series) -> list[np.ndarray]:
     return [np.asarray(pd.Series(c).fillna(False), dtype=bool) for c in conditions]
 
 
+def _choose(conditions: list[np.ndarray], labels: list[str | None], default: str
+            ) -> np.ndarray:
+    """``np.select`` over text labels (None = missing)."""
+    choices: list[Any] = [np.full(len(conditions[0]), label, dtype=object) for label in labels]
+    return np.select(conditions, choices, default=default)
+
+
 def _previous(frame: pd.DataFrame, column: str) -> pd.Series:
     """Value of ``column`` at the patient's previous infusion (frame sorted by patient, number)."""
     same = frame["patient_id"].eq(frame["patient_id"].shift())
@@ -154,7 +161,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
 
     previous_dose = _previous(frame, "dose_per_kg")
     ratio = frame["dose_per_kg"] / previous_dose
-    frame["dose_change"] = pd.Series(np.select(
+    frame["dose_change"] = pd.Series(_choose(
         _mask(ratio.isna(), (ratio - 1).abs() <= opts.dose_tolerance, ratio < 1),
         [None, "equal", "lower"], default="higher"), index=frame.index).astype("string")
     frame["days_since_previous"] = (frame["date"] - _previous(frame, "date")).dt.days
@@ -176,7 +183,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     relapsed = frame["relapse_date"].notna()
     lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
     car = frame["car_at_relapse"]
-    frame["relapse_phenotype"] = pd.Series(np.select(
+    frame["relapse_phenotype"] = pd.Series(_choose(
         _mask(~relapsed, car.eq(True) & lost,
               car.eq(False) & frame["relapse_antigen"].eq("positive")),
         [None, "antigen escape, CAR persistent", "CAR loss, antigen preserved"],
@@ -192,7 +199,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     sites = frame["relapse_sites"].astype("string")
     has = {site: sites.str.contains(site, regex=False).fillna(False) for site in
            ("marrow", "cns", "emd")}
-    frame["relapse_site_group"] = pd.Series(np.select(
+    frame["relapse_site_group"] = pd.Series(_choose(
         _mask(~relapsed, has["cns"], has["marrow"] & has["emd"], has["marrow"], has["emd"]),
         [None, "CNS", "marrow and EMD", "marrow only", "EMD only"], default="unknown"),
         index=frame.index).astype("string")
@@ -208,7 +215,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["crs_any"] = (frame["crs_grade"] >= 1).astype("boolean")
     frame["crs_severe"] = (frame["crs_grade"] >= 3).astype("boolean")
     frame["neurotox_any"] = (frame["neurotox_grade"] >= 1).astype("boolean")
-    frame["neurotox_severe"] = (frame["neurotox_grade"] >= opts.severe_neurotox_min_grade).astype("boolean")
+    severe_neurotox = frame["neurotox_grade"] >= opts.severe_neurotox_min_grade
+    frame["neurotox_severe"] = severe_neurotox.astype("boolean")
 
     for column in ("crs_any", "neurotox_any"):
         frame[f"previous_{column}"] = _previous(frame, column).astype("boolean")

@@ -22,7 +22,7 @@ def test_missing_path(tmp_path: Path) -> None:
 def test_not_a_workbook(tmp_path: Path) -> None:
     fake = tmp_path / "cohort.xlsx"
     fake.write_text("patient_id,sex\nP1,M\n")
-    with pytest.raises(CohortReadError, match="not an Excel .xlsx workbook"):
+    with pytest.raises(CohortReadError, match=r"not an Excel \.xlsx workbook"):
         read_raw(fake)
 
 

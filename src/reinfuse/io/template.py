@@ -100,8 +100,8 @@ def write_template(path: str | Path, *, overwrite: bool = False,
     rows = dictionary_rows(cohort_format)
     headers = list(rows[0])
     info.append(headers)
-    for row in rows:
-        info.append([row[h] for h in headers])
+    for entry in rows:
+        info.append([entry[h] for h in headers])
     for index, header in enumerate(headers, start=1):
         info.cell(row=1, column=index).font = Font(bold=True)
         width = 60 if header == "meaning" else 18

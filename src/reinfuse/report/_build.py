@@ -65,7 +65,8 @@ def derive_options(plan: Plan) -> DeriveOptions:
 
         raise PlanError(f"{plan.source}: plan.derive: unknown option(s) {', '.join(unknown)}; "
                         f"allowed: {', '.join(known)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in plan.derive.items()}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in plan.derive.items()}
     return DeriveOptions(**values)
 
 

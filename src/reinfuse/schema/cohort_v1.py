@@ -4,9 +4,9 @@ the template workbook and the documentation (``docs/cohort-format.md`` is genera
 
 from __future__ import annotations
 
-from reinfuse.schema._model import Column, CohortFormat, Table
+from reinfuse.schema._model import CohortFormat, Column, ColumnKind, Table
 
-YESNO = "yesno"
+YESNO: ColumnKind = "yesno"
 
 TARGETS = ("CD19", "CD22", "CD19/CD22", "other")
 _TARGET_SYNONYMS = {
@@ -37,7 +37,6 @@ LD_REGIMENS = ("standard", "intensified", "flag", "other", "none")
 INDICATIONS = ("persistent_disease", "relapse", "relapse_prevention")
 RELAPSE_SITES = ("marrow", "cns", "emd")
 
-_pct = {"minimum": 0.0, "maximum": 100.0}
 
 PATIENTS = Table(
     name="patients",
@@ -120,10 +119,11 @@ INFUSIONS = Table(
                "CAR T cells from the previous infusion still detectable before "
                "lymphodepletion (infusion >= 2)."),
         Column("pre_marrow_blasts_pct", "number",
-               "Marrow blasts by morphology before the infusion.", unit="%", **_pct),
+               "Marrow blasts by morphology before the infusion.", unit="%",
+               minimum=0.0, maximum=100.0),
         Column("pre_marrow_mrd_pct", "number",
                "B-ALL as % of mononuclear cells by flow cytometry before the infusion.",
-               unit="% of MNC", **_pct),
+               unit="% of MNC", minimum=0.0, maximum=100.0),
         Column("pre_csf_wbc_per_ul", "number", "CSF white cells before the infusion.",
                unit="cells/uL", minimum=0),
         Column("pre_csf_rbc_per_ul", "number", "CSF red cells (traumatic tap rule).",
@@ -136,7 +136,7 @@ INFUSIONS = Table(
         Column("best_response", "code", "Best marrow response to this infusion.",
                codes=RESPONSES, synonyms=_RESPONSE_SYNONYMS),
         Column("best_response_mrd_pct", "number", "Flow MRD at best response.",
-               unit="% of MNC", **_pct),
+               unit="% of MNC", minimum=0.0, maximum=100.0),
         Column("response_date", "date", "Date the best response was first documented."),
         Column("crs_grade", "integer", "Maximum CRS grade (ASTCT).", minimum=0, maximum=5),
         Column("neurotox_grade", "integer", "Maximum neurotoxicity grade (CTCAE or ICANS).",

@@ -14,11 +14,11 @@ import pandas as pd
 
 from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError, CohortValidationError
+from reinfuse.findings import Finding, has_errors
 from reinfuse.io.read import RawCohort, RawSheet, read_raw
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.validate._coerce import coerce_column, empty_column
 from reinfuse.validate._rules import check_infusions, check_patients, identifier_columns
-from reinfuse.findings import Finding, has_errors
 
 __all__ = ["Finding", "ValidationReport", "load_cohort", "validate"]
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from reinfuse.schema import Column
 from reinfuse.findings import Finding
+from reinfuse.schema import Column
 
 _YES = ("yes", "y", "true", "t", "1", "1.0")
 _NO = ("no", "n", "false", "f", "0", "0.0")
@@ -22,6 +22,9 @@ _TIMES_TEN = r"^\s*([0-9]*\.?[0-9]+)\s*[xX×*]\s*10\s*\^\s*([+-]?[0-9]+)\s*$"
 
 def display(value: object) -> str:
     """A cell value as the user would recognise it in an error message."""
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and value != value):
+        return "empty"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, pd.Timestamp | dt.datetime):
@@ -86,7 +89,7 @@ def _variants(lookup: dict[str, str]) -> dict[object, str]:
 _YESNO_FAST: dict[object, bool] = {
     **{v: True for k in _YES for v in (k, k.upper(), k.title())},
     **{v: False for k in _NO for v in (k, k.upper(), k.title())},
-    True: True, False: False, 1.0: True, 0.0: False,
+    True: True, False: False,  # also matches 1 / 1.0 and 0 / 0.0 cells (equal hashes)
 }
 
 

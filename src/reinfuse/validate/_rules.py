@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from reinfuse.cohort import SOURCE_ROW
+from reinfuse.findings import Finding, Severity
 from reinfuse.schema import REINFUSION_ONLY
 from reinfuse.schema.cohort_v1 import IDENTIFIER_PATTERNS
 from reinfuse.validate._coerce import display
-from reinfuse.findings import Finding, Severity
 
 RowText = Callable[[pd.Series], str]
 
@@ -150,8 +150,7 @@ def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Fin
         first = ordered.groupby("patient_id")[column].transform("first")
         differs = same & ordered[column].notna() & first.notna() & (ordered[column] != first)
         out += flag(ordered, differs, sheet=sheet, column=column,
-                    message=lambda r, c=column: f"{c} '{r[c]}' differs from the first infusion "
-                                                f"of '{r['patient_id']}'.",
+                    message=_differs(column),
                     fix="A reinfusion uses the same product; if this was a different product, "
                         "record it as a new course or in prior_car.",
                     severity="warning", rule="product-changes",
@@ -161,6 +160,15 @@ def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Fin
     out += _reinfusion_fields(inf)
     out += _clinical(inf)
     return out
+
+
+def _differs(column: str) -> RowText:
+    return lambda r: f"{column} '{r[column]}' differs from the first infusion of " \
+                     f"'{r['patient_id']}'."
+
+
+def _before(later: str, earlier: str, what: str) -> RowText:
+    return lambda r: f"{what} ({later} {display(r[later])} < {earlier} {display(r[earlier])})."
 
 
 _DATE_RULES = (
@@ -184,8 +192,7 @@ def _date_order(inf: pd.DataFrame) -> list[Finding]:
     for later, earlier, what, rule in _DATE_RULES:
         wrong = inf[later] < inf[earlier]
         out += flag(inf, wrong, sheet="infusions", column=later,
-                    message=lambda r, a=later, b=earlier, w=what: (
-                        f"{w} ({a} {display(r[a])} < {b} {display(r[b])})."),
+                    message=_before(later, earlier, what),
                     fix=f"Check {later} and {earlier}.", rule=rule,
                     expected=f"on or after {earlier}")
     return out
@@ -230,8 +237,8 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
     out += flag(inf, inf["relapse_date"].notna() & no_cr, sheet="infusions",
                 column="relapse_date",
                 message=lambda r: "a relapse is recorded but the best response was "
-                                  f"{r['best_response'] if pd.notna(r['best_response']) else 'empty'}"
-                                  "; relapse requires a prior CR.",
+                                  f"{display(r['best_response'])}; relapse requires a prior "
+                                  "CR.",
                 fix="Set best_response to CR/CRi if the patient was in remission; otherwise "
                     "record progression (best_response PD/SD) and leave relapse_date empty.",
                 rule="relapse-without-cr", expected="best_response CR or CRi")
