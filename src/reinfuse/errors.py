@@ -43,5 +43,9 @@ class OutputExistsError(ReinfuseError):
     """Refusing to overwrite a file or folder the user did not ask to replace."""
 
 
+class CriteriaError(ReinfuseError, ValueError):
+    """An input to a clinical criterion cannot be used (wrong type, range, label or shape)."""
+
+
 class StatisticsError(ReinfuseError):
     """A statistical test was asked for on data it cannot be computed from."""
