@@ -117,7 +117,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         - ``mrd_positive_cr``; ``crs_any``, ``crs_severe`` (grade >= 3), ``neurotox_any``,
           ``neurotox_severe`` (grade >= 3), and ``previous_crs_any``,
           ``previous_neurotox_any`` at the previous infusion.
-        - ``expansion_detected``: peak CAR T cells in blood above zero.
+        - ``expansion_detected``: CAR T cells detected after the infusion, in blood (peak
+          above zero) or in the CSF.
         - ``followup_days`` and ``death_event``: from the infusion to death or last contact.
     """
     opts = options or DeriveOptions()
@@ -221,8 +222,12 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     for column in ("crs_any", "neurotox_any"):
         frame[f"previous_{column}"] = _previous(frame, column).astype("boolean")
 
-    frame["expansion_detected"] = (frame["peak_car_per_ul"] > 0).astype("boolean")
-    frame.loc[frame["peak_car_per_ul"].isna(), "expansion_detected"] = pd.NA
+    # Expansion is demonstrated by CAR T cells in blood or, when blood stays undetectable,
+    # in the CSF (the seed study's "failed to demonstrate any CART2 expansion").
+    blood = frame["peak_car_per_ul"] > 0
+    csf = frame["csf_car_detected"].fillna(False).astype(bool)
+    frame["expansion_detected"] = (blood | csf).astype("boolean")
+    frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
     frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
     frame["death_event"] = patient_dates["death_date"].notna()
     return frame

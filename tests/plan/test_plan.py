@@ -60,3 +60,10 @@ def test_seed_counts_and_medians() -> None:
 def test_unknown_style() -> None:
     with pytest.raises(PlanError, match="unknown style 'jama'"):
         get_style("jama")
+
+
+def test_unknown_keys_are_refused() -> None:
+    text = ("[[tables]]\nid='t'\ntitle='T'\ncolumns=[{id='a', label='A'}]\n"
+            "rows=[{label='x', stat='n', colour='red'}]\n")
+    with pytest.raises(PlanError, match="unknown key.*colour"):
+        parse_plan(text)

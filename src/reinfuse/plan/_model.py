@@ -182,6 +182,12 @@ class _Reader:
             self.fail(f"'{key}' is {value!r}; allowed: {', '.join(allowed)}")
         return value
 
+    def only(self, *allowed: str) -> None:
+        """Refuse keys the format does not know (a typo would otherwise be ignored)."""
+        unknown = sorted(set(self.data) - set(allowed))
+        if unknown:
+            self.fail(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+
     def child(self, value: Any, where: str) -> _Reader:
         return _Reader(value, f"{self.where}.{where}", self.source)
 
@@ -201,6 +207,7 @@ def _levels(reader: _Reader) -> tuple[Level, ...]:
     out = []
     for i, item in enumerate(reader.get("levels", list, [])):
         sub = reader.child(item, f"levels[{i}]")
+        sub.only("label", "values", "min", "max")
         values = sub.get("values", list, [])
         out.append(Level(label=sub.get("label", str), values=tuple(values),
                          minimum=sub.get("min", (int, float), None),
@@ -209,6 +216,8 @@ def _levels(reader: _Reader) -> tuple[Level, ...]:
 
 
 def _row(reader: _Reader) -> RowSpec:
+    reader.only("label", "stat", "variable", "levels", "infusion", "where", "columns",
+                "decimals", "denominator", "show_missing", "hide_empty", "indent", "footnote")
     stat = reader.choice("stat", _ROW_STATS)
     variable = reader.get("variable", str, None)
     if stat not in ("header", "n") and variable is None:
@@ -229,9 +238,11 @@ def _row(reader: _Reader) -> RowSpec:
 
 
 def _table(reader: _Reader) -> TableSpec:
+    reader.only("id", "title", "columns", "rows", "footnotes", "section")
     columns = []
     for i, item in enumerate(reader.get("columns", list)):
         sub = reader.child(item, f"columns[{i}]")
+        sub.only("id", "label", "infusion", "where")
         columns.append(ColumnSpec(id=sub.get("id", str), label=sub.get("label", str),
                                   subset=_subset(sub)))
     ids = [c.id for c in columns]
@@ -249,12 +260,15 @@ def _table(reader: _Reader) -> TableSpec:
 
 
 def _comparison(reader: _Reader) -> ComparisonSpec:
+    reader.only("id", "title", "variable", "groups", "paired", "test", "method", "zero_method",
+                "unit", "decimals", "section", "note")
     groups = reader.get("groups", list)
     if len(groups) != 2:
         reader.fail(f"'groups' must list exactly two groups, got {len(groups)}")
     specs = []
     for i, item in enumerate(groups):
         sub = reader.child(item, f"groups[{i}]")
+        sub.only("label", "infusion", "where")
         specs.append(GroupSpec(label=sub.get("label", str), subset=_subset(sub)))
     return ComparisonSpec(
         id=reader.get("id", str), title=reader.get("title", str),
@@ -280,7 +294,10 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: not valid TOML ({exc}).") from exc
     top = _Reader(data, "plan", source)
+    top.only("plan", "tables", "comparisons", "figures", "abbreviations")
     head = top.child(top.get("plan", dict), "plan") if "plan" in data else top.child({}, "plan")
+    head.only("format", "id", "version", "title", "population", "alpha", "style",
+              "source_population", "infusion_labels", "derive")
     fmt = head.get("format", int, PLAN_FORMAT_VERSION)
     if fmt != PLAN_FORMAT_VERSION:
         head.fail(f"format {fmt} is not supported (this reinfuse reads format "
