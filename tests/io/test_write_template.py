@@ -46,7 +46,9 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_template_headers_dictionary_and_dropdowns(tmp_path: Path) -> None:
     path = write_template(tmp_path / "t.xlsx")
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["patients", "infusions", "dictionary"]
+    assert book.sheetnames == ["patients", "infusions", "crs_observations",
+                               "icans_observations", "car_counts", "disease_assessments",
+                               "dictionary"]
     for table in COHORT_V1.tables:
         headers = [c.value for c in book[table.name][1]]
         assert headers == list(table.names)

@@ -199,3 +199,41 @@ def test_input_is_never_modified(write_cohort_csv):
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     validate(read_raw(folder))
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+CRS_HEADER = ("patient_id,infusion,day,temperature_c,anticytokine_or_antipyretic,hypotension,"
+              "vasopressors,vasopressin,oxygen,oxygen_l_min,other_cause,death_from_crs\n")
+
+
+@pytest.mark.parametrize(("row", "rule", "column", "words"), [
+    ("P9,1,2,39,no,none,0,no,room_air,,no,no", "observation-unknown-infusion", "infusion",
+     "infusion 1 of patient 'P9' is not in the infusions sheet"),
+    ("P1,3,2,39,no,none,0,no,room_air,,no,no", "observation-unknown-infusion", "infusion",
+     "infusion 3 of patient 'P1'"),
+    ("P1,1,2,39,no,fluids,1,no,room_air,,no,no", "crs-hypotension-contradiction",
+     "hypotension", "hypotension 'fluids' with 1 vasopressor"),
+    ("P1,1,2,39,no,vasopressors,0,no,room_air,,no,no", "crs-hypotension-contradiction",
+     "vasopressors", "no vasopressor or vasopressin"),
+    ("P1,1,2,39,no,none,0,no,room_air,4,no,no", "crs-oxygen-contradiction", "oxygen_l_min",
+     "4 L/min on room air"),
+    ("P1,1,2,39,no,none,0,no,room_air,,yes,yes", "death-cause-contradiction",
+     "death_from_crs", "another cause at once"),
+    ("P1,1,2,39,no,hypotensive,0,no,room_air,,no,no", "unknown-code", "hypotension",
+     "'hypotensive' is not an allowed code"),
+])
+def test_crs_observation_rules(write_cohort_csv, row, rule, column, words):
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(CRS_HEADER + row + "\n")
+    report = validate(read_raw(folder))
+    hits = [f for f in report.findings if f.rule == rule and f.column == column]
+    assert hits, [(f.rule, f.message) for f in report.findings]
+    assert hits[0].sheet == "crs_observations" and hits[0].row == 2
+    assert words in hits[0].message
+
+
+def test_valid_observation_sheet_passes(write_cohort_csv):
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(
+        CRS_HEADER + "P1,1,2.5,39.1,no,fluids,0,no,low_flow_nasal_cannula,2,no,no\n")
+    report = validate(read_raw(folder))
+    assert report.ok and "crs_observations" in report.cohort.tables

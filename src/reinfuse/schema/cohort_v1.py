@@ -4,6 +4,8 @@ the template workbook and the documentation (``docs/cohort-format.md`` is genera
 
 from __future__ import annotations
 
+from reinfuse.criteria.crs import OXYGEN_SUPPORT
+from reinfuse.criteria.icans import CONSCIOUSNESS_LEVELS, SEIZURE_TYPES
 from reinfuse.schema._model import CohortFormat, Column, ColumnKind, Table
 
 YESNO: ColumnKind = "yesno"
@@ -165,7 +167,131 @@ INFUSIONS = Table(
     ),
 )
 
-COHORT_V1 = CohortFormat(version="1", tables=(PATIENTS, INFUSIONS))
+def _keys(what: str) -> tuple[Column, Column, Column]:
+    return (
+        Column("patient_id", "text", "Must exist in the patients sheet.", required=True),
+        Column("infusion", "integer", "The infusion this is timed against (must exist in "
+               "the infusions sheet).", minimum=1, required=True),
+        Column("day", "number", f"Days from the infusion to the {what} (may be fractional; "
+               "negative = before the infusion).", unit="days", minimum=-3650, maximum=36500,
+               required=True),
+    )
+
+
+# The observation vocabularies are the criteria engine's own, so the two cannot drift apart.
+OXYGEN = OXYGEN_SUPPORT
+CONSCIOUSNESS = CONSCIOUSNESS_LEVELS
+SEIZURES = SEIZURE_TYPES
+
+CRS_OBSERVATIONS = Table(
+    name="crs_observations",
+    meaning="Optional. One row per CRS assessment (e.g. daily): the findings the ASTCT "
+            "grade is derived from.",
+    key=("patient_id", "infusion", "day"),
+    required_table=False,
+    columns=(
+        *_keys("observation"),
+        Column("temperature_c", "number", "Highest temperature.", unit="°C", minimum=30,
+               maximum=45),
+        Column("anticytokine_or_antipyretic", YESNO, "Tocilizumab, corticosteroids or "
+               "antipyretics given at or before this time (fever no longer required)."),
+        Column("hypotension", "code", "Hypotension and its treatment.",
+               codes=("none", "fluids", "vasopressors"),
+               synonyms={"no": "none", "fluid": "fluids", "pressors": "vasopressors"}),
+        Column("vasopressors", "integer", "Number of vasopressors, excluding vasopressin.",
+               minimum=0, maximum=10),
+        Column("vasopressin", YESNO, "Vasopressin given."),
+        Column("oxygen", "code", "Oxygen support.", codes=OXYGEN,
+               synonyms={"ra": "room_air", "lfnc": "low_flow_nasal_cannula",
+                         "hfnc": "high_flow_nasal_cannula", "nc": "nasal_cannula",
+                         "nrb": "non_rebreather", "ventilator": "mechanical_ventilation",
+                         "intubated": "mechanical_ventilation"}),
+        Column("oxygen_l_min", "number", "Oxygen flow.", unit="L/min", minimum=0, maximum=80),
+        Column("other_cause", YESNO, "Fever, hypotension or hypoxia attributable to "
+               "something else."),
+        Column("death_from_crs", YESNO, "Death due to CRS with no other principal cause."),
+    ),
+)
+
+ICANS_OBSERVATIONS = Table(
+    name="icans_observations",
+    meaning="Optional. One row per neurological assessment: the findings the ICANS grade is "
+            "derived from.",
+    key=("patient_id", "infusion", "day"),
+    required_table=False,
+    columns=(
+        *_keys("assessment"),
+        Column("ice_score", "integer", "Immune effector cell encephalopathy score.",
+               minimum=0, maximum=10),
+        Column("capd_score", "integer", "Cornell Assessment of Pediatric Delirium (children).",
+               minimum=0, maximum=32),
+        Column("consciousness", "code", "Level of consciousness.", codes=CONSCIOUSNESS,
+               synonyms={"awake": "alert", "normal": "alert"}),
+        Column("sedated", YESNO, "Depressed consciousness due to sedating medication."),
+        Column("seizure", "code", "Seizures.", codes=SEIZURES, synonyms={"no": "none"}),
+        Column("motor_weakness", YESNO, "Deep focal motor weakness (hemiparesis, "
+               "paraparesis)."),
+        Column("cerebral_edema", "code", "Cerebral edema on imaging.",
+               codes=("none", "focal", "diffuse"), synonyms={"no": "none", "local": "focal"}),
+        Column("raised_icp_signs", YESNO, "Decerebrate or decorticate posturing, cranial "
+               "nerve VI palsy, papilledema or Cushing's triad."),
+        Column("other_cause", YESNO, "Findings attributable to something else."),
+        Column("death_from_icans", YESNO, "Death due to ICANS with no other principal cause."),
+    ),
+)
+
+CAR_COUNTS = Table(
+    name="car_counts",
+    meaning="Optional. One row per CAR T-cell measurement after an infusion.",
+    key=("patient_id", "infusion", "day", "compartment"),
+    required_table=False,
+    columns=(
+        *_keys("sample"),
+        Column("compartment", "code", "Where CAR T cells were measured.",
+               codes=("blood", "marrow", "csf"),
+               synonyms={"pb": "blood", "peripheral_blood": "blood", "bm": "marrow",
+                         "bone_marrow": "marrow"}),
+        Column("value", "number", "CAR T cells, in the unit given.", minimum=0,
+               required=True),
+        Column("unit", "code", "Unit of value.",
+               codes=("cells_per_ul", "percent_of_t_cells", "percent_of_cells"),
+               synonyms={"cells/ul": "cells_per_ul", "/ul": "cells_per_ul",
+                         "%_of_t_cells": "percent_of_t_cells", "%": "percent_of_cells"},
+               required=True),
+    ),
+)
+
+DISEASE_ASSESSMENTS = Table(
+    name="disease_assessments",
+    meaning="Optional. One row per disease assessment (marrow, CSF, imaging, counts) timed "
+            "against an infusion.",
+    key=("patient_id", "infusion", "day"),
+    required_table=False,
+    columns=(
+        *_keys("assessment"),
+        Column("marrow_blasts_pct", "number", "Marrow blasts by morphology.", unit="%",
+               minimum=0.0, maximum=100.0),
+        Column("mrd_pct", "number", "Marrow B-ALL by flow cytometry.", unit="% of MNC",
+               minimum=0.0, maximum=100.0),
+        Column("csf_wbc_per_ul", "number", "CSF white cells.", unit="cells/uL", minimum=0),
+        Column("csf_rbc_per_ul", "number", "CSF red cells.", unit="cells/uL", minimum=0),
+        Column("csf_blasts", YESNO, "Blasts on CSF cytospin."),
+        Column("csf_flow_positive", YESNO, "Disease detectable in CSF by flow cytometry."),
+        Column("blood_wbc", "number", "Blood white cells.", unit="x10^9/L", minimum=0),
+        Column("blood_rbc", "number", "Blood red cells.", unit="x10^12/L", minimum=0),
+        Column("cns_clinical_signs", YESNO, "Clinical signs of CNS leukemia."),
+        Column("emd", YESNO, "Non-CNS extramedullary disease."),
+        Column("anc", "number", "Absolute neutrophil count.", unit="x10^9/L", minimum=0),
+        Column("platelets", "number", "Platelets.", unit="x10^9/L", minimum=0),
+    ),
+)
+
+COHORT_V1 = CohortFormat(version="1", tables=(PATIENTS, INFUSIONS, CRS_OBSERVATIONS,
+                                              ICANS_OBSERVATIONS, CAR_COUNTS,
+                                              DISEASE_ASSESSMENTS))
+
+#: The tables every cohort has; the others are optional raw observations.
+CORE_TABLES = ("patients", "infusions")
 
 #: Columns that may only be filled on a reinfusion (infusion >= 2).
 REINFUSION_ONLY = ("indication", "interim_therapy", "residual_car")

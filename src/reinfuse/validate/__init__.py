@@ -18,7 +18,13 @@ from reinfuse.findings import Finding, has_errors
 from reinfuse.io.read import RawCohort, RawSheet, read_raw
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.validate._coerce import coerce_column, empty_column
-from reinfuse.validate._rules import check_infusions, check_patients, identifier_columns
+from reinfuse.schema.cohort_v1 import CORE_TABLES
+from reinfuse.validate._rules import (
+    check_infusions,
+    check_observations,
+    check_patients,
+    identifier_columns,
+)
 
 __all__ = ["Finding", "ValidationReport", "load_cohort", "validate"]
 
@@ -99,7 +105,7 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
         typed[col.name] = values
         findings += problems
 
-    if raw.empty:
+    if raw.empty and table.required_table:
         findings.append(_sheet_finding(
             table.name, None, f"the {table.name} sheet has no data rows.",
             f"Enter one row per {'patient' if table.name == 'patients' else 'infusion'} "
@@ -153,6 +159,9 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     if not blocking:
         findings += check_patients(tables["patients"])
         findings += check_infusions(tables["infusions"], tables["patients"])
+        for name, frame in tables.items():
+            if name not in CORE_TABLES:
+                findings += check_observations(name, frame, tables["infusions"])
 
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),

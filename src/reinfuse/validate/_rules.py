@@ -274,3 +274,49 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
                     "= fludarabine 75 + cyclophosphamide 900; intensified = 120 + 1200).",
                 rule="ld-regimen-contradicts-doses", expected="the regimen the doses define")
     return out
+
+
+def check_observations(sheet: str, frame: pd.DataFrame, infusions: pd.DataFrame
+                       ) -> list[Finding]:
+    """Raw observation sheets: each row belongs to a recorded infusion and is consistent."""
+    out: list[Finding] = []
+    keys = infusions[["patient_id", "infusion"]].dropna().drop_duplicates()
+    keys = keys.assign(_known=True)
+    known = frame[["patient_id", "infusion"]].merge(keys, how="left",
+                                                    on=["patient_id", "infusion"])["_known"]
+    orphan = frame["patient_id"].notna() & frame["infusion"].notna() & known.isna().to_numpy()
+    out += flag(frame, orphan.to_numpy(), sheet=sheet, column="infusion",
+                message=lambda r: f"infusion {r['infusion']} of patient '{r['patient_id']}' is "
+                                  "not in the infusions sheet.",
+                fix="Add the infusion to the infusions sheet, or correct patient_id/infusion.",
+                rule="observation-unknown-infusion",
+                expected="a (patient_id, infusion) of the infusions sheet")
+    if sheet == "crs_observations":
+        pressors = frame["vasopressors"].fillna(0)
+        out += flag(frame, frame["hypotension"].eq("fluids") & (pressors > 0), sheet=sheet,
+                    column="hypotension",
+                    message=lambda r: f"hypotension 'fluids' with {r['vasopressors']} "
+                                      "vasopressor(s) recorded.",
+                    fix="Set hypotension to 'vasopressors', or the vasopressor count to 0.",
+                    rule="crs-hypotension-contradiction", expected="consistent hypotension")
+        out += flag(frame, frame["hypotension"].eq("vasopressors") & frame["vasopressors"].eq(0)
+                    & ~frame["vasopressin"].fillna(False).astype(bool), sheet=sheet,
+                    column="vasopressors",
+                    message="hypotension 'vasopressors' but no vasopressor or vasopressin.",
+                    fix="Enter the number of vasopressors (excluding vasopressin) or set "
+                        "vasopressin to yes.",
+                    rule="crs-hypotension-contradiction", expected="at least one vasopressor")
+        out += flag(frame, frame["oxygen"].eq("room_air") & (frame["oxygen_l_min"] > 0),
+                    sheet=sheet, column="oxygen_l_min",
+                    message=lambda r: f"oxygen flow {display(r['oxygen_l_min'])} L/min on room "
+                                      "air.",
+                    fix="Record the oxygen device, or clear the flow.",
+                    rule="crs-oxygen-contradiction", expected="no flow on room air")
+    death = "death_from_crs" if sheet == "crs_observations" else "death_from_icans"
+    if death in frame:
+        out += flag(frame, frame[death].eq(True) & frame["other_cause"].eq(True), sheet=sheet,
+                    column=death,
+                    message="death is attributed to the syndrome and to another cause at once.",
+                    fix=f"Set other_cause to no, or {death} to no.",
+                    rule="death-cause-contradiction", expected="one principal cause")
+    return out
