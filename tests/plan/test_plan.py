@@ -65,5 +65,5 @@ def test_unknown_style() -> None:
 def test_unknown_keys_are_refused() -> None:
     text = ("[[tables]]\nid='t'\ntitle='T'\ncolumns=[{id='a', label='A'}]\n"
             "rows=[{label='x', stat='n', colour='red'}]\n")
-    with pytest.raises(PlanError, match="unknown key.*colour"):
+    with pytest.raises(PlanError, match=r"unknown key.*colour"):
         parse_plan(text)

@@ -16,9 +16,10 @@ from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError, CohortValidationError
 from reinfuse.findings import Finding, has_errors
 from reinfuse.io.read import RawCohort, RawSheet, read_raw
+from reinfuse.reconcile import Prefer, reconcile
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
-from reinfuse.validate._coerce import coerce_column, empty_column
 from reinfuse.schema.cohort_v1 import CORE_TABLES
+from reinfuse.validate._coerce import coerce_column, empty_column
 from reinfuse.validate._rules import (
     check_infusions,
     check_observations,
@@ -118,8 +119,14 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
 
 
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
-             cohort_format: CohortFormat = COHORT_V1) -> ValidationReport:
+             cohort_format: CohortFormat = COHORT_V1,
+             prefer: Prefer = "derived") -> ValidationReport:
     """Check every sheet of ``raw``; return the typed cohort and every finding.
+
+    When raw observation sheets are present and the cohort has no errors, the summary
+    values they determine are derived and reconciled with the ``infusions`` sheet
+    (:func:`reinfuse.reconcile.reconcile`): ``prefer`` says which value is used where they
+    disagree, and every disagreement is a warning.
 
     Raises
     ------
@@ -163,6 +170,11 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
             if name not in CORE_TABLES:
                 findings += check_observations(name, frame, tables["infusions"])
 
+    if not blocking and not has_errors(findings):
+        reconciled = reconcile(tables, prefer=prefer)
+        tables["infusions"] = reconciled.infusions
+        findings += reconciled.findings
+
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),
                                  f.row if f.row is not None else 0, f.column or ""))
@@ -171,7 +183,8 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     return ValidationReport(cohort=cohort, findings=tuple(findings))
 
 
-def load_cohort(path: str | Path, *, allow_identifiers: bool = False) -> Cohort:
+def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
+                prefer: Prefer = "derived") -> Cohort:
     """Read and validate a cohort; return it typed, or raise with every error listed.
 
     Parameters
@@ -180,6 +193,9 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False) -> Cohort:
         An ``.xlsx`` workbook or a folder of ``.csv`` files.
     allow_identifiers
         Downgrade identifier-like columns from an error to a warning.
+    prefer
+        Where raw observations and recorded summaries disagree, use the ``"derived"``
+        (default) or the ``"recorded"`` value.
 
     Raises
     ------
@@ -188,7 +204,7 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False) -> Cohort:
     CohortValidationError
         The source was read but has errors; ``.findings`` lists all of them.
     """
-    report = validate(read_raw(path), allow_identifiers=allow_identifiers)
+    report = validate(read_raw(path), allow_identifiers=allow_identifiers, prefer=prefer)
     if not report.ok:
         raise CohortValidationError(report.findings, source=str(path))
     return report.cohort

@@ -1,0 +1,280 @@
+"""Derive summary values from raw observation sheets and reconcile them with `infusions`.
+
+Coordinators type summary values (``crs_grade = 3``) after reading a chart; raw sheets hold
+the findings themselves. When both exist, reinfuse grades the findings with the published
+criteria, uses the derived value (or the recorded one with ``prefer="recorded"``), and
+reports every disagreement as a warning that shows both values and the observation that
+decided, so a registry can find its grading errors.
+
+==========================  ====================================================
+raw sheet                   summary columns of ``infusions`` it derives
+==========================  ====================================================
+``crs_observations``        ``crs_grade`` (ASTCT, maximum over the observations)
+``icans_observations``      ``neurotox_grade`` (ICANS, maximum)
+``car_counts``              ``peak_car_per_ul`` (blood Cmax, days 0-28)
+``disease_assessments``     pre-infusion marrow/MRD/CSF/EMD, ``best_response``,
+                            ``best_response_mrd_pct``, ``response_date``,
+                            ``relapse_date``
+==========================  ====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from reinfuse.cohort import SOURCE_ROW
+from reinfuse.criteria.crs import crs_grade
+from reinfuse.criteria.icans import icans_grade
+from reinfuse.findings import Finding
+from reinfuse.validate._coerce import display
+
+Prefer = Literal["derived", "recorded"]
+KEY = ["patient_id", "infusion"]
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The reconciled infusions table, the warnings, and every graded observation."""
+
+    infusions: pd.DataFrame
+    findings: tuple[Finding, ...]
+    graded: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def grade_crs_observations(observations: pd.DataFrame) -> pd.DataFrame:
+    """ASTCT grade and deciding rule of every row of a ``crs_observations`` table."""
+    result = crs_grade(
+        observations["temperature_c"], observations["anticytokine_or_antipyretic"],
+        observations["hypotension"], observations["vasopressors"], observations["vasopressin"],
+        observations["oxygen"], observations["oxygen_l_min"],
+        observations["other_cause"].fillna(False), observations["death_from_crs"].fillna(False),
+    )
+    out = observations.copy()
+    out["grade"] = pd.Series(result.grade, index=observations.index).astype("Int8")
+    out["rule"] = pd.Series(result.rule, index=observations.index).astype("string")
+    return out
+
+
+def grade_icans_observations(observations: pd.DataFrame,
+                             infusions: pd.DataFrame) -> pd.DataFrame:
+    """ICANS grade and deciding rule of every row, with age at the infusion for CAPD."""
+    ages = infusions[[*KEY, "age_years"]].drop_duplicates(KEY)
+    frame = observations.merge(ages, on=KEY, how="left")
+    frame.index = observations.index
+    result = icans_grade(
+        frame["ice_score"], frame["capd_score"], frame["age_years"], frame["consciousness"],
+        frame["sedated"].fillna(False), frame["seizure"].fillna("none"),
+        frame["motor_weakness"].fillna(False), frame["cerebral_edema"].fillna("none"),
+        frame["raised_icp_signs"].fillna(False), frame["other_cause"].fillna(False),
+        frame["death_from_icans"].fillna(False),
+    )
+    out = observations.copy()
+    out["grade"] = pd.Series(result.grade, index=observations.index).astype("Int8")
+    out["rule"] = pd.Series(result.rule, index=observations.index).astype("string")
+    return out
+
+
+def _worst(graded: pd.DataFrame) -> pd.DataFrame:
+    """Per infusion: the maximum grade and the observation that set it (first such row).
+
+    An infusion with an ungraded observation gets no derived grade unless a known grade is
+    already 5, since the ungraded one might have been the worst (criteria convention).
+    """
+    ordered = graded.assign(_g=graded["grade"].astype("float64").fillna(-1)).sort_values(
+        [*KEY, "_g", "day"], ascending=[True, True, False, True], kind="stable")
+    worst = ordered.groupby(KEY, sort=True).head(1).set_index(KEY)
+    ungraded = graded["grade"].isna().groupby([graded[k] for k in KEY]).any()
+    worst = worst.assign(_ungraded=ungraded.reindex(worst.index).fillna(False).to_numpy())
+    blocked = worst["_ungraded"] & (worst["_g"] < 5)
+    worst["derived"] = worst["grade"].astype("Int64").where(~blocked)
+    return worst
+
+
+def _reconcile_column(
+    infusions: pd.DataFrame, derived: pd.DataFrame, recorded: str, *, sheet: str,
+    what: str, prefer: Prefer, equal: Any = None,
+) -> tuple[pd.DataFrame, list[Finding]]:
+    """Replace (or keep) ``recorded`` by ``derived['derived']``; warn where they differ.
+
+    ``derived`` is indexed by (patient_id, infusion) with columns ``derived`` and
+    ``because`` (the observation that decided, in words).
+    """
+    merged = infusions[[*KEY, recorded, SOURCE_ROW]].merge(
+        derived[["derived", "because"]], left_on=KEY, right_index=True, how="left")
+    merged.index = infusions.index
+    have = merged["derived"].notna()
+    rec = merged[recorded]
+    if equal is None:
+        same = rec.astype("float64") == merged["derived"].astype("float64")
+    else:
+        same = equal(rec, merged["derived"])
+    differs = have & rec.notna() & ~pd.Series(same, index=merged.index).fillna(False)
+    findings = []
+    for idx in merged.index[differs.to_numpy()]:
+        row = merged.loc[idx]
+        kept = "recorded" if prefer == "recorded" else "derived"
+        findings.append(Finding(
+            severity="warning", sheet="infusions", row=int(row[SOURCE_ROW]), column=recorded,
+            value=display(row[recorded]), expected=display(row["derived"]),
+            message=f"recorded {what} {display(row[recorded])} for infusion "
+                    f"{row['infusion']} of '{row['patient_id']}', but {sheet} give "
+                    f"{display(row['derived'])} ({row['because']}); the {kept} value is used.",
+            fix=f"Check the source: correct {recorded} or the {sheet} rows. Run with "
+                f"--prefer {'derived' if prefer == 'recorded' else 'recorded'} to use the "
+                f"{'derived' if prefer == 'recorded' else 'recorded'} value instead.",
+            rule="derived-differs-from-recorded"))
+    out = infusions.copy()
+    fill = have & (rec.isna() | (prefer == "derived"))
+    if fill.any():
+        values = merged["derived"].where(fill)
+        column = out[recorded]
+        out[recorded] = column.where(~fill, values.astype(column.dtype)
+                                     if column.dtype != object else values)
+    return out, findings
+
+
+def _grade_summary(worst: pd.DataFrame, sheet: str) -> pd.DataFrame:
+    rows = worst.get(SOURCE_ROW)
+    because = ("day " + worst["day"].map(display) + ": " + worst["rule"].astype(str))
+    if rows is not None:
+        because = because + f"; {sheet} row " + rows.astype("Int64").astype(str)
+    return pd.DataFrame({"derived": worst["derived"], "because": because}, index=worst.index)
+
+
+def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
+              ) -> Reconciliation:
+    """Derive summaries from whichever raw sheets exist and reconcile them with `infusions`.
+
+    Parameters
+    ----------
+    tables
+        Typed tables of a validated cohort (``infusions`` and any raw sheets).
+    prefer
+        ``"derived"`` (default): values derived from the raw observations replace the
+        recorded ones; ``"recorded"``: recorded values are kept and derived values only fill
+        gaps. Every disagreement is a warning either way.
+    """
+    infusions = tables["infusions"]
+    findings: list[Finding] = []
+    graded: dict[str, pd.DataFrame] = {}
+
+    crs = tables.get("crs_observations")
+    if crs is not None and not crs.empty:
+        graded["crs_observations"] = grade_crs_observations(crs)
+        worst = _worst(graded["crs_observations"])
+        infusions, found = _reconcile_column(
+            infusions, _grade_summary(worst, "crs_observations"), "crs_grade",
+            sheet="crs_observations", what="CRS grade", prefer=prefer)
+        findings += found
+
+    icans = tables.get("icans_observations")
+    if icans is not None and not icans.empty:
+        graded["icans_observations"] = grade_icans_observations(icans, infusions)
+        worst = _worst(graded["icans_observations"])
+        infusions, found = _reconcile_column(
+            infusions, _grade_summary(worst, "icans_observations"), "neurotox_grade",
+            sheet="icans_observations", what="neurotoxicity grade (ICANS from the "
+            "observations; the recorded grade may be CTCAE)", prefer=prefer)
+        findings += found
+
+    counts = tables.get("car_counts")
+    if counts is not None and not counts.empty:
+        infusions, found = _reconcile_expansion(infusions, counts, prefer)
+        findings += found
+
+    assessments = tables.get("disease_assessments")
+    if assessments is not None and not assessments.empty:
+        infusions, found = _reconcile_assessments(infusions, assessments, prefer)
+        findings += found
+    return Reconciliation(infusions=infusions, findings=tuple(findings), graded=graded)
+
+
+def _close(a: pd.Series, b: pd.Series) -> np.ndarray:
+    x, y = a.astype("float64").to_numpy(), b.astype("float64").to_numpy()
+    return np.isclose(x, y, rtol=1e-3, atol=0.005)
+
+
+def _reconcile_expansion(infusions: pd.DataFrame, counts: pd.DataFrame, prefer: Prefer
+                         ) -> tuple[pd.DataFrame, list[Finding]]:
+    from reinfuse.kinetics import expansion_metrics
+
+    blood = counts[(counts["compartment"] == "blood") & (counts["unit"] == "cells_per_ul")]
+    if blood.empty:
+        return infusions, []
+    metrics = expansion_metrics(blood, compartment="blood", unit="cells_per_ul")
+    derived = pd.DataFrame({
+        "derived": metrics["cmax"],
+        "because": "peak of " + metrics["n_points"].astype(str) + " blood counts on days "
+                   "0-28, on day " + metrics["tmax"].map(display),
+    }, index=metrics.index)
+    return _reconcile_column(infusions, derived, "peak_car_per_ul", sheet="car_counts",
+                             what="peak CAR T cells/uL", prefer=prefer, equal=_close)
+
+
+def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
+                           prefer: Prefer) -> tuple[pd.DataFrame, list[Finding]]:
+    from reinfuse.criteria.assessments import (
+        best_response,
+        pre_infusion_status,
+        relapse_after_response,
+    )
+
+    findings: list[Finding] = []
+    pre = pre_infusion_status(assessments)
+    for recorded, column in (("pre_marrow_blasts_pct", "pre_marrow_blasts_pct"),
+                             ("pre_marrow_mrd_pct", "pre_marrow_mrd_pct"),
+                             ("pre_emd", "pre_emd")):
+        if column not in pre:
+            continue
+        derived = pd.DataFrame({"derived": pre[column],
+                                "because": "latest assessment before the infusion"},
+                               index=pre.index)
+        equal = _close if recorded != "pre_emd" else None
+        if recorded == "pre_emd":
+            equal = _same_text
+        infusions, found = _reconcile_column(
+            infusions, derived, recorded, sheet="disease_assessments", what=recorded,
+            prefer=prefer, equal=equal)
+        findings += found
+
+    best = best_response(assessments, pre_status=pre)
+    dates = infusions.set_index(KEY)["date"]
+    because = "assessment on day " + best["response_day"].map(display)
+    if "rule" in best:
+        because = because + ": " + best["rule"].astype(str)
+    for recorded, derived_values, equal in (
+        ("best_response", best["best_response"], _same_text),
+        ("best_response_mrd_pct", best["best_response_mrd_pct"], _close),
+        ("response_date", dates.reindex(best.index) + pd.to_timedelta(
+            best["response_day"].astype("float64"), unit="D").dt.floor("D"), _same_text),
+    ):
+        derived = pd.DataFrame({"derived": derived_values, "because": because},
+                               index=best.index)
+        if recorded == "best_response":
+            derived = derived[derived["derived"] != "NE"]
+        infusions, found = _reconcile_column(
+            infusions, derived, recorded, sheet="disease_assessments", what=recorded,
+            prefer=prefer, equal=equal)
+        findings += found
+
+    relapse = relapse_after_response(assessments, best)
+    if "relapse_day" in relapse:
+        relapse_dates = dates.reindex(relapse.index) + pd.to_timedelta(
+            relapse["relapse_day"].astype("float64"), unit="D").dt.floor("D")
+        derived = pd.DataFrame({"derived": relapse_dates,
+                                "because": "first assessment with relapse after CR"},
+                               index=relapse.index).dropna(subset=["derived"])
+        infusions, found = _reconcile_column(
+            infusions, derived, "relapse_date", sheet="disease_assessments",
+            what="relapse date", prefer=prefer, equal=_same_text)
+        findings += found
+    return infusions, findings
+
+
+def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:
+    return np.asarray(a.astype("string") == b.astype("string"), dtype=bool)
