@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
@@ -49,7 +50,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from reinfuse.io.read import read_raw
     from reinfuse.validate import validate
 
-    report = validate(read_raw(args.path), allow_identifiers=args.allow_identifiers)
+    report = validate(read_raw(args.path), allow_identifiers=args.allow_identifiers,
+                      prefer=args.prefer)
     if args.format == "json":
         json.dump([f.to_dict() for f in report.findings], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -83,8 +85,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from reinfuse.synth import synth_cohort
     from reinfuse.io.write import write_cohort
+    from reinfuse.synth import synth_cohort
 
     tables = synth_cohort(args.patients, seed=args.seed)
     path = write_cohort(tables, args.out, overwrite=args.overwrite)
@@ -140,6 +142,68 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_grade(args: argparse.Namespace) -> int:
+    if args.what == "crs":
+        from reinfuse.criteria.crs import crs_grade
+
+        result = crs_grade(args.temperature, args.anticytokine, args.hypotension,
+                           args.vasopressors, args.vasopressin, args.oxygen, args.oxygen_l_min,
+                           args.other_cause, args.death)
+        grade, rule = result.item()
+        print(f"CRS grade {grade if grade is not None else 'not gradable'} (ASTCT consensus, "
+              f"Lee et al. 2019): {rule}")
+        return EXIT_OK
+    if args.what == "icans":
+        from reinfuse.criteria.icans import icans_grade
+
+        result = icans_grade(args.ice, args.capd, args.age, args.consciousness, args.sedated,
+                             args.seizure, args.motor_weakness, args.cerebral_edema,
+                             args.raised_icp, args.other_cause, args.death)
+        grade, rule = result.item()
+        print(f"ICANS grade {grade if grade is not None else 'not gradable'} (ASTCT "
+              f"consensus, Lee et al. 2019): {rule}")
+        return EXIT_OK
+    return _grade_cohort(args)
+
+
+def _grade_cohort(args: argparse.Namespace) -> int:
+    from reinfuse.io.read import read_raw
+    from reinfuse.io.write import write_cohort
+    from reinfuse.reconcile import reconcile
+    from reinfuse.validate import validate
+
+    report = validate(read_raw(args.what))
+    if not report.ok:
+        print_findings(report.findings, args.what)
+        return EXIT_INVALID
+    graded = reconcile(report.cohort.tables).graded
+    if not graded:
+        print(f"{args.what}: no crs_observations or icans_observations to grade.")
+        return EXIT_OK
+    console = _console()
+    for sheet, frame in graded.items():
+        table = RichTable(title=f"{sheet}: maximum grade per infusion")
+        for header in ("patient_id", "infusion", "observations", "max grade", "decided by"):
+            table.add_column(header)
+        worst = frame.sort_values(["patient_id", "infusion", "grade", "day"],
+                                  ascending=[True, True, False, True], na_position="last")
+        counts = frame.groupby(["patient_id", "infusion"]).size()
+        for (pid, number), row in worst.groupby(["patient_id", "infusion"]).head(1).set_index(
+                ["patient_id", "infusion"]).iterrows():
+            grade = "not gradable" if pd.isna(row["grade"]) else str(int(row["grade"]))
+            table.add_row(escape(str(pid)), str(number), str(counts[(pid, number)]), grade,
+                          escape(f"day {row['day']:g}: {row['rule']}"))
+        console.print(table)
+    disagreements = [f for f in report.findings if f.rule == "derived-differs-from-recorded"]
+    if disagreements:
+        print_findings(disagreements, "recorded vs derived")
+    if args.out:
+        out = {name: frame.drop(columns=["source_row"]) for name, frame in graded.items()}
+        path = write_cohort(out, args.out, overwrite=args.overwrite)
+        print(f"Graded observations written to {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -153,7 +217,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--allow-identifiers", action="store_true",
                    help="report identifier-like columns as warnings instead of errors")
+    p.add_argument("--prefer", choices=("derived", "recorded"), default="derived",
+                   help="where raw observations and recorded summaries disagree, which to use")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "grade", help="grade CRS or ICANS from findings, or every observation in a cohort",
+        description="`reinfuse grade crs --temperature 38.6 --hypotension vasopressors "
+                    "--vasopressors 1` grades one set of findings and explains the rule; "
+                    "`reinfuse grade COHORT` grades every row of crs_observations and "
+                    "icans_observations.")
+    p.add_argument("what", help="crs, icans, or a cohort workbook / CSV folder")
+    crs_group = p.add_argument_group("CRS findings (ASTCT)")
+    crs_group.add_argument("--temperature", type=float, help="highest temperature, °C")
+    crs_group.add_argument("--anticytokine", action="store_true",
+                           help="tocilizumab, corticosteroids or antipyretics already given")
+    crs_group.add_argument("--hypotension", default="none",
+                           choices=("none", "fluids", "vasopressors"))
+    crs_group.add_argument("--vasopressors", type=int, default=0,
+                           help="number of vasopressors, excluding vasopressin")
+    crs_group.add_argument("--vasopressin", action="store_true")
+    crs_group.add_argument("--oxygen", default="room_air", help="oxygen support, e.g. "
+                           "room_air, blow_by, low_flow_nasal_cannula, facemask, bipap")
+    crs_group.add_argument("--oxygen-l-min", type=float, help="oxygen flow, L/min")
+    icans_group = p.add_argument_group("ICANS findings (ASTCT)")
+    icans_group.add_argument("--ice", type=int, help="ICE score 0-10")
+    icans_group.add_argument("--capd", type=int, help="CAPD score 0-32 (children)")
+    icans_group.add_argument("--age", type=float, help="age in years (CAPD below 12)")
+    icans_group.add_argument("--consciousness", default="alert",
+                             help="alert, awakens_spontaneously, awakens_to_voice, "
+                                  "awakens_to_touch, unarousable")
+    icans_group.add_argument("--sedated", action="store_true")
+    icans_group.add_argument("--seizure", default="none", help="none, rapidly_resolving, "
+                             "eeg_nonconvulsive_resolved, prolonged, repetitive")
+    icans_group.add_argument("--motor-weakness", action="store_true")
+    icans_group.add_argument("--cerebral-edema", default="none", choices=("none", "focal",
+                                                                           "diffuse"))
+    icans_group.add_argument("--raised-icp", action="store_true")
+    both = p.add_argument_group("both")
+    both.add_argument("--other-cause", action="store_true",
+                      help="findings attributable to another cause")
+    both.add_argument("--death", action="store_true", help="death due to the syndrome")
+    both.add_argument("--out", help="with a cohort: write every graded observation to this "
+                                    ".xlsx file or CSV folder")
+    both.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("template", help="write an empty cohort workbook with a dictionary")
     p.add_argument("out", help="destination .xlsx file")
