@@ -15,16 +15,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reinfuse.errors import PlanError
+from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
     fisher_exact,
     mann_whitney_u,
     mcnemar,
+    median_ci,
     median_iqr,
     median_range,
+    proportion,
     wilcoxon_signed_rank,
 )
+from reinfuse.stats._difference import proportion_difference
 from reinfuse.style import Style, get_style
 
 
@@ -46,6 +49,9 @@ class Cell:
     maximum: float | None = None
     q1: float | None = None
     q3: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,10 +230,16 @@ def _level_mask(values: pd.Series, level: Level) -> pd.Series:
 # --- cells -----------------------------------------------------------------------------------
 
 def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: int,
-                style: Style, stat: str = "count") -> Cell:
-    return Cell(table=table, row=row, column=column, text=style.n_percent(k, n), stat=stat,
+                style: Style, stat: str = "count", ci: str = "") -> Cell:
+    text = style.n_percent(k, n)
+    low = high = None
+    if ci and n:
+        interval = proportion(k, n, method=ci)  # type: ignore[arg-type]
+        low, high = interval.ci_low, interval.ci_high
+        text += f" [{style.ci(low, high, interval.confidence_level, percent=True)}]"
+    return Cell(table=table, row=row, column=column, text=text, stat=stat,
                 value=(k / n if n else None), numerator=k, denominator=n, n=n,
-                n_missing=n_missing)
+                n_missing=n_missing, ci_low=low, ci_high=high, ci_method=ci if n else "")
 
 
 def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
@@ -250,8 +262,24 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         return lines
 
     assert row.variable is not None  # guaranteed by the plan parser
+    if row.stat == "median":
+        row = replace(row, stat="median_range" if style.continuous == "range" else "median_iqr")
     if row.stat in ("median_range", "median_iqr"):
         def summary(sub: pd.DataFrame, col: str) -> Cell:
+            cell = _summary(sub, col)
+            if row.ci != "distribution-free" or not cell.n:
+                return cell
+            values = pd.to_numeric(sub[row.variable], errors="coerce").dropna().to_numpy()
+            try:
+                interval = median_ci(values)
+            except StatisticsError:  # too few values for a 95% interval: say so
+                return replace(cell, text=f"{cell.text} [95% CI not estimable, n={cell.n}]")
+            bounds = style.ci(interval.ci_low, interval.ci_high, decimals=row.decimals)
+            text = f"{cell.text} [{bounds}]"
+            return replace(cell, text=text, ci_low=interval.ci_low, ci_high=interval.ci_high,
+                           ci_method="distribution-free (order statistics)")
+
+        def _summary(sub: pd.DataFrame, col: str) -> Cell:
             values = pd.to_numeric(sub[row.variable], errors="coerce")
             present = values.dropna()
             missing = int(values.isna().sum())
@@ -278,7 +306,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             k = int(values.fillna(False).astype(bool).sum()) if values.dtype != object \
                 else int(values.eq(True).sum())
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
-            return _count_cell(spec.id, row.label, col, k, n, missing, style)
+            return _count_cell(spec.id, row.label, col, k, n, missing, style, ci=row.ci)
 
         lines.append(TableRow(label=row.label, indent=row.indent, cells=each(count)))
         return lines
@@ -293,7 +321,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             k = int(_level_mask(values, level).sum())
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
             return _count_cell(spec.id, f"{row.label} / {level.label}", col, k, n, missing,
-                               style, stat="level")
+                               style, stat="level", ci=row.ci)
 
         cells = each(level_cell)
         if row.hide_empty and all(c is None or not c.numerator for c in cells):
@@ -339,78 +367,109 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
 
 # --- comparisons -----------------------------------------------------------------------------
 
+def _binary(values: pd.Series) -> pd.Series:
+    """A yes/no variable as 1.0 / 0.0 / NaN (missing stays missing)."""
+    return pd.to_numeric(values.astype("boolean").astype("Float64"), errors="coerce")
+
+
 def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
                        fill: dict[str, str]) -> ComparisonResult:
-    """Compute one comparison: group summaries and the test the plan names."""
-    spec = replace(spec, title=fill_labels(spec.title, fill), groups=tuple(  # type: ignore[arg-type]
+    """Compute one comparison: group summaries and the test the plan names.
+
+    A test that cannot be computed on these data (e.g. every value identical) does not stop
+    the report: the comparison says why in its method text and has no p-value.
+    """
+    spec = replace(spec, title=fill_labels(spec.title, fill), groups=tuple(
         replace(g, label=fill_labels(g.label, fill)) for g in spec.groups))
     where = f"comparison '{spec.id}'"
     _check_variable(frame, spec.variable, where)
+    binary = spec.test in ("fisher", "mcnemar")
     sides = [select(frame, g.subset, where=where) for g in spec.groups]
+    convert = _binary if binary else (lambda v: pd.to_numeric(v, errors="coerce"))
+    series = [convert(s.set_index("patient_id")[spec.variable]) for s in sides]
     if spec.paired:
-        a, b = (s.set_index("patient_id")[spec.variable] for s in sides)
+        a, b = series
         both = a.index.intersection(b.index)
-        a, b = a.loc[both], b.loc[both]
-        complete = a.notna() & b.notna()
-        series = [a[complete], b[complete]]
-    else:
-        series = [s.set_index("patient_id")[spec.variable] for s in sides]
+        complete = a.loc[both].notna() & b.loc[both].notna()
+        series = [a.loc[both][complete], b.loc[both][complete]]
 
     groups = []
     for group, values in zip(spec.groups, series, strict=True):
-        numbers = pd.to_numeric(values, errors="coerce")
-        present = numbers.dropna()
-        if spec.test in ("fisher", "mcnemar"):
-            k = int(values.fillna(False).astype(bool).sum())
-            text = style.n_percent(k, len(values))
+        present = values.dropna()
+        q1 = q3 = None
+        if binary:
+            k = int(present.sum())
+            text = style.n_percent(k, len(present))
             med = lo = hi = None
         elif present.empty:
             text, med, lo, hi = style.missing, None, None, None
         else:
             r = median_range(present.to_numpy())
             med, lo, hi = r.median, r.minimum, r.maximum
-            text = style.median_range(med, lo, hi, spec.decimals)
-        groups.append(GroupResult(label=group.label, n=len(present) if spec.test not in (
-            "fisher", "mcnemar") else len(values), n_missing=int(numbers.isna().sum()),
-            median=med, minimum=lo, maximum=hi, text=text,
-            patients=tuple(str(p) for p in values.index)))
+            if style.continuous == "range":
+                text = style.median_range(med, lo, hi, spec.decimals)
+            else:
+                q = median_iqr(present.to_numpy())
+                q1, q3 = q.q1, q.q3
+                text = style.median_iqr(med, q1, q3, spec.decimals)
+        groups.append(GroupResult(label=group.label, n=len(present),
+                                  n_missing=int(values.isna().sum()), median=med, minimum=lo,
+                                  maximum=hi, text=text,
+                                  patients=tuple(str(p) for p in present.index)))
 
     statistic = pvalue = None
-    method, detail, n = "", {}, None
-    x, y = (pd.to_numeric(s, errors="coerce").to_numpy(dtype=float) for s in series)
-    if spec.test == "wilcoxon":
-        result: Any = wilcoxon_signed_rank(x, y, method=spec.method,  # type: ignore[arg-type]
-                                           zero_method=spec.zero_method)  # type: ignore[arg-type]
-    elif spec.test == "mann_whitney":
-        result = mann_whitney_u(x, y, method=spec.method)  # type: ignore[arg-type]
-    elif spec.test == "fisher":
-        yes = [int(np.nansum(v)) for v in (x, y)]
-        totals = [int(np.sum(~np.isnan(v))) for v in (x, y)]
-        result = fisher_exact([[yes[0], totals[0] - yes[0]], [yes[1], totals[1] - yes[1]]])
-    elif spec.test == "mcnemar":
-        result = mcnemar(x, y)  # NaN pairs are dropped by mcnemar
-    else:
+    method, detail, n, note = "", {}, None, spec.note
+    arrays = [s.to_numpy(dtype=float) for s in series]
+    try:
+        result: Any = None
+        if spec.test == "wilcoxon":
+            result = wilcoxon_signed_rank(arrays[0], arrays[1], method=spec.method,  # type: ignore[arg-type]
+                                          zero_method=spec.zero_method)  # type: ignore[arg-type]
+        elif spec.test == "mann_whitney":
+            result = mann_whitney_u(arrays[0], arrays[1], method=spec.method)  # type: ignore[arg-type]
+        elif spec.test == "fisher":
+            present = [a[~np.isnan(a)] for a in arrays]
+            table = [[int(a.sum()), int(len(a) - a.sum())] for a in present]
+            result = fisher_exact(table)
+            if len(table) == 2:
+                diff = proportion_difference(table[0][0], len(present[0]), table[1][0],
+                                             len(present[1]))
+                detail_diff = diff.to_dict()
+                sentence = (f"Difference {style.number(100 * diff.difference, 1)} percentage "
+                            f"points ({style.ci(diff.ci_low, diff.ci_high, percent=True)}; "
+                            "Newcombe hybrid score interval).")
+                note = " ".join(x for x in (note, sentence) if x)
+        elif spec.test == "mcnemar":
+            result = mcnemar(arrays[0], arrays[1])
+    except StatisticsError as exc:
+        method = f"not computed: {exc}"
         result = None
     if result is not None:
         statistic, pvalue, method = result.statistic, result.pvalue, result.method
         n, detail = result.n, result.to_dict()
+        if spec.test == "fisher" and len(series) == 2:
+            detail["difference"] = detail_diff
     return ComparisonResult(
         id=spec.id, title=spec.title, variable=spec.variable, paired=spec.paired,
         groups=tuple(groups), test=spec.test, statistic=statistic, pvalue=pvalue,
         p_text=style.pvalue(pvalue) if pvalue is not None else "", method=method, n=n,
-        detail=detail, unit=spec.unit, section=spec.section, note=spec.note)
+        detail=detail, unit=spec.unit, section=spec.section, note=note)
 
 
-def analyze(frame: pd.DataFrame, plan: Plan) -> Results:
-    """Run every table and comparison of ``plan`` over the analysis ``frame``."""
-    style = get_style(plan.style)
+def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Results:
+    """Run every table and comparison of ``plan`` over the analysis ``frame``.
+
+    ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
+    """
+    chosen = get_style(style or plan.style)
     population = population_frame(frame, plan)
     n_patients = int(population["patient_id"].nunique())
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     fill["n_patients"] = str(n_patients)
-    tables = tuple(compute_table(population, spec, style, fill) for spec in plan.tables)
-    comparisons = tuple(compute_comparison(population, spec, style, fill)
+    fill["summary"] = chosen.summary_words
+    tables = tuple(compute_table(population, spec, chosen, fill) for spec in plan.tables)
+    comparisons = tuple(compute_comparison(population, spec, chosen, fill)
                         for spec in plan.comparisons)
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,
-                   comparisons=comparisons, options={"alpha": plan.alpha, "style": plan.style})
+                   comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name})

@@ -1,16 +1,32 @@
-"""How numbers are printed: percentages, medians with ranges, p-values.
+"""How numbers are printed: percentages, medians, confidence intervals, p-values.
 
-A style is data (a frozen dataclass), chosen by name in the analysis plan (``style``).
-``seed`` reproduces the seed study's printing: ``16 (88.9)`` for n (%), ``18.5 (7–30)`` for
-median (range) with an en dash, p-values to two significant digits.
+A style is data (a frozen dataclass) chosen by name in the analysis plan (``style``) or with
+``reinfuse report --style``, and applied to every output (HTML, Word, PDF, results.json
+text). The rules come from the journals' instructions for authors, as implemented by R's
+gtsummary journal themes (``theme_gtsummary_journal``) where they exist:
+
+==========  ==================  ==============  =====================================
+style       n (%)               continuous      p-values
+==========  ==================  ==============  =====================================
+seed        ``16 (88.9)``       median (range)  2 significant digits; <0.001; >0.99
+jama        ``16 (88.9)``       median (IQR)    2 decimals, 3 below 0.10; <0.001; >0.99
+nejm        ``16 (88.9)``       median (IQR)    2 decimals, 3 below 0.01; <0.001; >0.99
+lancet      ``16 (89%)``        median (IQR)    2 decimals >= 0.10, 3 >= 0.01, 4 >= 0.0001;
+                                                <0·0001; >0·99; middle-dot decimal mark
+==========  ==================  ==============  =====================================
+
+Confidence intervals print ``ll to ul`` in JAMA and NEJM, ``ll–ul`` (en dash) otherwise.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from reinfuse.errors import PlanError
+
+PRule = Literal["significant", "jama", "nejm", "lancet"]
 
 
 def _trim(text: str) -> str:
@@ -26,10 +42,14 @@ class Style:
     percent_sign: bool = False
     range_separator: str = "–"
     iqr_separator: str = "–"
+    ci_separator: str = "–"
     decimal_mark: str = "."
     missing: str = "–"
-    p_significant: int = 2
-    p_floor: float = 0.001
+    continuous: Literal["range", "iqr"] = "range"
+    p_rule: PRule = "significant"
+
+    def _mark(self, text: str) -> str:
+        return text.replace(".", self.decimal_mark)
 
     def number(self, value: float | None, decimals: int | None = None) -> str:
         """A number with ``decimals`` places, or (None) up to two places, trailing zeros cut."""
@@ -41,14 +61,18 @@ class Style:
             text = str(int(value))
         else:
             text = _trim(f"{value:.2f}")
-        return text.replace(".", self.decimal_mark)
+        return self._mark(text)
+
+    def percent(self, fraction: float) -> str:
+        """A percentage of ``fraction`` (0-1) with the style's decimals and sign."""
+        text = self._mark(f"{100 * fraction:.{self.percent_decimals}f}")
+        return text + ("%" if self.percent_sign else "")
 
     def n_percent(self, k: int, n: int) -> str:
-        """``k (p)`` with the style's decimals; ``0`` alone when k is 0, as the seed prints."""
+        """``k (p)``; ``k`` alone when the denominator is 0."""
         if n == 0:
             return f"{k}"
-        pct = f"{100 * k / n:.{self.percent_decimals}f}".replace(".", self.decimal_mark)
-        return f"{k} ({pct}{'%' if self.percent_sign else ''})"
+        return f"{k} ({self.percent(k / n)})"
 
     def median_range(self, median: float, low: float, high: float,
                      decimals: int | None = None) -> str:
@@ -62,26 +86,62 @@ class Style:
         return (f"{self.number(median, decimals)} ({self.number(q1, decimals)}"
                 f"{self.iqr_separator}{self.number(q3, decimals)})")
 
+    def ci(self, low: float, high: float, level: float = 0.95, *, percent: bool = False,
+           decimals: int | None = None) -> str:
+        """``95% CI ll–ul`` (``ll to ul`` in JAMA/NEJM); ``percent`` prints 0-1 as %."""
+        if percent:
+            lo = self._mark(f"{100 * low:.{self.percent_decimals}f}")
+            hi = self._mark(f"{100 * high:.{self.percent_decimals}f}")
+        else:
+            lo, hi = self.number(low, decimals), self.number(high, decimals)
+        return f"{level * 100:g}% CI {lo}{self.ci_separator}{hi}"
+
+    @property
+    def summary_words(self) -> str:
+        """How the continuous summary is named in labels: ``median (range)`` or ``(IQR)``."""
+        return "median (range)" if self.continuous == "range" else "median (IQR)"
+
     def pvalue(self, p: float | None) -> str:
-        """A p-value: ``p_significant`` significant digits, ``<floor`` below the floor.
+        """A p-value by the style's rule.
 
         Examples
         --------
-        >>> seed = get_style("seed")
-        >>> [seed.pvalue(p) for p in (0.0299, 0.0291, 0.1612, 0.08398, 0.00004, 1.0)]
-        ['0.03', '0.029', '0.16', '0.084', '<0.001', '1']
+        >>> [get_style(s).pvalue(0.0499) for s in ("seed", "jama", "nejm", "lancet")]
+        ['0.05', '0.050', '0.05', '0·050']
         """
         if p is None or math.isnan(p):
             return self.missing
-        if p < self.p_floor:
-            return f"<{self.p_floor:g}".replace(".", self.decimal_mark)
-        text = f"{p:.{self.p_significant}g}"
-        if "e" in text:  # very small p handled above; keep plain decimals otherwise
-            text = f"{p:.6f}"
-        return text.replace(".", self.decimal_mark)
+        if self.p_rule == "significant":
+            if p < 0.001:
+                return self._mark("<0.001")
+            if p > 0.99:
+                return self._mark(">0.99")
+            return self._mark(f"{p:.2g}" if p >= 0.001 else f"{p:.6f}")
+        if self.p_rule == "lancet":
+            if p < 0.0001:
+                return self._mark("<0.0001")
+            if p > 0.99:
+                return self._mark(">0.99")
+            places = 2 if p >= 0.1 else 3 if p >= 0.01 else 4
+            return self._mark(f"{p:.{places}f}")
+        if p < 0.001:
+            return self._mark("<0.001")
+        if p > 0.99:
+            return self._mark(">0.99")
+        cut = 0.1 if self.p_rule == "jama" else 0.01
+        places = 2 if p >= cut else 3
+        return self._mark(f"{p:.{places}f}")
 
 
-STYLES = {"seed": Style(name="seed")}
+STYLES = {
+    "seed": Style(name="seed"),
+    "jama": Style(name="jama", range_separator="-", iqr_separator="-", ci_separator=" to ",
+                  continuous="iqr", p_rule="jama"),
+    "nejm": Style(name="nejm", range_separator="-", iqr_separator="-", ci_separator=" to ",
+                  continuous="iqr", p_rule="nejm"),
+    "lancet": Style(name="lancet", percent_decimals=0, percent_sign=True,
+                    decimal_mark="·", continuous="iqr", p_rule="lancet"),
+}
 
 
 def get_style(name: str) -> Style:

@@ -20,11 +20,12 @@ from reinfuse.errors import PlanError
 
 PLAN_FORMAT_VERSION = 1
 
-RowStat = Literal["header", "n", "median_range", "median_iqr", "count", "levels"]
+RowStat = Literal["header", "n", "median", "median_range", "median_iqr", "count", "levels"]
 TestName = Literal["wilcoxon", "mann_whitney", "fisher", "mcnemar", "none"]
 Population = Literal["reinfused", "all"]
 
-_ROW_STATS = ("header", "n", "median_range", "median_iqr", "count", "levels")
+_ROW_STATS = ("header", "n", "median", "median_range", "median_iqr", "count", "levels")
+_CI_METHODS = ("", "clopper-pearson", "wilson", "distribution-free")
 _TESTS = ("wilcoxon", "mann_whitney", "fisher", "mcnemar", "none")
 
 
@@ -70,6 +71,7 @@ class RowSpec:
     show_missing: bool = True
     hide_empty: bool = False
     indent: int = 0
+    ci: str = ""
     footnote: str = ""
 
 
@@ -100,7 +102,7 @@ class ComparisonSpec:
     id: str
     title: str
     variable: str
-    groups: tuple[GroupSpec, GroupSpec]
+    groups: tuple[GroupSpec, ...]
     paired: bool
     test: TestName
     method: str = "auto"
@@ -217,7 +219,8 @@ def _levels(reader: _Reader) -> tuple[Level, ...]:
 
 def _row(reader: _Reader) -> RowSpec:
     reader.only("label", "stat", "variable", "levels", "infusion", "where", "columns",
-                "decimals", "denominator", "show_missing", "hide_empty", "indent", "footnote")
+                "decimals", "denominator", "show_missing", "hide_empty", "indent", "ci",
+                "footnote")
     stat = reader.choice("stat", _ROW_STATS)
     variable = reader.get("variable", str, None)
     if stat not in ("header", "n") and variable is None:
@@ -233,6 +236,7 @@ def _row(reader: _Reader) -> RowSpec:
         show_missing=reader.get("show_missing", bool, True),
         hide_empty=reader.get("hide_empty", bool, False),
         indent=reader.get("indent", int, 0),
+        ci=reader.choice("ci", _CI_METHODS, ""),
         footnote=reader.get("footnote", str, ""),
     )
 
@@ -263,8 +267,10 @@ def _comparison(reader: _Reader) -> ComparisonSpec:
     reader.only("id", "title", "variable", "groups", "paired", "test", "method", "zero_method",
                 "unit", "decimals", "section", "note")
     groups = reader.get("groups", list)
-    if len(groups) != 2:
-        reader.fail(f"'groups' must list exactly two groups, got {len(groups)}")
+    test = reader.choice("test", _TESTS)
+    if len(groups) != 2 and not (test == "fisher" and len(groups) > 2):
+        reader.fail(f"'groups' must list exactly two groups (more only for test = 'fisher'), "
+                    f"got {len(groups)}")
     specs = []
     for i, item in enumerate(groups):
         sub = reader.child(item, f"groups[{i}]")
@@ -272,8 +278,8 @@ def _comparison(reader: _Reader) -> ComparisonSpec:
         specs.append(GroupSpec(label=sub.get("label", str), subset=_subset(sub)))
     return ComparisonSpec(
         id=reader.get("id", str), title=reader.get("title", str),
-        variable=reader.get("variable", str), groups=(specs[0], specs[1]),
-        paired=reader.get("paired", bool), test=reader.choice("test", _TESTS),
+        variable=reader.get("variable", str), groups=tuple(specs),
+        paired=reader.get("paired", bool), test=test,
         method=reader.get("method", str, "auto"),
         zero_method=reader.choice("zero_method", ("wilcox", "pratt"), "wilcox"),
         unit=reader.get("unit", str, ""), decimals=reader.get("decimals", int, None),

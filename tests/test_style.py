@@ -1,0 +1,56 @@
+"""Journal styles: p-value rounding and thresholds, summaries, percent signs, decimal marks.
+
+Expected strings follow each journal's instructions for authors as implemented by R's
+gtsummary journal themes (JAMA, Lancet) and NEJM's statistical reporting guidelines (two
+decimals, three below 0.01, "<0.001"): see docs/styles.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reinfuse.errors import PlanError
+from reinfuse.style import get_style
+
+# p-value truth table: (style, p, printed)
+P_TABLE = [
+    ("seed", 0.0499, "0.05"), ("seed", 0.05, "0.05"), ("seed", 0.000049, "<0.001"),
+    ("seed", 0.999, ">0.99"), ("seed", 0.0290004, "0.029"), ("seed", 0.15633, "0.16"),
+    ("jama", 0.0499, "0.050"), ("jama", 0.05, "0.050"), ("jama", 0.000049, "<0.001"),
+    ("jama", 0.999, ">0.99"), ("jama", 0.12, "0.12"), ("jama", 0.0012, "0.001"),
+    ("nejm", 0.0499, "0.05"), ("nejm", 0.05, "0.05"), ("nejm", 0.000049, "<0.001"),
+    ("nejm", 0.999, ">0.99"), ("nejm", 0.0049, "0.005"), ("nejm", 0.12, "0.12"),
+    ("lancet", 0.0499, "0·050"), ("lancet", 0.05, "0·050"), ("lancet", 0.000049, "<0·0001"),
+    ("lancet", 0.999, ">0·99"), ("lancet", 0.12, "0·12"), ("lancet", 0.0012, "0·0012"),
+]
+
+
+@pytest.mark.parametrize(("style", "p", "text"), P_TABLE)
+def test_pvalue_truth_table(style: str, p: float, text: str) -> None:
+    assert get_style(style).pvalue(p) == text
+
+
+@pytest.mark.parametrize(("style", "count", "median", "ci"), [
+    ("seed", "16 (88.9)", "18.5 (7–30)", "95% CI 17.3–64.3"),
+    ("jama", "16 (88.9)", "18.5 (12-24)", "95% CI 17.3 to 64.3"),
+    ("nejm", "16 (88.9)", "18.5 (12-24)", "95% CI 17.3 to 64.3"),
+    ("lancet", "16 (89%)", "18·5 (12–24)", "95% CI 17–64"),
+])
+def test_numbers_by_style(style: str, count: str, median: str, ci: str) -> None:
+    s = get_style(style)
+    assert s.n_percent(16, 18) == count
+    summary = (s.median_range(18.5, 7, 30) if s.continuous == "range"
+               else s.median_iqr(18.5, 12, 24))
+    assert summary == median
+    # Clopper-Pearson 95% CI of 7/18 (0.173 to 0.643; tests/reference/stats_reference.md).
+    assert s.ci(0.17300, 0.64256, percent=True) == ci
+
+
+def test_summary_words() -> None:
+    assert get_style("seed").summary_words == "median (range)"
+    assert get_style("lancet").summary_words == "median (IQR)"
+
+
+def test_unknown_style() -> None:
+    with pytest.raises(PlanError, match="available: seed, jama, nejm, lancet"):
+        get_style("bmj")
