@@ -75,3 +75,23 @@ def test_grades_follow_astct(write_cohort_csv, rows: str, expected: int) -> None
     report = validate(read_raw(folder))
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade"] == expected
+
+
+def test_car_counts_give_the_peak(write_cohort_csv) -> None:
+    folder = write_cohort_csv()
+    # P1 infusion 1 recorded peak 120.5; counts peak at 150 on day 10 (days 0-28 window);
+    # day 35 (outside the window) is ignored. P2 recorded 33 and counts agree.
+    (folder / "car_counts.csv").write_text(
+        "patient_id,infusion,day,compartment,value,unit\n"
+        "P1,1,0,blood,0,cells_per_ul\nP1,1,10,blood,150,cells_per_ul\n"
+        "P1,1,35,blood,900,cells_per_ul\nP1,1,14,marrow,2.5,percent_of_cells\n"
+        "P2,1,7,blood,33,cells_per_ul\n")
+    report = validate(read_raw(folder))
+    assert report.ok
+    warnings = [f for f in report.findings if f.rule == "derived-differs-from-recorded"]
+    assert [(w.column, w.value, w.expected) for w in warnings] == [
+        ("peak_car_per_ul", "120.5", "150")]
+    assert "day 10" in warnings[0].message
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P1", 1), "peak_car_per_ul"] == 150
+    assert infusions.loc[("P1", 2), "peak_car_per_ul"] == 0  # no counts: recorded kept
