@@ -16,6 +16,7 @@ import pandas as pd
 
 from reinfuse.cohort import Cohort
 from reinfuse.criteria.cns import cns_status
+from reinfuse.criteria.eligibility import reinfusion_eligibility
 from reinfuse.criteria.lymphodepletion import classify_regimen, regimen_pair
 from reinfuse.criteria.marrow import marrow_class
 from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
@@ -77,6 +78,50 @@ def _previous(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].shift().where(same)
 
 
+def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
+    """On each reinfusion row: what was changed, and whether the seed criteria were met.
+
+    The modifications are the ones the seed study names (Methods; Figure 1A): intensified
+    lymphodepletion, a higher cell dose, lower disease burden before the reinfusion (flow
+    MRD, else morphology, lower than before the previous infusion). Eligibility applies
+    :func:`reinfuse.criteria.eligibility.reinfusion_eligibility` to the previous infusion's
+    response, relapse and expansion, with a modification counted as possible when it was
+    made (a retrospective reading: the plan could not have used what was not done).
+    """
+    later = frame["infusion"] >= 2
+    prev_ld = _previous(frame, "ld_class")
+    intensified = frame["ld_class"].eq("intensified") & prev_ld.ne("intensified") & later
+    higher = frame["dose_change"].eq("higher")
+    burden = frame["pre_marrow_mrd_pct"].fillna(frame["pre_marrow_blasts_pct"])
+    prev_burden = _previous(frame.assign(_burden=burden), "_burden")
+    lower = (burden < prev_burden) & later
+    frame["mod_intensified_ld"] = intensified.astype("boolean").where(later)
+    frame["mod_higher_dose"] = higher.fillna(False).astype("boolean").where(later)
+    frame["mod_lower_burden"] = lower.astype("boolean").where(later & burden.notna()
+                                                                & prev_burden.notna())
+    names = pd.DataFrame({"intensified LD": intensified, "higher dose": higher.fillna(False),
+                          "lower disease burden": lower.fillna(False)})
+    joined = names.apply(lambda col: col.map({True: col.name, False: ""}))
+    text = joined.agg("; ".join, axis=1).str.replace(r"(^(; )+|(; )+$)", "", regex=True)
+    text = text.str.replace(r"(; )+", "; ", regex=True)
+    frame["modifications"] = text.mask(text == "", "none").where(later).astype("string")
+    changed = intensified | higher.fillna(False) | lower.fillna(False)
+    frame["any_modification"] = changed.astype("boolean").where(later)
+    frame["no_modification"] = (~changed).astype("boolean").where(later)
+
+    previous_response = _previous(frame, "best_response").mask(lambda r: r.eq("NE"))
+    result = reinfusion_eligibility(
+        previous_response.where(later),
+        _previous(frame, "relapse_date").notna().where(later),
+        _previous(frame, "expansion_detected").where(later),
+        intensified.where(later), higher.fillna(False).where(later),
+        (lower.fillna(False) | frame["interim_therapy"].fillna(False).astype(bool)).where(later),
+    )
+    frame["seed_eligible"] = result["eligible"].astype("boolean").where(later)
+    frame["seed_indication"] = result["indication"].astype("string").where(later)
+    frame["seed_reason"] = result["reason"].astype("string").where(later)
+
+
 def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame:
     """Build the analysis frame: one row per infusion, patient columns joined, all derivations.
 
@@ -119,6 +164,10 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
           ``previous_neurotox_any`` at the previous infusion.
         - ``expansion_detected``: CAR T cells detected after the infusion, in blood (peak
           above zero) or in the CSF.
+        - On reinfusions: ``mod_intensified_ld``, ``mod_higher_dose``, ``mod_lower_burden``,
+          ``any_modification`` and ``modifications`` (what was changed from the previous
+          infusion), and ``seed_eligible``, ``seed_indication``, ``seed_reason`` (the seed
+          study's reinfusion criteria applied to the previous infusion).
         - ``followup_days`` and ``death_event``: from the infusion to death or last contact.
     """
     opts = options or DeriveOptions()
@@ -228,6 +277,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     csf = frame["csf_car_detected"].fillna(False).astype(bool)
     frame["expansion_detected"] = (blood | csf).astype("boolean")
     frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
+    _reinfusion_strategy(frame, opts)
     frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
     frame["death_event"] = patient_dates["death_date"].notna()
     return frame

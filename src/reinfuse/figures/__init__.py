@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from reinfuse.errors import PlanError
 from reinfuse.figures._common import plain, style
 from reinfuse.figures.grade_distribution import grade_distribution
+from reinfuse.figures.kaplan_meier import kaplan_meier
 from reinfuse.figures.paired_expansion import paired_expansion
 from reinfuse.figures.paired_values import paired_values
 from reinfuse.figures.response_by_infusion import response_by_infusion
@@ -45,6 +46,7 @@ FIGURE_KINDS: dict[str, Callable[..., tuple[Figure, dict[str, Any]]]] = {
     "swimmer": swimmer,
     "paired_expansion": paired_expansion,
     "paired_values": paired_values,
+    "kaplan_meier": kaplan_meier,
 }
 
 

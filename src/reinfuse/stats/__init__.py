@@ -40,21 +40,35 @@ from reinfuse.stats._results import (
     ProportionResult,
     WilcoxonResult,
 )
+from reinfuse.stats._survival import (
+    KaplanMeierResult,
+    KaplanMeierStep,
+    LogRankResult,
+    SurvivalEstimate,
+    kaplan_meier,
+    logrank_test,
+)
 from reinfuse.stats._unpaired import mann_whitney_u
 
 __all__ = [
     "ChiSquareResult",
     "FisherResult",
     "GroupSummary",
+    "KaplanMeierResult",
+    "KaplanMeierStep",
+    "LogRankResult",
     "MannWhitneyResult",
     "McNemarResult",
     "MedianCIResult",
     "MedianIQR",
     "MedianRange",
     "ProportionResult",
+    "SurvivalEstimate",
     "WilcoxonResult",
     "chi_square",
     "fisher_exact",
+    "kaplan_meier",
+    "logrank_test",
     "mann_whitney_u",
     "mcnemar",
     "median_ci",

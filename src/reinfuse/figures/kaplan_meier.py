@@ -1,0 +1,261 @@
+"""Kaplan-Meier curves of a time to event after an infusion, with the numbers at risk.
+
+By default the duration of remission after the first reinfusion: from the CR to relapse
+(event) or to the end of follow-up (censored), the ``remission_days`` and
+``remission_event`` columns of ``reinfuse.derive``. One step curve per group (line style
+and grey level differ), censored patients marked with a ``+``, and the number of patients
+still at risk under the plot at each x tick. The estimates are those of
+:func:`reinfuse.stats.kaplan_meier` (log(-log) confidence limits; median read where the
+curve first reaches 0.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from reinfuse.errors import PlanError
+from reinfuse.figures._common import (
+    SINGLE_COLUMN,
+    SMALL_FONT_SIZE,
+    check_infusion,
+    empty_figure,
+    label,
+    new_figure,
+    plain,
+    require_columns,
+)
+from reinfuse.stats import KaplanMeierResult
+from reinfuse.stats import kaplan_meier as estimate
+
+#: The day a duration column counts from, when it is not the infusion itself
+#: (``{label}`` is the infusion's name). ``reinfuse.derive`` measures ``remission_days``
+#: from the response date; ``followup_days`` counts from the infusion.
+TIME_ORIGINS: dict[str, str] = {"remission_days": "CR after {label}"}
+
+#: Line style and grey per curve, in order (cycled beyond four curves).
+CURVE_STYLES: list[tuple[Any, str]] = [("-", "black"), ((0, (4, 1.6)), "0.45"),
+                                       ((0, (1, 1.2)), "black"),
+                                       ((0, (5, 1.5, 1, 1.5)), "0.45")]
+
+_ALL = "All patients"
+
+
+def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
+                 time: str = "remission_days", event: str = "remission_event",
+                 infusion: int = 2, where: Mapping[str, Sequence[Any]] | None = None,
+                 group: str | None = None, median_line: bool = False
+                 ) -> tuple[Figure, dict[str, Any]]:
+    """Kaplan-Meier curves of ``time`` / ``event`` for the rows of one infusion.
+
+    Parameters
+    ----------
+    frame
+        The analysis frame (one row per infusion).
+    labels
+        Infusion display names.
+    time
+        Column with the durations in days (>= 0), ``remission_days`` by default.
+    event
+        Column with the event indicator (True = event observed, False = censored),
+        ``remission_event`` by default.
+    infusion
+        Use the rows of this infusion (2, the first reinfusion, by default).
+    where
+        Optional filter: column name -> list of the values to keep, e.g.
+        ``{"indication": ["relapse"]}``; rows must match every entry.
+    group
+        Optional column to stratify by: one curve per distinct value (rows where it is
+        missing are left out and counted).
+    median_line
+        Draw dotted lines from 0.5 on the y axis to each median that is reached.
+
+    Returns
+    -------
+    figure, data
+        ``data["curves"]`` lists each curve with ``n``, ``n_events``, ``n_censored``, the
+        median (None if not reached) and its confidence limits, ``median_text``, the
+        Kaplan-Meier table (``steps``) and ``at_risk``, the numbers printed under the plot
+        at ``data["ticks"]`` (days). ``skipped`` counts the rows left out for a missing
+        duration, event or group value; ``excluded_by_where`` the rows the filter removed.
+
+    Raises
+    ------
+    PlanError
+        A parameter of the wrong type, or a column missing from the frame.
+    reinfuse.errors.StatisticsError
+        A negative duration or an event indicator other than true/false.
+
+    Notes
+    -----
+    The x axis is labelled "Days since" the origin of the durations: the infusion, or for
+    ``remission_days`` the CR after it (see :data:`TIME_ORIGINS`); durations of other
+    columns are assumed to count from the infusion. The number at risk at day ``t`` is the
+    number of patients whose duration is at least ``t`` (still in follow-up and without
+    the event just before ``t``).
+    """
+    check_infusion("infusion", infusion)
+    for name, value in (("time", time), ("event", event)):
+        if not isinstance(value, str) or not value:
+            raise PlanError(f"parameter '{name}' is {value!r}; it must be a column name.")
+    if group is not None and (not isinstance(group, str) or not group):
+        raise PlanError(f"parameter 'group' is {group!r}; it must be a column name.")
+    if not isinstance(median_line, bool):
+        raise PlanError(f"parameter 'median_line' is {median_line!r}; use true or false.")
+    filters = _filters(where)
+    require_columns(frame, ["patient_id", "infusion", time, event, *filters,
+                            *([group] if group else [])])
+    name = label(labels, infusion)
+    origin = TIME_ORIGINS.get(time, "{label}").format(label=name)
+
+    rows = frame.loc[frame["infusion"].eq(infusion)].drop_duplicates("patient_id")
+    before = len(rows)
+    for column, allowed in filters.items():
+        rows = rows.loc[rows[column].isin(allowed).fillna(False).astype(bool)]
+    durations = _days(rows[time])
+    events = rows[event]
+    skipped = {"missing_time": int(durations.isna().sum()),
+               "missing_event": int((durations.notna() & events.isna()).sum()),
+               "missing_group": 0}
+    complete = durations.notna() & events.notna()
+    if group:
+        skipped["missing_group"] = int((complete & rows[group].isna()).sum())
+        complete &= rows[group].notna()
+        values = _ordered(rows.loc[complete, group].unique())
+    else:
+        values = [None]
+
+    curves: list[tuple[str, Any, KaplanMeierResult]] = []
+    for value in values:
+        keep = complete if value is None else complete & rows[group].eq(value).fillna(False)
+        if keep.any():
+            fit = estimate(durations[keep], events[keep])
+            curves.append((_ALL if value is None else str(value), value, fit))
+
+    ticks = _ticks([step.time for _, _, fit in curves for step in fit.steps]) if curves else []
+    data: dict[str, Any] = {
+        "infusion": infusion, "time": time, "event": event, "where": plain(dict(filters)),
+        "group": group, "time_origin": origin, "x_label": f"Days since {origin}",
+        "n_patients": sum(fit.n for _, _, fit in curves), "skipped": skipped,
+        "excluded_by_where": before - len(rows), "ticks": ticks,
+        "curves": [_curve_data(text, value, fit, ticks) for text, value, fit in curves],
+        "method": curves[0][2].method if curves else None,
+    }
+    if not curves:
+        subset = " matching the filter" if filters else ""
+        reason = f"No patient{subset} at {name} has both {time} and {event} recorded."
+        return empty_figure(reason), data
+    return _draw(curves, data, group, median_line), data
+
+
+def _filters(where: Any) -> dict[str, list[Any]]:
+    if where is None:
+        return {}
+    example = "e.g. where = {indication = [\"relapse\"]}"
+    if not isinstance(where, Mapping):
+        raise PlanError(f"parameter 'where' is {where!r}; it must map column names to lists "
+                        f"of the values to keep, {example}.")
+    filters: dict[str, list[Any]] = {}
+    for column, allowed in where.items():
+        if not isinstance(allowed, list | tuple) or not allowed:
+            raise PlanError(f"parameter 'where' has {column} = {allowed!r}; each column needs "
+                            f"a non-empty list of the values to keep, {example}.")
+        filters[str(column)] = list(allowed)
+    return filters
+
+
+def _days(values: pd.Series) -> pd.Series:
+    """Durations as float days (timedeltas converted), missing as NaN."""
+    if pd.api.types.is_timedelta64_dtype(values):
+        return values.dt.total_seconds() / 86400.0
+    return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+def _ordered(values: Any) -> list[Any]:
+    """Distinct group values in a stable order: natural order if comparable, else as text."""
+    unique = list(values)
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
+
+
+def _ticks(times: list[float]) -> list[float]:
+    """Regular x ticks from 0 to the first tick at or after the longest duration."""
+    longest = max(times, default=0.0)
+    if longest <= 0:
+        return [0.0, 1.0]
+    locator = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], integer=True)
+    ticks = [float(t) for t in locator.tick_values(0.0, longest) if t >= 0]
+    return [t for t in ticks if t < longest] + [min(t for t in ticks if t >= longest)]
+
+
+def _curve_data(text: str, value: Any, fit: KaplanMeierResult,
+                ticks: list[float]) -> dict[str, Any]:
+    return {
+        "label": text, "value": plain(value), "n": fit.n, "n_events": fit.n_events,
+        "n_censored": fit.n_censored, "median": fit.median,
+        "median_reached": fit.median_reached, "median_ci_low": fit.median_ci_low,
+        "median_ci_high": fit.median_ci_high, "confidence_level": fit.confidence_level,
+        "median_text": fit.median_text("days"),
+        "at_risk": [e.n_at_risk for e in fit.survival_at(ticks)],
+        "steps": [step.to_dict() for step in fit.steps],
+    }
+
+
+def _draw(curves: list[tuple[str, Any, KaplanMeierResult]], data: dict[str, Any],
+          group: str | None, median_line: bool) -> Figure:
+    n_rows = len(curves)
+    table_height = 0.32 + 0.13 * n_rows
+    figure = new_figure(SINGLE_COLUMN, 2.35 + table_height)
+    ax, risk = figure.subplots(2, 1, sharex=True,
+                               gridspec_kw={"height_ratios": [2.35, table_height]})
+    ticks = data["ticks"]
+    handles: list[Any] = []
+    for index, ((text, _value, fit), curve) in enumerate(zip(curves, data["curves"],
+                                                             strict=True)):
+        style, grey = CURVE_STYLES[index % len(CURVE_STYLES)]
+        times = np.array([0.0, *(s.time for s in fit.steps)])
+        survival = np.array([1.0, *(s.survival for s in fit.steps)])
+        ax.step(times, survival, where="post", color=grey, linestyle=style, linewidth=1.0,
+                zorder=3 - 0.1 * index)
+        censored = [s for s in fit.steps if s.n_censored > 0]
+        ax.plot([s.time for s in censored], [s.survival for s in censored], marker="+",
+                markersize=5, markeredgewidth=0.8, linestyle="none", color=grey, zorder=4)
+        if median_line and fit.median is not None:
+            ax.plot([0, fit.median, fit.median], [0.5, 0.5, 0.0], color="0.55",
+                    linestyle=(0, (1, 1.5)), linewidth=0.6, zorder=1)
+        handles.append(Line2D([], [], color=grey, linestyle=style, linewidth=1.0,
+                              label=f"{text} (n = {fit.n})"))
+        for tick, count in zip(ticks, curve["at_risk"], strict=True):
+            risk.text(tick, index, str(count), ha="center", va="center",
+                      fontsize=SMALL_FONT_SIZE, color="black")
+    if any(s.n_censored for _, _, fit in curves for s in fit.steps):
+        handles.append(Line2D([], [], marker="+", markersize=5, markeredgewidth=0.8,
+                              linestyle="none", color="black", label="Censored"))
+
+    ax.set_xlim(0, ticks[-1] * 1.02)
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(lambda value, _pos: f"{value:g}")
+    ax.tick_params(labelbottom=True)
+    ax.set_ylim(0, 1.03)
+    ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0], ["0", "0.25", "0.50", "0.75", "1.00"])
+    ax.set_xlabel(data["x_label"])
+    ax.set_ylabel("Probability")
+    ax.legend(handles=handles, loc="best", title=group, handlelength=2.4,
+              alignment="left")
+
+    risk.set_ylim(n_rows - 0.5, -0.5)
+    risk.set_yticks(range(n_rows), [text for text, _, _ in curves])
+    risk.tick_params(axis="both", length=0, labelbottom=False, labelsize=SMALL_FONT_SIZE)
+    risk.tick_params(axis="y", pad=9)
+    for spine in risk.spines.values():
+        spine.set_visible(False)
+    risk.set_title("Number at risk", loc="left", fontsize=SMALL_FONT_SIZE, pad=2)
+    return figure
