@@ -19,6 +19,7 @@ from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
     fisher_exact,
+    kaplan_meier,
     mann_whitney_u,
     mcnemar,
     median_ci,
@@ -297,6 +298,32 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                         n_missing=missing, q1=q.q1, q3=q.q3)
 
         lines.append(TableRow(label=row.label, indent=row.indent, cells=each(summary)))
+        return lines
+
+    if row.stat == "km_median":
+        _check_variable(subsets[0], row.event, f"table '{spec.id}', row '{row.label}'")
+
+        def km(sub: pd.DataFrame, col: str) -> Cell:
+            times = pd.to_numeric(sub[row.variable], errors="coerce")
+            events = sub[row.event].astype("boolean")
+            keep = times.notna() & events.notna()
+            if not keep.any():
+                return Cell(spec.id, row.label, col, style.missing, row.stat, n=0,
+                            n_missing=int((~keep).sum()))
+            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
+            median = (style.number(fit.median, row.decimals) if fit.median_reached
+                      else "not reached")
+            low = (style.number(fit.median_ci_low, row.decimals)
+                   if fit.median_ci_low is not None else "not reached")
+            high = (style.number(fit.median_ci_high, row.decimals)
+                    if fit.median_ci_high is not None else "not reached")
+            text = f"{median} [{fit.confidence_level * 100:g}% CI {low}{style.ci_separator}{high}]"
+            return Cell(spec.id, row.label, col, text, row.stat, value=fit.median,
+                        n=fit.n, n_missing=int((~keep).sum()), numerator=fit.n_events,
+                        ci_low=fit.median_ci_low, ci_high=fit.median_ci_high,
+                        ci_method=fit.method)
+
+        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(km)))
         return lines
 
     if row.stat == "count":

@@ -168,7 +168,10 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
           ``any_modification`` and ``modifications`` (what was changed from the previous
           infusion), and ``seed_eligible``, ``seed_indication``, ``seed_reason`` (the seed
           study's reinfusion criteria applied to the previous infusion).
-        - ``followup_days`` and ``death_event``: from the infusion to death or last contact.
+        - ``followup_days`` and ``death_event``: from the infusion to death or last contact
+          (overall survival from the infusion).
+        - ``efs_days`` and ``efs_event``: event-free survival from the infusion; no CR is
+          an event at day 0, then relapse or death; otherwise censored at last contact.
     """
     opts = options or DeriveOptions()
     infusions = cohort.infusions.drop(columns=["source_row"], errors="ignore")
@@ -280,4 +283,14 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     _reinfusion_strategy(frame, opts)
     frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
     frame["death_event"] = patient_dates["death_date"].notna()
+    # Event-free survival from the infusion: no CR is an event at day 0 (the usual ALL
+    # convention for induction failure), then relapse or death, else censored.
+    relapse_days = (frame["relapse_date"] - frame["date"]).dt.days
+    no_cr = frame["complete_response"].eq(False)
+    frame["efs_days"] = relapse_days.where(relapse_days.notna(), frame["followup_days"])
+    frame.loc[no_cr.fillna(False).to_numpy(), "efs_days"] = 0
+    frame["efs_event"] = (no_cr.fillna(False) | frame["relapse_date"].notna()
+                          | frame["death_event"]).astype("boolean")
+    frame.loc[frame["complete_response"].isna() & frame["relapse_date"].isna()
+              & ~frame["death_event"], "efs_event"] = pd.NA
     return frame

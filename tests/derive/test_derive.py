@@ -81,3 +81,26 @@ def test_options_change_definitions(write_cohort_csv) -> None:
     assert bool(default.loc[2, "complete_response"]) is True
     no_cri = derive(load_cohort(folder), DeriveOptions(cri_counts_as_cr=False))
     assert bool(no_cri.loc[2, "complete_response"]) is False
+
+
+def test_event_free_survival(frame: pd.DataFrame) -> None:
+    # P1 infusion 1: CR, relapse 2018-04-01, 81 days after 2018-01-10: event at 81.
+    assert frame.loc[("P1", 1), "efs_days"] == 81
+    assert bool(frame.loc[("P1", 1), "efs_event"]) is True
+    # P1 infusion 2: SD (no CR): an event at day 0 by the ALL convention.
+    assert frame.loc[("P1", 2), "efs_days"] == 0
+    assert bool(frame.loc[("P1", 2), "efs_event"]) is True
+    # P2: CR, no relapse, alive at 2020-01-01: censored at 303 days after 2019-03-04.
+    assert frame.loc[("P2", 1), "efs_days"] == 303
+    assert bool(frame.loc[("P2", 1), "efs_event"]) is False
+
+
+def test_reinfusion_modifications(frame: pd.DataFrame) -> None:
+    # P1: standard -> intensified LD, same dose, MRD 55% -> 28% before the reinfusion;
+    # CR then relapse after the first infusion: eligible by the relapse indication.
+    row = frame.loc[("P1", 2)]
+    assert bool(row["mod_intensified_ld"]) and not bool(row["mod_higher_dose"])
+    assert bool(row["mod_lower_burden"])
+    assert row["modifications"] == "intensified LD; lower disease burden"
+    assert bool(row["seed_eligible"]) and row["seed_indication"] == "relapse after CR"
+    assert pd.isna(frame.loc[("P1", 1), "modifications"])

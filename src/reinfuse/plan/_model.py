@@ -20,11 +20,13 @@ from reinfuse.errors import PlanError
 
 PLAN_FORMAT_VERSION = 1
 
-RowStat = Literal["header", "n", "median", "median_range", "median_iqr", "count", "levels"]
+RowStat = Literal["header", "n", "median", "median_range", "median_iqr", "count", "levels",
+                  "km_median"]
 TestName = Literal["wilcoxon", "mann_whitney", "fisher", "mcnemar", "none"]
 Population = Literal["reinfused", "all"]
 
-_ROW_STATS = ("header", "n", "median", "median_range", "median_iqr", "count", "levels")
+_ROW_STATS = ("header", "n", "median", "median_range", "median_iqr", "count", "levels",
+              "km_median")
 _CI_METHODS = ("", "clopper-pearson", "wilson", "distribution-free")
 _TESTS = ("wilcoxon", "mann_whitney", "fisher", "mcnemar", "none")
 
@@ -72,6 +74,7 @@ class RowSpec:
     hide_empty: bool = False
     indent: int = 0
     ci: str = ""
+    event: str = ""
     footnote: str = ""
 
 
@@ -220,7 +223,7 @@ def _levels(reader: _Reader) -> tuple[Level, ...]:
 def _row(reader: _Reader) -> RowSpec:
     reader.only("label", "stat", "variable", "levels", "infusion", "where", "columns",
                 "decimals", "denominator", "show_missing", "hide_empty", "indent", "ci",
-                "footnote")
+                "event", "footnote")
     stat = reader.choice("stat", _ROW_STATS)
     variable = reader.get("variable", str, None)
     if stat not in ("header", "n") and variable is None:
@@ -228,6 +231,8 @@ def _row(reader: _Reader) -> RowSpec:
     levels = _levels(reader)
     if stat == "levels" and not levels:
         reader.fail("a 'levels' row needs 'levels'")
+    if stat == "km_median" and not reader.data.get("event"):
+        reader.fail("a 'km_median' row needs 'event' (the yes/no event column)")
     return RowSpec(
         label=reader.get("label", str), stat=stat, variable=variable, levels=levels,
         subset=_subset(reader), columns=tuple(reader.get("columns", list, [])),
@@ -237,6 +242,7 @@ def _row(reader: _Reader) -> RowSpec:
         hide_empty=reader.get("hide_empty", bool, False),
         indent=reader.get("indent", int, 0),
         ci=reader.choice("ci", _CI_METHODS, ""),
+        event=reader.get("event", str, ""),
         footnote=reader.get("footnote", str, ""),
     )
 
