@@ -42,6 +42,12 @@ Conventions shared by every function:
 from __future__ import annotations
 
 from reinfuse.criteria._common import CriteriaError, GradeResult, max_grade_per_infusion
+from reinfuse.criteria.assessments import (
+    ASSESSMENT_COLUMNS,
+    best_response,
+    pre_infusion_status,
+    relapse_after_response,
+)
 from reinfuse.criteria.cns import CNS_STATUSES, CNS_SUBCLASSES, cns_status, cns_subclass
 from reinfuse.criteria.crs import HYPOTENSION_LEVELS, OXYGEN_SUPPORT, crs_grade, crs_rules
 from reinfuse.criteria.eligibility import (
@@ -79,6 +85,7 @@ from reinfuse.criteria.response import (
 )
 
 __all__ = [
+    "ASSESSMENT_COLUMNS",
     "CEREBRAL_EDEMA",
     "CNS_STATUSES",
     "CNS_SUBCLASSES",
@@ -95,6 +102,7 @@ __all__ = [
     "SEIZURE_TYPES",
     "CriteriaError",
     "GradeResult",
+    "best_response",
     "classify_regimen",
     "cns_status",
     "cns_subclass",
@@ -111,6 +119,8 @@ __all__ = [
     "mrd_negative_cr",
     "not_in_cr",
     "objective_response",
+    "pre_infusion_status",
     "regimen_pair",
     "reinfusion_eligibility",
+    "relapse_after_response",
 ]
