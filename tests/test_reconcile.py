@@ -95,3 +95,42 @@ def test_car_counts_give_the_peak(write_cohort_csv) -> None:
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "peak_car_per_ul"] == 150
     assert infusions.loc[("P1", 2), "peak_car_per_ul"] == 0  # no counts: recorded kept
+
+
+ASSESS_HEADER = ("patient_id,infusion,day,marrow_blasts_pct,mrd_pct,csf_wbc_per_ul,"
+                 "csf_rbc_per_ul,csf_blasts,csf_flow_positive,blood_wbc,blood_rbc,"
+                 "cns_clinical_signs,emd,anc,platelets\n")
+
+
+def _assessments(anc_day28: str) -> str:
+    # P1 infusion 1 (2018-01-10): 60% blasts / 55% MRD on day -5; on day 28 2% blasts, MRD 0
+    # (CR if counts recovered: ANC >= 1.0 and platelets >= 100); on day 81 20% blasts
+    # (relapse, 2018-04-01). The recorded row says CR on 2018-02-07 and relapse 2018-04-01.
+    return ASSESS_HEADER + (
+        "P1,1,-5,60,55,1,0,no,no,,,no,no,,\n"
+        f"P1,1,28,2,0,0,0,no,no,,,no,no,{anc_day28},150\n"
+        "P1,1,81,20,18,,,,,,,,no,,\n")
+
+
+def test_assessments_agreeing_with_the_record(write_cohort_csv) -> None:
+    folder = write_cohort_csv()
+    (folder / "disease_assessments.csv").write_text(_assessments("1.5"))
+    report = validate(read_raw(folder))
+    assert report.ok
+    assert [f for f in report.findings if f.rule == "derived-differs-from-recorded"] == []
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P1", 1), "best_response"] == "CR"
+    assert str(infusions.loc[("P1", 1), "response_date"].date()) == "2018-02-07"
+    assert str(infusions.loc[("P1", 1), "relapse_date"].date()) == "2018-04-01"
+
+
+def test_assessments_without_count_recovery_give_cri(write_cohort_csv) -> None:
+    folder = write_cohort_csv()
+    (folder / "disease_assessments.csv").write_text(_assessments("0.5"))
+    report = validate(read_raw(folder))
+    differs = {f.column: f for f in report.findings if f.rule == "derived-differs-from-recorded"}
+    assert differs["best_response"].value == "CR"
+    assert differs["best_response"].expected == "CRi"
+    assert "day 28" in differs["best_response"].message
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P1", 1), "best_response"] == "CRi"

@@ -277,4 +277,5 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
 
 
 def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return np.asarray(a.astype("string") == b.astype("string"), dtype=bool)
+    same = a.astype("string").reset_index(drop=True) == b.astype("string").reset_index(drop=True)
+    return same.fillna(False).to_numpy(dtype=bool)
