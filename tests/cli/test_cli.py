@@ -55,3 +55,42 @@ def test_synth_writes_valid_cohort(tmp_path: Path) -> None:
     out = tmp_path / "synth"
     assert main(["synth", "--patients", "300", str(out)]) == 0
     assert main(["validate", str(out)]) == 0
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    # ASTCT: fever with one vasopressor plus vasopressin is grade 3, not 4.
+    (["grade", "crs", "--temperature", "38.6", "--hypotension", "vasopressors",
+      "--vasopressors", "1", "--vasopressin"], "CRS grade 3"),
+    # 37.9 C is not fever; without anti-cytokine therapy it is not CRS.
+    (["grade", "crs", "--temperature", "37.9", "--hypotension", "fluids"], "CRS grade 0"),
+    # After tocilizumab fever is not required: fluids only is grade 2.
+    (["grade", "crs", "--anticytokine", "--hypotension", "fluids"], "CRS grade 2"),
+    # ICE 0 but arousable to touch: grade 3 (unarousable would be 4).
+    (["grade", "icans", "--ice", "0", "--consciousness", "awakens_to_touch", "--age", "30"],
+     "ICANS grade 3"),
+    # Children under 12: CAPD >= 9 is grade 3.
+    (["grade", "icans", "--capd", "10", "--age", "8", "--consciousness",
+      "awakens_spontaneously"], "ICANS grade 3"),
+])
+def test_grade_findings(argv: list[str], words: str,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert words in out and "ASTCT" in out
+
+
+def test_grade_cohort_file(write_cohort_csv, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(
+        "patient_id,infusion,day,temperature_c,anticytokine_or_antipyretic,hypotension,"
+        "vasopressors,vasopressin,oxygen,oxygen_l_min,other_cause,death_from_crs\n"
+        "P1,1,1,38.5,no,none,0,no,room_air,,no,no\n"
+        "P1,1,2,39.0,no,vasopressors,2,no,room_air,,no,no\n")
+    out_file = tmp_path / "graded.xlsx"
+    assert main(["grade", str(folder), "--out", str(out_file)]) == 0
+    text = capsys.readouterr().out
+    assert "crs_observations: maximum grade per infusion" in text
+    assert "multiple vasopressors" in text or "grade 4" in text
+    assert "recorded vs derived" in text  # recorded grade 2, derived 4
+    assert out_file.exists()
