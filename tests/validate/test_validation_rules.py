@@ -100,6 +100,16 @@ CASES = [
     ("relapse details without date", [("infusions", 2, "relapse_sites", "cns")],
      "relapse-details-without-date", "warning", "infusions", 4, "relapse_date",
      "relapse_date is empty"),
+    ("death before infusion", [("infusions", 2, "death_date", "2019-01-01")],
+     "death-before-infusion", "error", "infusions", 4, "death_date",
+     "death is dated before the infusion"),
+    ("death before relapse", [("infusions", 0, "death_date", "2018-03-01"),
+                              ("infusions", 0, "last_followup_date", "2018-03-01")],
+     "death-before-relapse", "error", "infusions", 2, "death_date",
+     "death is dated before the relapse"),
+    ("age jumps more than the dates", [("infusions", 1, "age_years", "14")],
+     "age-date-mismatch", "warning", "infusions", 3, "age_years",
+     "different amount than the time between"),
     ("missing optional-in-study column", [("infusions", 0, "crs_grade", None)],
      "missing-column", "warning", "infusions", None, "crs_grade", "treated as entirely empty"),
     ("missing key column", [("infusions", 0, "infusion", None)],
@@ -112,6 +122,14 @@ EXTRA = {
     "identifier column": {"patients": {"MRN": ["123", "456"]}},
     "extra column kept": {"infusions": {"site_note": ["a", "b", "c"]}},
 }
+
+
+def test_extra_sheet_is_reported(write_cohort_csv):
+    folder = write_cohort_csv()
+    (folder / "notes.csv").write_text("a,b\n1,2\n")
+    finding = next(f for f in validate(read_raw(folder)).findings if f.rule == "extra-sheet")
+    assert finding.severity == "warning" and finding.sheet == "notes"
+    assert "not part of the cohort format" in finding.message
 
 
 def test_base_cohort_is_valid(write_cohort_csv):
