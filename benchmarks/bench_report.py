@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_read_validate import ensure_data  # noqa: E402
+from bench_read_validate import ensure_data
 
 
 def run(source: Path | None, label: str) -> str:

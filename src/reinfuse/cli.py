@@ -96,10 +96,11 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
-                allow_identifiers: bool, label: str) -> int:
+                allow_identifiers: bool, label: str,
+                formats: Sequence[str] = ("html",)) -> int:
     from reinfuse.io.read import read_raw
     from reinfuse.plan import load_plan
-    from reinfuse.report import build_report
+    from reinfuse.report import build_report, parse_formats
     from reinfuse.validate import validate
 
     plan = load_plan(plan_path)
@@ -111,22 +112,26 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
         return EXIT_INVALID
     if report.findings:
         print(f"{label}: {len(report.warnings)} warning(s); they are listed in the report.")
-    output = build_report(report.cohort, plan, out, overwrite=overwrite)
-    print(f"Report: {output.html.resolve()}")
+    output = build_report(report.cohort, plan, out, overwrite=overwrite,
+                          formats=parse_formats(formats))
+    for name, path in (("Report", output.html), ("Word", output.docx), ("PDF", output.pdf)):
+        if path is not None:
+            print(f"{name}: {path.resolve()}")
     print(f"Results: {output.results_json.resolve()}")
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     return _run_report(args.path, args.plan, args.out, args.overwrite, args.allow_identifiers,
-                       args.path)
+                       args.path, formats=args.format)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from reinfuse.demo import demo_path
 
     # The demo's output folder is the demo's own: it is regenerated on every run.
-    return _run_report(demo_path(), None, args.out, True, False, "demo cohort")
+    return _run_report(demo_path(), None, args.out, True, False, "demo cohort",
+                       formats=("html", "docx", "pdf"))
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -202,6 +207,16 @@ def _grade_cohort(args: argparse.Namespace) -> int:
         path = write_cohort(out, args.out, overwrite=args.overwrite)
         print(f"Graded observations written to {path}")
     return EXIT_OK
+
+
+def _report_formats(value: str) -> tuple[str, ...]:
+    """``--format html,docx,pdf`` as a checked tuple (argparse prints the error)."""
+    from reinfuse.report import ReportFormatError, parse_formats
+
+    try:
+        return parse_formats(value)
+    except ReportFormatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reinfuse-report", help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--allow-identifiers", action="store_true")
+    p.add_argument("--format", type=_report_formats, default=("html",), metavar="LIST",
+                   help="documents to write, a comma list of html, docx, pdf (default html); "
+                        "results.json, figures and tables are always written")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("plan", help="print the default analysis plan, or check one")

@@ -47,5 +47,13 @@ class CriteriaError(ReinfuseError, ValueError):
     """An input to a clinical criterion cannot be used (wrong type, range, label or shape)."""
 
 
+class ReportFormatError(ReinfuseError, ValueError):
+    """An output format that reinfuse cannot write."""
+
+
+class ExternalResourceError(ReinfuseError):
+    """The PDF renderer was asked for a resource outside the report (the report is offline)."""
+
+
 class StatisticsError(ReinfuseError):
     """A statistical test was asked for on data it cannot be computed from."""

@@ -106,7 +106,12 @@ def texts(result: FigureResult) -> list[str]:
 # --- response_by_infusion ------------------------------------------------------------------
 
 def test_response_by_infusion_rows_sorted_by_second_then_first_response() -> None:
-    data = draw("response_by_infusion").data
+    result = draw("response_by_infusion")
+    data = result.data
+    # 5 reinfused patients, under the default max_patients of 60: one row each.
+    assert data["mode"] == "patients" and data["max_patients"] == 60
+    # Sized by rows: 0.16 x 5 + 0.75 = 1.55 in, below the 1.7 in minimum.
+    assert tuple(result.figure.get_size_inches()) == pytest.approx((3.5, 1.7))
     # CART2 CR: P01 (CART1 CR), P03 (PR), P06 (SD); then CRi: P02; then PD: P04.
     # P05 has no reinfusion and is left out.
     assert data["order"] == ["P01", "P03", "P06", "P02", "P04"]
@@ -132,6 +137,101 @@ def test_response_by_infusion_marks_missing_response() -> None:
     assert result.data["order"][-1] == "P04"  # missing sorts last
     assert result.data["cr_groups"]["unknown"] == 1
     assert "–" in texts(result)
+
+
+# Above max_patients: a frame of 70 reinfused patients (plus one never reinfused) built
+# from these (response to CART1, response to CART2, number of patients) groups; None is a
+# missing response and "MLFS" a code outside the six of the figure.
+TRANSITIONS = [("CR", "CR", 20), ("CR", "PD", 5), ("PR", "CR", 10), ("SD", "CR", 8),
+               ("SD", "SD", 12), ("SD", "NE", 3), ("PD", "CRi", 6), ("CR", None, 2),
+               (None, "CR", 1), ("PR", "MLFS", 3)]
+
+
+def transition_frame() -> pd.DataFrame:
+    rows: list[tuple[str, int, str | None, str | None]] = []
+    for r1, r2, count in TRANSITIONS:
+        for _ in range(count):
+            patient = f"A{len(rows) // 2 + 1:02d}"
+            rows += [(patient, 1, r1, None), (patient, 2, r2, "relapse")]
+    rows.append(("A71", 1, "CR", None))
+    frame = pd.DataFrame(rows, columns=["patient_id", "infusion", "best_response",
+                                        "indication"])
+    for column in ("patient_id", "best_response", "indication"):
+        frame[column] = frame[column].astype("string")
+    frame["infusion"] = frame["infusion"].astype("Int64")
+    complete = frame["best_response"].isin(["CR", "CRi"]).astype("boolean")
+    frame["complete_response"] = complete.mask(frame["best_response"].isna())
+    return frame
+
+
+def test_response_by_infusion_aggregates_above_max_patients() -> None:
+    result = draw("response_by_infusion", transition_frame())
+    data = result.data
+    assert data["mode"] == "aggregate"
+    assert data["n_patients"] == 70 and data["n_not_paired"] == 1  # A71
+    assert "patients" not in data and "order" not in data
+    matrix = data["matrix"]
+    # Six codes in order, then MLFS (seen at CART2 only, listed on both axes), then
+    # missing (one patient at CART1, two at CART2).
+    codes = ["CR", "CRi", "PR", "SD", "PD", "NE", "MLFS", "missing"]
+    assert matrix["rows"] == codes and matrix["columns"] == codes
+    assert (matrix["row_infusion"], matrix["column_infusion"]) == ("CART1", "CART2")
+    # Each TRANSITIONS group in its cell (row = CART1, column = CART2), written out:
+    #            CR CRi PR  SD PD NE MLFS missing
+    expected = [[20, 0, 0, 0, 5, 0, 0, 2],   # CR
+                [0, 0, 0, 0, 0, 0, 0, 0],    # CRi
+                [10, 0, 0, 0, 0, 0, 3, 0],   # PR
+                [8, 0, 0, 12, 0, 3, 0, 0],   # SD
+                [0, 6, 0, 0, 0, 0, 0, 0],    # PD
+                [0, 0, 0, 0, 0, 0, 0, 0],    # NE
+                [0, 0, 0, 0, 0, 0, 0, 0],    # MLFS
+                [1, 0, 0, 0, 0, 0, 0, 0]]    # missing
+    assert matrix["counts"] == expected
+    # Percent of all 70: 20/70 = 28.57 -> 28.6; 12/70 = 17.14 -> 17.1; 1/70 = 1.43 -> 1.4.
+    assert matrix["percent"][0][0] == 28.6 and matrix["percent"][3][3] == 17.1
+    assert matrix["percent"][7][0] == 1.4 and matrix["percent"][1][1] == 0.0
+    # Margins: CART1 CR 20 + 5 + 2 = 27, PR 10 + 3, SD 8 + 12 + 3, PD 6, missing 1;
+    # CART2 CR 20 + 10 + 8 + 1 = 39, CRi 6, SD 12, PD 5, NE 3, MLFS 3, missing 2.
+    assert data["counts"]["CART1"] == {"CR": 27, "PR": 13, "SD": 23, "PD": 6, "missing": 1}
+    assert data["counts"]["CART2"] == {"CR": 39, "CRi": 6, "SD": 12, "PD": 5, "NE": 3,
+                                       "MLFS": 3, "missing": 2}
+    # CR (CRi included) at both: 20; CART1 only: CR -> PD 5; CART2 only: PR -> CR 10,
+    # SD -> CR 8, PD -> CRi 6; neither: SD -> SD 12, SD -> NE 3, PR -> MLFS 3; unknown: the
+    # three with a missing response.
+    assert data["cr_groups"] == {"both": 20, "first_only": 5, "second_only": 24,
+                                 "neither": 18, "unknown": 3}
+    assert data["indications"] == {"relapse": 70}
+    # The figure: cell text "n (%)", the "All" margins, and a title saying it is aggregated.
+    cells = texts(result)
+    assert "20\n(28.6%)" in cells and "70\n(100.0%)" in cells and "39\n(55.7%)" in cells
+    ax = result.figure.axes[0]
+    assert ax.get_title(loc="left").startswith("Aggregated over 70 patients")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [*codes, "All"]
+    assert ax.get_xlabel() == "Best response to CART2"
+    assert ax.get_ylabel() == "Best response to CART1"
+
+
+def test_response_by_infusion_threshold_and_fixed_aggregate_size() -> None:
+    # Up to max_patients patients: one row each, sized by the number of rows.
+    result = draw("response_by_infusion", transition_frame(), max_patients=70)
+    assert result.data["mode"] == "patients" and len(result.data["order"]) == 70
+    assert result.figure.get_size_inches()[1] == pytest.approx(0.16 * 70 + 0.75)
+    # Above it, the same size whatever the number of patients.
+    small = draw("response_by_infusion", max_patients=4)  # the 5 patients of hand_frame
+    large = draw("response_by_infusion", transition_frame(), max_patients=69)
+    assert small.data["mode"] == large.data["mode"] == "aggregate"
+    # CART1 CR: P01 (CR after CART2) and P04 (PD).
+    assert small.data["matrix"]["counts"][0] == [1, 0, 0, 0, 1, 0]
+    assert (tuple(small.figure.get_size_inches()) == tuple(large.figure.get_size_inches())
+            == pytest.approx((3.5, 3.4)))
+
+
+def test_response_by_infusion_aggregate_png_is_greyscale(tmp_path: Path) -> None:
+    paths = save_figure(draw("response_by_infusion", transition_frame()), tmp_path)
+    with Image.open(paths["png"]) as image:
+        assert image.size == (1050, 1020)  # 3.5 x 3.4 in at 300 dpi
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
 
 
 # --- grade_distribution --------------------------------------------------------------------
@@ -221,6 +321,79 @@ def test_swimmer_other_infusion_and_no_patient_in_cr() -> None:
     assert NO_PATIENTS in texts(result)
 
 
+def swimmer_frame(n: int) -> pd.DataFrame:
+    """``n`` patients S01, S02... in CR after CART2, none relapsed, all alive.
+
+    CART2 on 2020-01-01, CR on day 30, last follow-up on day 100 + k for patient k, so
+    patient k is in remission for 70 + k days: the longer, the later the patient.
+    """
+    day0 = pd.Timestamp("2020-01-01")
+    rows = []
+    for k in range(1, n + 1):
+        patient = f"S{k:02d}"
+        end = day0 + pd.Timedelta(days=100 + k)
+        rows += [(patient, 1, day0 - pd.Timedelta(days=200), False, pd.NaT, end),
+                 (patient, 2, day0, True, day0 + pd.Timedelta(days=30), end)]
+    frame = pd.DataFrame(rows, columns=["patient_id", "infusion", "date", "complete_response",
+                                        "response_date", "last_followup_date"])
+    frame["patient_id"] = frame["patient_id"].astype("string")
+    frame["infusion"] = frame["infusion"].astype("Int64")
+    frame["complete_response"] = frame["complete_response"].astype("boolean")
+    for column in ("relapse_date", "death_date"):
+        frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    for column in ("relapse_phenotype", "relapse_site_group"):
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["hsct_after"] = pd.array([False] * len(frame), dtype="boolean")
+    return frame
+
+
+def test_swimmer_caps_lanes_with_a_note() -> None:
+    result = draw("swimmer", swimmer_frame(45))
+    data = result.data
+    note = "Showing 40 of 45 patients in CR after CART2, longest remission first"
+    assert (data["max_lanes"], data["shown"], data["eligible"], data["n_patients"]) \
+        == (40, 40, 45, 45)
+    assert data["note"] == note
+    assert result.figure.axes[0].get_title(loc="left") == note
+    # Longest remission first: S45 (115 days) down to S06 (76 days); S01-S05 not drawn.
+    lanes = data["lanes"]
+    assert [lane["patient_id"] for lane in lanes] == [f"S{k:02d}" for k in range(45, 5, -1)]
+    assert lanes[0]["remission_days"] == 115 and lanes[-1]["remission_days"] == 76
+    assert [lane["lane"] for lane in lanes] == list(range(40))
+    ticks = [t.get_text() for t in result.figure.axes[0].get_yticklabels()]
+    assert len(ticks) == 40 and "S05" not in ticks
+    # Median remission over all 45 eligible patients (71 ... 115 days): the 23rd, 93.
+    assert data["median_remission_days"] == 93.0
+    # 40 lanes would need 0.24 x 40 + 1.45 = 11.05 in: capped at a 9 in page.
+    assert result.figure.get_size_inches()[1] == pytest.approx(9.0)
+
+
+def test_swimmer_cap_follows_the_sort_and_counts_all_eligible() -> None:
+    # hand_frame: P01 (90 days in remission, lane 214 days), P02 (344, 365), P03 (40, 366).
+    result = draw("swimmer", max_lanes=2)
+    data = result.data
+    assert [lane["patient_id"] for lane in data["lanes"]] == ["P02", "P01"]
+    assert (data["shown"], data["eligible"]) == (2, 3)
+    assert result.figure.axes[0].get_title(loc="left") \
+        == "Showing 2 of 3 patients in CR after CART2, longest remission first"
+    # Relapses and deaths of all eligible patients, drawn or not (P03 relapsed and died).
+    assert data["n_relapsed"] == 2 and data["n_died"] == 1
+    # Two lanes and the line of the note: 0.24 x 2 + 1.45 + 0.15 in.
+    assert result.figure.get_size_inches()[1] == pytest.approx(2.08)
+    data = draw("swimmer", sort="followup", max_lanes=1).data
+    assert [lane["patient_id"] for lane in data["lanes"]] == ["P03"]
+    assert data["note"] == "Showing 1 of 3 patients in CR after CART2, longest follow-up first"
+
+
+def test_swimmer_under_the_cap_has_no_note() -> None:
+    result = draw("swimmer", max_lanes=3)
+    assert (result.data["shown"], result.data["eligible"]) == (3, 3)
+    assert result.data["note"] is None
+    assert result.figure.axes[0].get_title(loc="left") == ""
+    # Unchanged size: 0.24 in per lane + 1.45 in.
+    assert result.figure.get_size_inches()[1] == pytest.approx(0.24 * 3 + 1.45)
+
+
 # --- paired_expansion ----------------------------------------------------------------------
 
 def test_paired_expansion_pairs_zeros_and_skips() -> None:
@@ -299,9 +472,12 @@ ALL_SPECS = [("response_by_infusion", {}), ("grade_distribution", {"variable": "
              ("swimmer", {}), ("paired_expansion", {}),
              ("paired_values", {"variable": "abc_cd22_pre"})]
 
+#: Kinds that need columns this hand frame lacks, tested in a module of their own.
+OWN_MODULE = {"kaplan_meier"}  # tests/figures/test_kaplan_meier.py
+
 
 def test_every_kind_is_tested() -> None:
-    assert {kind for kind, _ in ALL_SPECS} == set(FIGURE_KINDS)
+    assert {kind for kind, _ in ALL_SPECS} | OWN_MODULE == set(FIGURE_KINDS)
 
 
 @pytest.mark.parametrize(("kind", "params"), ALL_SPECS)
@@ -343,7 +519,12 @@ def test_custom_labels_fill_titles_and_axes() -> None:
                                 "missing parameter(s) variable", "variable (required)"]),
     ("swimmer", {"sortt": "remission"}, ["fig_swimmer", "unknown parameter(s) sortt",
                                          "sort (default 'remission')",
-                                         "infusion (default 2)"]),
+                                         "infusion (default 2)", "max_lanes (default 40)"]),
+    ("swimmer", {"max_lanes": 0}, ["fig_swimmer", "'max_lanes' is 0", "whole number >= 1"]),
+    ("response_by_infusion", {"max_patients": 2.5}, ["fig_response_by_infusion",
+                                                     "'max_patients' is 2.5",
+                                                     "whole number >= 1"]),
+    ("response_by_infusion", {"max_patients": True}, ["'max_patients' is True"]),
     ("grade_distribution", {"variable": "age_years"}, ["fig_grade_distribution",
                                                        "'age_years'",
                                                        "crs_grade, neurotox_grade"]),

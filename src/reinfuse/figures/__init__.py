@@ -78,7 +78,7 @@ def kind_parameters(kind: str) -> tuple[dict[str, Any], list[str]]:
     Examples
     --------
     >>> kind_parameters("swimmer")
-    ({'infusion': 2, 'sort': 'remission'}, [])
+    ({'infusion': 2, 'sort': 'remission', 'max_lanes': 40}, [])
     >>> kind_parameters("paired_values")[1]
     ['variable']
     """

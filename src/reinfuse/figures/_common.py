@@ -122,6 +122,13 @@ def check_infusion(name: str, value: Any) -> None:
                         "(an integer >= 1, e.g. 2 for the first reinfusion).")
 
 
+def check_count(name: str, value: Any) -> None:
+    """Raise :class:`PlanError` unless ``value`` is a whole number >= 1 (a patient count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PlanError(f"parameter '{name}' is {value!r}; it must be a whole number >= 1 "
+                        "(a number of patients, e.g. 40).")
+
+
 def paired(frame: pd.DataFrame, columns: Sequence[str], first: int = 1,
            second: int = 2) -> tuple[pd.DataFrame, int]:
     """One row per patient with ``columns`` at two infusions, suffixed ``_1`` and ``_2``.

@@ -5,6 +5,9 @@ One lane per patient in morphologic CR after the chosen infusion, from that infu
 hatched grey bar after relapse. Markers show the CR, the relapse (shape = relapse
 phenotype, text = site), a later infusion, death (cross); an arrow marks a patient alive
 at last follow-up. Time is in days since the infusion, never calendar dates.
+
+A large cohort gets at most ``max_lanes`` lanes, the first ones in the chosen order, and
+the figure says how many of how many patients it shows.
 """
 
 from __future__ import annotations
@@ -21,17 +24,31 @@ from matplotlib.patches import Patch
 
 from reinfuse.figures._common import (
     DOUBLE_COLUMN,
+    FONT_SIZE,
     SMALL_FONT_SIZE,
     check_choice,
+    check_count,
     check_infusion,
     empty_figure,
     label,
     new_figure,
     require_columns,
+    thousands,
 )
 
 SwimmerSort = Literal["remission", "followup", "patient_id"]
 SORTS = ("remission", "followup", "patient_id")
+
+#: How the note on a capped figure names each order.
+SORT_WORDS = {"remission": "longest remission first", "followup": "longest follow-up first",
+              "patient_id": "in order of patient ID"}
+
+#: Height (inches) of one lane and of everything else (axis, legend), and the most a
+#: figure may take: a journal page. Lanes get thinner rather than the figure taller.
+LANE_HEIGHT = 0.24
+FRAME_HEIGHT = 1.45
+NOTE_HEIGHT = 0.15
+MAX_HEIGHT = 9.0
 
 #: Relapse marker per relapse phenotype (derive's ``relapse_phenotype``).
 PHENOTYPE_MARKERS: dict[str, tuple[str, str]] = {
@@ -51,7 +68,8 @@ _COLUMNS = ("patient_id", "infusion", "date", "complete_response", "response_dat
 
 
 def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2,
-            sort: SwimmerSort = "remission") -> tuple[Figure, dict[str, Any]]:
+            sort: SwimmerSort = "remission", max_lanes: int = 40
+            ) -> tuple[Figure, dict[str, Any]]:
     """Swimmer plot of the patients in CR after ``infusion``.
 
     Parameters
@@ -66,15 +84,22 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     sort
         Lane order from the top: ``remission`` (longest remission first, the default),
         ``followup`` (longest lane first) or ``patient_id``. Ties go by patient_id.
+    max_lanes
+        The most lanes drawn (40 by default). With more eligible patients, the first
+        ``max_lanes`` in ``sort`` order are drawn and a note above the plot says so
+        ("Showing 40 of 2,345 patients in CR after CART2, longest remission first").
 
     Returns
     -------
     figure, data
-        ``data["lanes"]`` lists the lanes from top to bottom with every day drawn (CR,
-        relapse, end of lane, death, next infusion), the remission duration, whether the
-        patient was alive at the end, the relapse phenotype and site code. Patients in CR
-        whose response date or end of follow-up is missing are skipped and counted in
-        ``data["skipped"]``.
+        ``data["lanes"]`` lists the lanes drawn, from top to bottom, with every day drawn
+        (CR, relapse, end of lane, death, next infusion), the remission duration, whether
+        the patient was alive at the end, the relapse phenotype and site code.
+        ``data["eligible"]`` (also ``n_patients``) counts the patients with a lane to draw,
+        ``data["shown"]`` those drawn, and ``n_relapsed``, ``n_died`` and
+        ``median_remission_days`` are over all eligible patients, drawn or not. Patients
+        in CR whose response date or end of follow-up is missing are skipped and counted
+        in ``data["skipped"]``.
 
     Notes
     -----
@@ -87,6 +112,7 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     """
     check_infusion("infusion", infusion)
     check_choice("sort", sort, SORTS)
+    check_count("max_lanes", max_lanes)
     require_columns(frame, _COLUMNS)
     name = label(labels, infusion)
     next_name = labels.get(infusion + 1, "Next infusion")
@@ -94,7 +120,8 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     rows = frame.loc[frame["infusion"].eq(infusion)
                      & frame["complete_response"].fillna(False).astype(bool)]
     rows = rows.drop_duplicates("patient_id").set_index("patient_id")
-    ends = frame.groupby("patient_id")[["last_followup_date", "death_date"]].max()
+    ends = (frame.loc[frame["patient_id"].isin(rows.index)]
+            .groupby("patient_id")[["last_followup_date", "death_date"]].max())
     ends = ends.reindex(rows.index)
     end_date = ends.max(axis=1)
     later = frame.loc[frame["infusion"].eq(infusion + 1)].drop_duplicates("patient_id")
@@ -130,29 +157,37 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
         lanes = lanes.sort_values("patient_id", kind="stable")
     else:
         lanes = lanes.sort_values([key, "patient_id"], ascending=[False, True], kind="stable")
-    lanes = lanes.reset_index(drop=True)
-    lanes.insert(1, "lane", np.arange(len(lanes)))
+    eligible = len(lanes)
+    shown = lanes.iloc[:max_lanes].reset_index(drop=True)
+    shown.insert(1, "lane", np.arange(len(shown)))
 
     keep = ["patient_id", "lane", "cr_day", "relapse_day", "end_day", "death_day", "alive",
             "remission_days", "relapsed", "relapse_phenotype", "relapse_site_group",
             "site_code", "hsct_after", "next_infusion_day"]
+    note = (f"Showing {thousands(len(shown))} of {thousands(eligible)} patients in CR after "
+            f"{name}, {SORT_WORDS[sort]}" if eligible > len(shown) else None)
     data: dict[str, Any] = {
-        "infusion": infusion, "sort": sort, "n_patients": len(lanes), "skipped": skipped,
+        "infusion": infusion, "sort": sort, "max_lanes": max_lanes, "n_patients": eligible,
+        "eligible": eligible, "shown": len(shown), "note": note, "skipped": skipped,
         "day_zero": f"date of {name}", "site_codes": dict(SITE_CODES),
-        "lanes": lanes[keep].astype(object).where(lanes[keep].notna(), None).to_dict("records"),
+        "lanes": shown[keep].astype(object).where(shown[keep].notna(), None).to_dict("records"),
         "n_relapsed": int(lanes["relapsed"].sum()), "n_died": int((~lanes["alive"]).sum()),
         "median_remission_days": (float(lanes["remission_days"].median())
-                                  if len(lanes) else None),
+                                  if eligible else None),
     }
-    if lanes.empty:
+    if shown.empty:
         return empty_figure(f"No patient was in CR after {name}.", width=DOUBLE_COLUMN), data
-    return _draw(lanes, name, next_name), data
+    return _draw(shown, name, next_name, note), data
 
 
-def _draw(lanes: pd.DataFrame, name: str, next_name: str) -> Figure:
+def _draw(lanes: pd.DataFrame, name: str, next_name: str, note: str | None) -> Figure:
     n = len(lanes)
-    figure = new_figure(DOUBLE_COLUMN, 0.24 * n + 1.45)
+    extra = NOTE_HEIGHT if note else 0.0
+    figure = new_figure(DOUBLE_COLUMN,
+                        min(LANE_HEIGHT * n + FRAME_HEIGHT, MAX_HEIGHT - extra) + extra)
     ax = figure.add_subplot()
+    if note:
+        ax.set_title(note, loc="left", fontsize=FONT_SIZE, fontweight="bold", pad=6)
     y = lanes["lane"].to_numpy(float)
     cr = lanes["cr_day"].to_numpy(float)
     end = lanes["end_day"].to_numpy(float)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -27,22 +27,54 @@ from reinfuse.analyze import (
 )
 from reinfuse.cohort import Cohort
 from reinfuse.derive import DeriveOptions, derive
+from reinfuse.errors import ReportFormatError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path
 from reinfuse.plan import Plan
+from reinfuse.report._text import methods_paragraphs
 
 _PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "openpyxl",
              "python-calamine", "jinja2")
 
 
+# --- output formats (Word and PDF writers: reinfuse.report._docx, reinfuse.report._pdf) ---
+ReportFormat = Literal["html", "docx", "pdf"]
+FORMATS: tuple[ReportFormat, ...] = ("html", "docx", "pdf")
+
+
+
+
+def parse_formats(value: str | Sequence[str]) -> tuple[ReportFormat, ...]:
+    """Output formats from ``"html,docx"`` or a sequence, checked, in the order given.
+
+    >>> parse_formats("pdf, html,pdf")
+    ('pdf', 'html')
+    """
+    names = value.split(",") if isinstance(value, str) else list(value)
+    formats: list[ReportFormat] = []
+    for name in (n.strip().lower() for n in names):
+        if name not in FORMATS:
+            raise ReportFormatError(f"unknown report format {name!r}; allowed: "
+                                    f"{', '.join(FORMATS)} (a comma-separated list, "
+                                    "e.g. html,docx,pdf)")
+        if name not in formats:
+            formats.append(name)  # a ReportFormat: checked against FORMATS above
+    if not formats:
+        raise ReportFormatError("no report format given; allowed: " + ", ".join(FORMATS))
+    return tuple(formats)
+# --- end output formats ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ReportOutput:
-    """Where a report was written."""
+    """Where a report was written (``None``: that format was not asked for)."""
 
     folder: Path
-    html: Path
+    html: Path | None
     results_json: Path
+    docx: Path | None = None
+    pdf: Path | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -107,45 +139,6 @@ def _comparison_item(comparison: ComparisonResult,
             "notes": notes}
 
 
-def _methods(plan: Plan, results: Results, options: DeriveOptions,
-             versions: Mapping[str, str]) -> list[str]:
-    label1, label2 = plan.label(1), plan.label(2)
-    paragraphs = [
-        f"Population: patients who received at least two infusions of the same CAR T-cell "
-        f"product ({results.n_patients} patients); {label1} is the first infusion and "
-        f"{label2} the reinfusion." if plan.population == "reinfused" else
-        f"Population: all {results.n_patients} patients of the cohort.",
-        "Definitions: bone marrow by morphology M1 (< 5% blasts), M2 (5%-25%), M3 (> 25%); "
-        f"MRD-negative below {options.mrd_negative_below:g}% B-ALL blasts among mononuclear "
-        "cells by flow cytometry, and MRD-negative CR an M1 marrow with negative MRD; CNS1 "
-        "no blasts on cytospin (CNS1 flow+ when disease is detectable by flow cytometry), "
-        f"CNS2 blasts with CSF white cells < {options.cns_wbc_threshold:g}/uL, CNS3 blasts "
-        f"with white cells >= {options.cns_wbc_threshold:g}/uL or clinical signs of CNS "
-        "leukemia; objective response CR, CRi or PR; morphologic CR "
-        f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}; standard "
-        "lymphodepletion fludarabine 75 mg/m2 and cyclophosphamide 900 mg/m2 (course "
-        "totals), intensified 120 mg/m2 and 1200 mg/m2; CRS graded by the ASTCT consensus "
-        "(Lee et al. 2019); severe toxicity grade >= 3 (neurotoxicity grade >= "
-        f"{options.severe_neurotox_min_grade}); duration of remission from the first "
-        "documented CR to relapse, censored at last follow-up or death.",
-    ]
-    tests: dict[str, list[str]] = {}
-    for comparison in results.comparisons:
-        if comparison.method:
-            tests.setdefault(comparison.method, []).append(comparison.title)
-    stats = ["Continuous variables are summarised as median (range) and categorical "
-             "variables as n (%), with all patients in the column as the denominator unless "
-             "a row states otherwise."]
-    for method, titles in tests.items():
-        stats.append(f"{'; '.join(titles)}: {method}.")
-    stats.append(f"All tests are two-sided with significance at p < {plan.alpha:g}. "
-                 f"Computed with reinfuse {versions['reinfuse']} (Python "
-                 f"{versions['python']}, SciPy {versions['scipy']}, pandas "
-                 f"{versions['pandas']}).")
-    paragraphs.append(" ".join(stats))
-    return paragraphs
-
-
 def _population_sentence(plan: Plan, frame: pd.DataFrame, results: Results) -> str:
     total = frame["patient_id"].nunique()
     n = results.n_patients
@@ -167,14 +160,19 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
 
 
 def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
-                 now: dt.datetime | None = None) -> ReportOutput:
+                 now: dt.datetime | None = None,
+                 formats: str | Sequence[ReportFormat] = ("html",)) -> ReportOutput:
     """Derive, analyse, draw and write the report of ``cohort`` under ``plan``.
 
     The folder ``out`` receives ``report.html`` (self-contained), ``results.json``,
-    ``figures/`` (PNG and SVG) and ``tables/`` (one CSV per table). It is written in a
-    temporary folder and moved into place at the end, so a failure leaves nothing
-    half-written; an existing ``out`` is replaced only with ``overwrite``.
+    ``figures/`` (PNG and SVG) and ``tables/`` (one CSV per table). ``formats`` chooses
+    the documents among ``html``, ``docx`` (``report.docx``, editable tables) and ``pdf``
+    (``report.pdf``, the HTML paged for print); ``results.json``, figures and tables are
+    always written. It is written in a temporary folder and moved into place at the end,
+    so a failure leaves nothing half-written; an existing ``out`` is replaced only with
+    ``overwrite``.
     """
+    formats = parse_formats(formats)
     options = derive_options(plan)
     frame = derive(cohort, options)
     results = analyze(frame, plan)
@@ -205,13 +203,16 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
                  "plan_sha256": plan.sha256, "packages": versions}
         report_text = " ".join(str(s) for s in sections)
         abbreviations = "; ".join(_abbreviations_in(report_text, plan.abbreviations)) + "."
+        subtitle = (f"Analysis plan {plan.id} v{plan.version}; cohort "
+                    f"format v{cohort.format_version}")
+        population_sentence = _population_sentence(plan, frame, results)
+        methods = methods_paragraphs(plan, results, options, versions)
         html = _environment().get_template("report.html.j2").render(
-            title=plan.title, subtitle=f"Analysis plan {plan.id} v{plan.version}; cohort "
-            f"format v{cohort.format_version}", population_sentence=_population_sentence(
-                plan, frame, results), warnings=warnings, sections=sections,
-            methods=_methods(plan, results, options, versions), abbreviations=abbreviations,
-            stamp=stamp)
-        (tmp / "report.html").write_text(html, encoding="utf-8")
+            title=plan.title, subtitle=subtitle, population_sentence=population_sentence,
+            warnings=warnings, sections=sections, methods=methods,
+            abbreviations=abbreviations, stamp=stamp)
+        if "html" in formats:
+            (tmp / "report.html").write_text(html, encoding="utf-8")
 
         payload = {
             "reinfuse_version": __version__,
@@ -228,9 +229,25 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         }
         (tmp / "results.json").write_text(json.dumps(payload, indent=1, allow_nan=False),
                                           encoding="utf-8")
+        # --- Word and PDF, inside the temporary folder (whole or nothing) ---
+        if "docx" in formats:
+            from reinfuse.report._docx import write_docx
+
+            write_docx(tmp / "report.docx", results=results, title=plan.title,
+                       subtitle=subtitle, population_sentence=population_sentence,
+                       n_warnings=len(warnings), sections=sections, methods=methods,
+                       abbreviations=abbreviations, stamp=stamp)
+        if "pdf" in formats:
+            from reinfuse.report._pdf import write_pdf
+
+            write_pdf(html, tmp / "report.pdf")
+        # --- end Word and PDF ---
     folder = Path(out)
-    return ReportOutput(folder=folder, html=folder / "report.html",
-                        results_json=folder / "results.json")
+    return ReportOutput(
+        folder=folder, html=folder / "report.html" if "html" in formats else None,
+        results_json=folder / "results.json",
+        docx=folder / "report.docx" if "docx" in formats else None,
+        pdf=folder / "report.pdf" if "pdf" in formats else None)
 
 
 def _environment() -> Environment:
