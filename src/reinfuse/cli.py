@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.console import Console
@@ -16,6 +17,9 @@ from rich.table import Table as RichTable
 from reinfuse import __version__
 from reinfuse.errors import CohortReadError, ReinfuseError
 from reinfuse.findings import Finding
+
+if TYPE_CHECKING:  # pragma: no cover
+    from reinfuse.reconcile import Prefer
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -97,14 +101,20 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
                 allow_identifiers: bool, label: str,
-                formats: Sequence[str] = ("html",)) -> int:
+                formats: Sequence[str] = ("html",), style: str | None = None,
+                prefer: Prefer = "derived") -> int:
+    from dataclasses import replace
+
     from reinfuse.io.read import read_raw
     from reinfuse.plan import load_plan
     from reinfuse.report import build_report, parse_formats
+    from reinfuse.style import get_style
     from reinfuse.validate import validate
 
     plan = load_plan(plan_path)
-    report = validate(read_raw(source), allow_identifiers=allow_identifiers)
+    if style:
+        plan = replace(plan, style=get_style(style).name)
+    report = validate(read_raw(source), allow_identifiers=allow_identifiers, prefer=prefer)
     if not report.ok:
         print_findings(report.findings, label)
         _console(stderr=True).print(
@@ -123,7 +133,7 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     return _run_report(args.path, args.plan, args.out, args.overwrite, args.allow_identifiers,
-                       args.path, formats=args.format)
+                       args.path, formats=args.format, style=args.style, prefer=args.prefer)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -307,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", type=_report_formats, default=("html",), metavar="LIST",
                    help="documents to write, a comma list of html, docx, pdf (default html); "
                         "results.json, figures and tables are always written")
+    p.add_argument("--style", choices=("seed", "jama", "nejm", "lancet"),
+                   help="journal number style (default: the plan's)")
+    p.add_argument("--prefer", choices=("derived", "recorded"), default="derived",
+                   help="where raw observations and recorded summaries disagree, which to use")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("plan", help="print the default analysis plan, or check one")

@@ -94,3 +94,18 @@ def test_grade_cohort_file(write_cohort_csv, tmp_path: Path,
     assert "multiple vasopressors" in text or "grade 4" in text
     assert "recorded vs derived" in text  # recorded grade 2, derived 4
     assert out_file.exists()
+
+
+def test_report_style_option(tmp_path: Path) -> None:
+    from reinfuse.demo import demo_path
+
+    out = tmp_path / "jama"
+    assert main(["report", str(demo_path()), "--style", "jama", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    expansion = next(c for c in results["comparisons"] if c["id"] == "expansion_by_infusion")
+    # JAMA: 3 decimals below 0.10 (the seed style prints 0.03).
+    assert expansion["p_text"] == "0.030"
+    table1 = next(t for t in results["tables"] if t["id"] == "table1")
+    assert table1["rows"][0]["label"].endswith("median (IQR), years")
+    # An existing output folder is not replaced without --overwrite.
+    assert main(["report", str(demo_path()), "--out", str(out)]) == 1
