@@ -162,6 +162,8 @@ INFUSIONS = Table(
                synonyms=_ANTIGEN_SYNONYMS),
         Column("car_at_relapse", YESNO, "CAR T cells still detectable at relapse."),
         Column("hsct_after", YESNO, "Consolidative transplant after this infusion."),
+        Column("hsct_date", "date", "Date of that transplant (optional; for swimmer plots and "
+               "censoring).", optional=True),
         Column("last_followup_date", "date", "Date of last follow-up."),
         Column("death_date", "date", "Date of death."),
     ),

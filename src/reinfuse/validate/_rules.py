@@ -184,6 +184,8 @@ _DATE_RULES = (
     ("death_date", "last_followup_date", "death is dated before the last follow-up",
      "death-before-followup"),
     ("death_date", "relapse_date", "death is dated before the relapse", "death-before-relapse"),
+    ("hsct_date", "date", "the transplant is dated before the infusion",
+     "hsct-before-infusion"),
 )
 
 
@@ -250,6 +252,12 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
                         "relapse_date is empty.",
                 fix="Enter relapse_date, or clear the relapse details.", severity="warning",
                 rule="relapse-details-without-date", expected="a relapse date")
+
+    out += flag(inf, inf["hsct_date"].notna() & inf["hsct_after"].eq(False), sheet="infusions",
+                column="hsct_date",
+                message="a transplant date is recorded but hsct_after is no.",
+                fix="Set hsct_after to yes, or clear hsct_date.",
+                rule="hsct-date-without-hsct", expected="hsct_after = yes")
 
     out += flag(inf, inf["csf_car_detected"].eq(True) & inf["csf_lp_done"].eq(False),
                 sheet="infusions", column="csf_car_detected",
