@@ -7,10 +7,8 @@ p-value, method), so ``results.json`` can trace each printed figure to its input
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +27,7 @@ from reinfuse.stats import (
     wilcoxon_signed_rank,
 )
 from reinfuse.stats._difference import proportion_difference
+from reinfuse.stats._results import to_plain
 from reinfuse.style import Style, get_style
 
 
@@ -149,23 +148,7 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready values (non-finite numbers become None)."""
-        return _plain(asdict(self))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+        return cast(dict[str, Any], to_plain(self))
 
 
 class _Fill(dict[str, str]):

@@ -9,7 +9,6 @@ reads the same.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -20,6 +19,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from reinfuse._plain import to_plain
 from reinfuse.errors import PlanError
 
 #: Journal figure widths (inches).
@@ -150,33 +150,8 @@ def paired(frame: pd.DataFrame, columns: Sequence[str], first: int = 1,
     return wide, n_without
 
 
-def plain(value: Any) -> Any:
-    """``value`` as JSON-ready Python: dicts, lists, str, int, float, bool and None.
-
-    NumPy and pandas scalars become Python numbers, missing values (NaN, NA, NaT) None,
-    tuples and arrays lists, mapping keys strings.
-
-    Examples
-    --------
-    >>> plain({1: np.int64(3), "x": (np.float64(0.5), float("nan"), pd.NA)})
-    {'1': 3, 'x': [0.5, None, None]}
-    """
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index)):
-        return [plain(v) for v in list(value)]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return None if math.isnan(number) or math.isinf(number) else number
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"cannot make {type(value).__name__} JSON-ready: {value!r}")
+#: JSON-ready conversion of figure data (the project's one implementation).
+plain = to_plain
 
 
 def summary(values: pd.Series) -> dict[str, float | int | None]:

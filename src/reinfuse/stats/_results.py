@@ -7,32 +7,10 @@ works. JSON has no NaN or infinity, so non-finite floats become ``None``.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, cast
 
-import numpy as np
-
-
-def to_plain(value: Any) -> Any:
-    """Convert ``value`` (numpy scalars, tuples, nested results...) to JSON-ready Python."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [to_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [to_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    return value
+from reinfuse._plain import to_plain
 
 
 class _AsDict:
