@@ -370,7 +370,8 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
         row_subsets = [select(frame, _combine(column.subset, row.subset), where=where)
                        for column in spec.columns]
         rows += _row_cells(spec, row, row_subsets, labels, style)
-    footnotes = tuple(spec.footnotes) + tuple(r.footnote for r in spec.rows if r.footnote)
+    footnotes = tuple(fill_labels(note, fill) for note in
+                      (*spec.footnotes, *(r.footnote for r in spec.rows if r.footnote)))
     return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
                        rows=tuple(rows), footnotes=footnotes, section=spec.section)
 

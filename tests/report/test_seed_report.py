@@ -259,3 +259,8 @@ def test_outputs_written(report: dict[str, Any]) -> None:
         "fig_expansion.png", "fig_expansion.svg", "fig_swimmer.png"}
     assert (folder / "tables" / "table1.csv").read_text(encoding="utf-8").startswith("row,")
     assert all(f["data"] for f in report["figures"])
+
+
+def test_no_placeholder_left_unfilled(report: dict[str, Any]) -> None:
+    # Labels, titles and footnotes may say {label1}/{label2}/{summary}; none may survive.
+    assert not re.search(r"\{(label\d|summary|n)\}", report["_html"])
