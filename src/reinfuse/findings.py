@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+import pandas as pd
 
 Severity = Literal["error", "warning"]
 
@@ -41,6 +44,18 @@ class Finding:
         data = asdict(self)
         data.pop("rule")
         return data
+
+
+def display(value: object) -> str:
+    """A cell value as the user would recognise it in an error message."""
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and value != value):
+        return "empty"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
 
 
 def has_errors(findings: list[Finding]) -> bool:

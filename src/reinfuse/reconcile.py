@@ -30,8 +30,7 @@ import pandas as pd
 from reinfuse.cohort import SOURCE_ROW
 from reinfuse.criteria.crs import crs_grade
 from reinfuse.criteria.icans import icans_grade
-from reinfuse.findings import Finding
-from reinfuse.validate._coerce import display
+from reinfuse.findings import Finding, display
 
 Prefer = Literal["derived", "recorded"]
 KEY = ["patient_id", "infusion"]

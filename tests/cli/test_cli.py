@@ -109,3 +109,16 @@ def test_report_style_option(tmp_path: Path) -> None:
     assert table1["rows"][0]["label"].endswith("median (IQR), years")
     # An existing output folder is not replaced without --overwrite.
     assert main(["report", str(demo_path()), "--out", str(out)]) == 1
+
+
+def test_modules_import_on_their_own() -> None:
+    # A fresh interpreter per entry point catches import cycles that a shared test
+    # process hides (reconcile <-> validate once did).
+    import subprocess
+    import sys
+
+    for module in ("reinfuse.reconcile", "reinfuse.derive", "reinfuse.report",
+                   "reinfuse.kinetics", "reinfuse.criteria.assessments"):
+        done = subprocess.run([sys.executable, "-c", f"import {module}"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

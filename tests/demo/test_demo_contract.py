@@ -1030,7 +1030,11 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-@pytest.mark.parametrize("table", ["patients", "infusions"])
+SHEETS = ["patients", "infusions", "crs_observations", "icans_observations", "car_counts",
+          "disease_assessments"]
+
+
+@pytest.mark.parametrize("table", SHEETS)
 def test_shipped_csv_matches_the_build(table: str) -> None:
     # The CSV folder written by `python -m reinfuse.demo.build` is in sync with the build.
     path = DATA / "demo_cohort" / f"{table}.csv"
@@ -1051,11 +1055,15 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def test_shipped_workbook_has_both_sheets() -> None:
+def test_shipped_workbook_has_every_sheet() -> None:
+    # The two summary sheets and the four raw observation sheets (issue 4), in the order of
+    # the cohort format.
     book = pd.read_excel(DATA / "demo_cohort.xlsx", sheet_name=None)
-    assert list(book) == ["patients", "infusions"]
+    assert list(book) == SHEETS
     assert book["patients"].shape == (18, len(PATIENT_COLUMNS))
     assert book["infusions"].shape == (36, len(INFUSION_COLUMNS))
+    for name in SHEETS[2:]:
+        assert book[name].shape == TABLES[name].shape, name
     assert book["infusions"]["peak_car_per_ul"].sum() == pytest.approx(
         INFUSIONS["peak_car_per_ul"].sum())
 

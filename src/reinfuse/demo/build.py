@@ -7,7 +7,10 @@ reinfusion of the same CAR T-cell product, CART2, across three NCI phase I trial
 did not publish (dates, CSF counts, follow-up, deaths, relapse antigen...) hold plausible,
 mutually consistent values.
 ``docs/demo-cohort.md`` maps each published figure to the rows that carry it and lists the
-study's internal discrepancies.
+study's internal discrepancies. The raw observation sheets (``crs_observations``,
+``icans_observations``, ``car_counts``, ``disease_assessments``), from which the criteria
+engine derives the recorded grades, peaks and disease status, are built by
+:mod:`reinfuse.demo.observations`.
 
 The build is deterministic: the data are literals; nothing is random. Run
 
@@ -558,15 +561,18 @@ def _infusions_frame() -> pd.DataFrame:
 
 
 def demo_tables() -> dict[str, pd.DataFrame]:
-    """The demo cohort as typed tables: ``{"patients": ..., "infusions": ...}``.
+    """The demo cohort as typed tables: ``{"patients": ..., "infusions": ..., ...}``.
 
     Returns
     -------
     dict of str to pandas.DataFrame
         ``patients`` (18 rows) and ``infusions`` (36 rows: CART1 and CART2 of each patient),
-        with the columns of cohort format v1 in order. Dates are ``datetime64``, yes/no
-        columns pandas ``"boolean"``, integers ``"Int64"``, codes and text ``"string"``,
-        measurements ``float64``; missing values are ``NA``/``NaN``/``NaT``.
+        then the raw observation sheets ``crs_observations``, ``icans_observations``,
+        ``car_counts`` and ``disease_assessments``
+        (:func:`reinfuse.demo.observations.observation_tables`), with the columns of cohort
+        format v1 in order. Dates are ``datetime64``, yes/no columns pandas ``"boolean"``,
+        integers ``"Int64"``, codes and text ``"string"``, measurements ``float64``;
+        missing values are ``NA``/``NaN``/``NaT``.
 
     Notes
     -----
@@ -574,7 +580,11 @@ def demo_tables() -> dict[str, pd.DataFrame]:
     of the same CAR T-cell product at the NCI, 2012-2021); see ``docs/demo-cohort.md``.
     A fresh copy is returned on every call.
     """
-    return {"patients": _patients_frame(), "infusions": _infusions_frame()}
+    from reinfuse.demo.observations import observation_tables
+
+    infusions = _infusions_frame()
+    return {"patients": _patients_frame(), "infusions": infusions,
+            **observation_tables(infusions)}
 
 
 def main(data_dir: Path | None = None) -> list[Path]:

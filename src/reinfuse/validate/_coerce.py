@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from reinfuse.findings import Finding
+from reinfuse.findings import Finding, display
 from reinfuse.schema import Column
 
 _YES = ("yes", "y", "true", "t", "1", "1.0")
@@ -18,18 +18,6 @@ _YESNO = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
 
 # "3x10^5", "3 × 10^6", "3*10^5" -> scientific notation.
 _TIMES_TEN = r"^\s*([0-9]*\.?[0-9]+)\s*[xX×*]\s*10\s*\^\s*([+-]?[0-9]+)\s*$"
-
-
-def display(value: object) -> str:
-    """A cell value as the user would recognise it in an error message."""
-    if value is None or value is pd.NA or value is pd.NaT or (
-            isinstance(value, float) and value != value):
-        return "empty"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
 
 
 def _only_strings(raw: pd.Series) -> bool:

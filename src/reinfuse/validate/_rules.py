@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 
 from reinfuse.cohort import SOURCE_ROW
-from reinfuse.findings import Finding, Severity
+from reinfuse.findings import Finding, Severity, display
 from reinfuse.schema import REINFUSION_ONLY
 from reinfuse.schema.cohort_v1 import IDENTIFIER_PATTERNS
-from reinfuse.validate._coerce import display
 
 RowText = Callable[[pd.Series], str]
 
