@@ -134,3 +134,16 @@ def test_assessments_without_count_recovery_give_cri(write_cohort_csv) -> None:
     assert "day 28" in differs["best_response"].message
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "best_response"] == "CRi"
+
+
+def test_assessment_csf_disagreement_names_the_day(write_cohort_csv) -> None:
+    folder = write_cohort_csv()
+    # Recorded: no CSF blasts before P1's first infusion; the day -5 lumbar puncture found
+    # blasts with 6 white cells/uL (CNS3 by the WBC >= 5 rule).
+    text = _assessments("1.5").replace("P1,1,-5,60,55,1,0,no,no", "P1,1,-5,60,55,6,0,yes,no")
+    (folder / "disease_assessments.csv").write_text(text)
+    report = validate(read_raw(folder))
+    differs = {f.column: f for f in report.findings if f.rule == "derived-differs-from-recorded"}
+    assert (differs["pre_csf_blasts"].value, differs["pre_csf_blasts"].expected) == ("no", "yes")
+    assert "day -5" in differs["pre_csf_blasts"].message
+    assert differs["pre_csf_wbc_per_ul"].expected == "6"

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 Severity = Literal["error", "warning"]
@@ -51,6 +52,8 @@ def display(value: object) -> str:
     if value is None or value is pd.NA or value is pd.NaT or (
             isinstance(value, float) and value != value):
         return "empty"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"  # as the cohort format writes yes/no cells
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, pd.Timestamp | dt.datetime):

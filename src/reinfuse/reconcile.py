@@ -12,7 +12,8 @@ raw sheet                   summary columns of ``infusions`` it derives
 ``crs_observations``        ``crs_grade`` (ASTCT, maximum over the observations)
 ``icans_observations``      ``neurotox_grade`` (ICANS, maximum)
 ``car_counts``              ``peak_car_per_ul`` (blood Cmax, days 0-28)
-``disease_assessments``     pre-infusion marrow/MRD/CSF/EMD, ``best_response``,
+``disease_assessments``     pre-infusion marrow, MRD, CSF, CNS signs and EMD,
+                            ``best_response``,
                             ``best_response_mrd_pct``, ``response_date``,
                             ``relapse_date``
 ==========================  ====================================================
@@ -225,20 +226,28 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
 
     findings: list[Finding] = []
     pre = pre_infusion_status(assessments)
-    for recorded, column in (("pre_marrow_blasts_pct", "pre_marrow_blasts_pct"),
-                             ("pre_marrow_mrd_pct", "pre_marrow_mrd_pct"),
-                             ("pre_emd", "pre_emd")):
-        if column not in pre:
+    # Each pre-infusion domain comes from its own latest assessment in the window; the
+    # message names the day it was taken.
+    for recorded, day_column, numeric in (
+        ("pre_marrow_blasts_pct", "pre_marrow_day", True),
+        ("pre_marrow_mrd_pct", "pre_mrd_day", True),
+        ("pre_csf_wbc_per_ul", "pre_csf_day", True),
+        ("pre_csf_rbc_per_ul", "pre_csf_day", True),
+        ("pre_csf_blasts", "pre_csf_day", False),
+        ("pre_csf_flow_positive", "pre_csf_day", False),
+        ("pre_cns_clinical_signs", "pre_cns_signs_day", False),
+        ("pre_emd", "pre_emd_day", False),
+    ):
+        if recorded not in pre or recorded not in infusions:
             continue
-        derived = pd.DataFrame({"derived": pre[column],
-                                "because": "latest assessment before the infusion"},
-                               index=pre.index)
-        equal = _close if recorded != "pre_emd" else None
-        if recorded == "pre_emd":
-            equal = _same_text
+        because = "assessment before the infusion"
+        if day_column in pre:
+            because = "assessment on day " + pre[day_column].map(display)
+        derived = pd.DataFrame({"derived": pre[recorded], "because": because},
+                               index=pre.index).dropna(subset=["derived"])
         infusions, found = _reconcile_column(
             infusions, derived, recorded, sheet="disease_assessments", what=recorded,
-            prefer=prefer, equal=equal)
+            prefer=prefer, equal=_close if numeric else _same_text)
         findings += found
 
     best = best_response(assessments, pre_status=pre)
