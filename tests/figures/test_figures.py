@@ -473,7 +473,7 @@ ALL_SPECS = [("response_by_infusion", {}), ("grade_distribution", {"variable": "
              ("paired_values", {"variable": "abc_cd22_pre"})]
 
 #: Kinds that need columns this hand frame lacks, tested in a module of their own.
-OWN_MODULE = {"kaplan_meier"}  # tests/figures/test_kaplan_meier.py
+OWN_MODULE = {"kaplan_meier", "swimmer_course"}  # tests/figures/test_<kind>.py
 
 
 def test_every_kind_is_tested() -> None:

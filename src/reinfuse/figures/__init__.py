@@ -31,6 +31,7 @@ from reinfuse.figures.paired_expansion import paired_expansion
 from reinfuse.figures.paired_values import paired_values
 from reinfuse.figures.response_by_infusion import response_by_infusion
 from reinfuse.figures.swimmer import swimmer
+from reinfuse.figures.swimmer_course import swimmer_course
 from reinfuse.plan import FigureSpec
 
 __all__ = ["DPI", "FIGURE_KINDS", "FigureResult", "fill_placeholders", "kind_parameters",
@@ -44,6 +45,7 @@ FIGURE_KINDS: dict[str, Callable[..., tuple[Figure, dict[str, Any]]]] = {
     "response_by_infusion": response_by_infusion,
     "grade_distribution": grade_distribution,
     "swimmer": swimmer,
+    "swimmer_course": swimmer_course,
     "paired_expansion": paired_expansion,
     "paired_values": paired_values,
     "kaplan_meier": kaplan_meier,
@@ -79,6 +81,9 @@ def kind_parameters(kind: str) -> tuple[dict[str, Any], list[str]]:
     --------
     >>> kind_parameters("swimmer")
     ({'infusion': 2, 'sort': 'remission', 'max_lanes': 40}, [])
+    >>> kind_parameters("swimmer_course")  # doctest: +NORMALIZE_WHITESPACE
+    ({'origin': 'first', 'infusion': 2, 'sort': 'followup', 'stratify': None,
+      'max_lanes': 40, 'severe_crs': 3}, [])
     >>> kind_parameters("paired_values")[1]
     ['variable']
     """
