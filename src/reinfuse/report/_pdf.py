@@ -47,8 +47,6 @@ table.data, figure, .notes, .warning, table.stamp {
   break-inside: avoid; page-break-inside: avoid;
 }
 table.data thead { display: table-header-group; }
-table.data thead th + th { text-align: right; }
-table.data td[rowspan] { border-bottom: 2px solid #111; }
 table.data tr { break-inside: avoid; page-break-inside: avoid; }
 table.data + .notes { break-before: avoid; page-break-before: avoid; }
 .notes { font-size: 8pt; margin-bottom: 1em; }
