@@ -147,3 +147,22 @@ def test_assessment_csf_disagreement_names_the_day(write_cohort_csv) -> None:
     assert (differs["pre_csf_blasts"].value, differs["pre_csf_blasts"].expected) == ("no", "yes")
     assert "day -5" in differs["pre_csf_blasts"].message
     assert differs["pre_csf_wbc_per_ul"].expected == "6"
+
+
+ICANS_HEADER = ("patient_id,infusion,day,ice_score,capd_score,consciousness,sedated,seizure,"
+                "motor_weakness,cerebral_edema,raised_icp_signs,other_cause,death_from_icans\n")
+
+
+@pytest.mark.parametrize(("scale", "kept"), [("ctcae", 1), ("icans", 0), ("", 0)])
+def test_ctcae_neurotoxicity_is_not_replaced_by_icans(write_cohort_csv, scale: str,
+                                                      kept: int) -> None:
+    # P2 infusion 1 records neurotoxicity grade 1; the ICANS assessments are normal (ICE 10,
+    # alert: grade 0). A CTCAE grade (e.g. tremor) is not an ICANS finding: kept as recorded.
+    folder = write_cohort_csv(extra_columns={"infusions": {"neurotox_scale": ["", "", scale]}})
+    (folder / "icans_observations.csv").write_text(
+        ICANS_HEADER + "P2,1,3,10,,alert,no,none,no,none,no,no,no\n")
+    report = validate(read_raw(folder))
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P2", 1), "neurotox_grade"] == kept
+    warned = any(f.rule == "derived-differs-from-recorded" for f in report.findings)
+    assert warned is (scale != "ctcae")

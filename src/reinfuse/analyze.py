@@ -186,7 +186,8 @@ def select(frame: pd.DataFrame, *subsets: Subset, where: str = "") -> pd.DataFra
             mask &= frame["infusion"] == subset.infusion
         for column, values in subset.where.items():
             _check_variable(frame, column, where)
-            mask &= frame[column].isin(list(values)).fillna(False).astype(bool)
+            # Same matching as table levels: "yes"/true, "1"/1 and ';'-lists all work.
+            mask &= _level_mask(frame[column], Level(label=column, values=values))
     return frame[mask]
 
 
@@ -199,6 +200,11 @@ def _level_mask(values: pd.Series, level: Level) -> pd.Series:
         if level.maximum is not None:
             mask &= numbers <= level.maximum
         return mask.fillna(False).astype(bool)
+    numeric_wanted = [v for v in level.values if isinstance(v, int | float)
+                      and not isinstance(v, bool)]
+    if (numeric_wanted and len(numeric_wanted) == len(level.values)
+            and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        return values.isin(numeric_wanted).fillna(False).astype(bool)  # 1 matches 1.0
     wanted = [str(v) for v in level.values]
     text = values.astype("string")
     # ';'-lists (e.g. prior_car) match when any element matches.
@@ -209,6 +215,14 @@ def _level_mask(values: pd.Series, level: Level) -> pd.Series:
     as_bool = {"true": "True", "false": "False", "yes": "True", "no": "False"}
     wanted = [as_bool.get(w.lower(), w) for w in wanted]
     return text.isin(wanted).fillna(False).astype(bool)
+
+
+def _count_true(values: pd.Series) -> int:
+    """How many values are "yes": true booleans, or numbers above 0 (a count such as
+    prior_hsct); missing values are not counted."""
+    if pd.api.types.is_bool_dtype(values) or values.dtype == object:
+        return int(values.astype("boolean").fillna(False).sum())
+    return int(pd.to_numeric(values, errors="coerce").gt(0).sum())
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -313,8 +327,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         def count(sub: pd.DataFrame, col: str) -> Cell:
             values = sub[row.variable]
             missing = int(values.isna().sum())
-            k = int(values.fillna(False).astype(bool).sum()) if values.dtype != object \
-                else int(values.eq(True).sum())
+            k = _count_true(values)
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
             return _count_cell(spec.id, row.label, col, k, n, missing, style, ci=row.ci)
 

@@ -43,9 +43,12 @@ class DeriveOptions:
     dose_tolerance
         Relative difference below which two doses count as equal (1%).
     severe_neurotox_min_grade
-        Lowest neurotoxicity grade counted as severe. The seed study writes "severe if the
-        AE was >grade 3", which read literally is grade 4 or 5; severe toxicity is
-        conventionally grade >= 3 (as the study uses for CRS), so the default is 3.
+        Lowest neurotoxicity grade counted as severe. Default 4: the seed study defines
+        severe neurotoxicity as "AE >grade 3" (clinical-definitions.md), unlike severe CRS
+        (grade >= 3); set 3 for the usual "grade 3 or higher".
+    censor_at_next_infusion
+        Censor remission and event-free survival from an infusion at the next infusion
+        (new treatment), unless a relapse or death came first. Default True.
     """
 
     mrd_negative_below: float = 0.01
@@ -53,7 +56,8 @@ class DeriveOptions:
     cri_counts_as_cr: bool = True
     antigen_loss_statuses: tuple[str, ...] = ("dim", "negative")
     dose_tolerance: float = 0.01
-    severe_neurotox_min_grade: int = 3
+    severe_neurotox_min_grade: int = 4
+    censor_at_next_infusion: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for results.json."""
@@ -89,37 +93,63 @@ def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     made (a retrospective reading: the plan could not have used what was not done).
     """
     later = frame["infusion"] >= 2
-    prev_ld = _previous(frame, "ld_class")
-    intensified = frame["ld_class"].eq("intensified") & prev_ld.ne("intensified") & later
-    higher = frame["dose_change"].eq("higher")
-    burden = frame["pre_marrow_mrd_pct"].fillna(frame["pre_marrow_blasts_pct"])
-    prev_burden = _previous(frame.assign(_burden=burden), "_burden")
-    lower = (burden < prev_burden) & later
-    frame["mod_intensified_ld"] = intensified.astype("boolean").where(later)
-    frame["mod_higher_dose"] = higher.fillna(False).astype("boolean").where(later)
-    frame["mod_lower_burden"] = lower.astype("boolean").where(later & burden.notna()
-                                                                & prev_burden.notna())
-    names = pd.DataFrame({"intensified LD": intensified, "higher dose": higher.fillna(False),
-                          "lower disease burden": lower.fillna(False)})
-    joined = names.apply(lambda col: col.map({True: col.name, False: ""}))
-    text = joined.agg("; ".join, axis=1).str.replace(r"(^(; )+|(; )+$)", "", regex=True)
-    text = text.str.replace(r"(; )+", "; ", regex=True)
-    frame["modifications"] = text.mask(text == "", "none").where(later).astype("string")
-    changed = intensified | higher.fillna(False) | lower.fillna(False)
-    frame["any_modification"] = changed.astype("boolean").where(later)
-    frame["no_modification"] = (~changed).astype("boolean").where(later)
+    not_later = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    # Nullable booleans throughout (Kleene logic): an unknown regimen, dose or burden stays
+    # unknown rather than counting as "not changed".
+    ld = frame["ld_class"].astype("string")
+    intensified = ld.eq("intensified") & _previous(frame, "ld_class").astype("string").ne(
+        "intensified")
+    higher = frame["dose_change"].astype("string").eq("higher")
+    lower = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    for column in ("pre_marrow_blasts_pct", "pre_marrow_mrd_pct"):  # MRD wins when both
+        now, before = frame[column], _previous(frame, column)
+        both = now.notna() & before.notna()
+        lower = lower.mask(both, (now < before).astype("boolean"))
+    mods = {"intensified LD": intensified, "higher dose": higher,
+            "lower disease burden": lower}
+    frame["mod_intensified_ld"] = intensified.where(later, not_later)
+    frame["mod_higher_dose"] = higher.where(later, not_later)
+    frame["mod_lower_burden"] = lower.where(later, not_later)
+    changed = intensified | higher | lower
+    frame["any_modification"] = changed.where(later, not_later)
+    frame["no_modification"] = (~changed).where(later, not_later)
+    names = pd.DataFrame({name: flag.fillna(False).map({True: name, False: ""})
+                          for name, flag in mods.items()})
+    text = names.agg("; ".join, axis=1).str.replace(r"(; )+", "; ", regex=True)
+    text = text.str.strip("; ").mask(lambda t: t == "", "none")
+    # "none" only when every modification is known to be absent.
+    text = text.where(~(changed.isna() & text.eq("none")), pd.NA)
+    frame["modifications"] = text.where(later).astype("string")
 
     previous_response = _previous(frame, "best_response").mask(lambda r: r.eq("NE"))
     result = reinfusion_eligibility(
         previous_response.where(later),
         _previous(frame, "relapse_date").notna().where(later),
         _previous(frame, "expansion_detected").where(later),
-        intensified.where(later), higher.fillna(False).where(later),
-        (lower.fillna(False) | frame["interim_therapy"].fillna(False).astype(bool)).where(later),
+        intensified.where(later), higher.where(later),
+        (lower | frame["interim_therapy"].astype("boolean")).where(later),
     )
     frame["seed_eligible"] = result["eligible"].astype("boolean").where(later)
     frame["seed_indication"] = result["indication"].astype("string").where(later)
     frame["seed_reason"] = result["reason"].astype("string").where(later)
+
+
+def _survival(frame: pd.DataFrame) -> None:
+    """Overall and event-free survival from each infusion (uses the follow-up set above)."""
+    censor, relapse_event = frame.attrs.pop("censor"), frame.attrs.pop("relapse_event")
+    first_relapse, death = frame.attrs.pop("first_relapse"), frame.attrs.pop("death")
+    end_of_followup = frame.attrs.pop("end_of_followup")
+    frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
+    frame["death_event"] = death.notna()
+    # Event-free survival: no CR is an event at day 0 (the usual ALL convention for
+    # induction failure), then relapse or death, else censored.
+    no_cr = frame["complete_response"].eq(False).fillna(False).astype(bool)
+    death_event = death.notna() & (death <= censor)
+    efs_stop = first_relapse.where(relapse_event, censor)
+    frame["efs_days"] = (efs_stop - frame["date"]).dt.days.mask(no_cr, 0)
+    frame["efs_event"] = (no_cr | relapse_event | death_event).astype("boolean")
+    frame.loc[frame["complete_response"].isna() & ~relapse_event & ~death_event,
+              "efs_event"] = pd.NA
 
 
 def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame:
@@ -186,7 +216,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["marrow_group_pre"] = frame["marrow_class_pre"].map(MARROW_GROUPS).astype("string")
     frame["cns_status_pre"] = pd.Series(cns_status(
         frame["pre_csf_wbc_per_ul"], frame["pre_csf_blasts"], frame["pre_csf_flow_positive"],
-        clinical_signs=frame["pre_cns_clinical_signs"],
+        # Signs of CNS leukemia are charted when present: a blank cell means none recorded.
+        clinical_signs=frame["pre_cns_clinical_signs"].fillna(False),
         # Format v1 records CSF red cells but not blood counts, so the Steinherz-Bleyer
         # traumatic-tap correction cannot be applied here (disease_assessments will).
         csf_rbc_per_ul=frame["pre_csf_rbc_per_ul"], traumatic_tap_rule=False,
@@ -198,13 +229,14 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["complete_response"] = pd.Series(complete_response(
         response, include_cri=opts.cri_counts_as_cr), index=frame.index).astype("boolean")
     frame["mrd_negative_cr"] = pd.Series(mrd_negative_cr(
-        response, frame["best_response_mrd_pct"], threshold=opts.mrd_negative_below),
+        response, frame["best_response_mrd_pct"], threshold=opts.mrd_negative_below,
+        include_cri=opts.cri_counts_as_cr),
         index=frame.index).astype("boolean")
     frame["not_in_cr"] = ~frame["complete_response"]
 
     from_doses = pd.Series(classify_regimen(
         frame["ld_fludarabine_mg_m2"], frame["ld_cyclophosphamide_mg_m2"],
-        frame["ld_cytarabine_mg_m2"].fillna(0.0)), index=frame.index).astype("string")
+        frame["ld_cytarabine_mg_m2"]), index=frame.index).astype("string")
     frame["ld_class"] = frame["ld_regimen"].astype("string").fillna(from_doses)
     frame["ld_intensified"] = frame["ld_class"].eq("intensified").astype("boolean")
     frame.loc[frame["ld_class"].isna(), "ld_intensified"] = pd.NA
@@ -223,15 +255,32 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["previous_complete_response"] = _previous(frame, "complete_response").astype(
         "boolean")
 
-    # Follow-up and death belong to the patient: take the latest date on any of their rows.
-    by_patient = frame.groupby("patient_id")[["last_followup_date", "death_date"]]
-    patient_dates = by_patient.transform("max")
-    end_of_followup = patient_dates.max(axis=1)
+    # Follow-up belongs to the patient: the last contact on any row, ended by death.
+    by_patient = frame.groupby("patient_id")
+    death = by_patient["death_date"].transform("min")
+    last_contact = by_patient["last_followup_date"].transform("max")
+    end_of_followup = death.where(death.notna(), last_contact)
+    # A later infusion starts new treatment: time-to-event from this infusion is censored
+    # there (option), and a relapse recorded on a later row still ends this remission.
+    same_next = frame["patient_id"].eq(frame["patient_id"].shift(-1))
+    next_infusion = frame["date"].shift(-1).where(same_next)
+    censor = end_of_followup
+    if opts.censor_at_next_infusion:
+        censor = censor.where(next_infusion.isna() | (censor <= next_infusion), next_infusion)
+    reverse = frame.iloc[::-1]
+    first_relapse = (reverse.groupby("patient_id")["relapse_date"].cummin()
+                     .groupby(reverse["patient_id"]).ffill().iloc[::-1])
+    relapse_event = first_relapse.notna() & (first_relapse <= censor)
     in_cr = frame["complete_response"].fillna(False).astype(bool)
-    frame["remission_event"] = (in_cr & frame["relapse_date"].notna()).astype("boolean")
+    frame["remission_event"] = (in_cr & relapse_event).astype("boolean")
     frame.loc[~in_cr, "remission_event"] = pd.NA
-    stop = frame["relapse_date"].where(frame["relapse_date"].notna(), end_of_followup)
+    stop = first_relapse.where(relapse_event, censor)
     frame["remission_days"] = (stop - frame["response_date"]).dt.days.where(in_cr)
+    frame.attrs["censor"] = censor
+    frame.attrs["relapse_event"] = relapse_event
+    frame.attrs["first_relapse"] = first_relapse
+    frame.attrs["death"] = death
+    frame.attrs["end_of_followup"] = end_of_followup
 
     relapsed = frame["relapse_date"].notna()
     lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
@@ -261,8 +310,9 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame.loc[frame[["abc_cd19_change", "abc_cd22_change"]].isna().all(axis=1),
               "antigen_increased"] = pd.NA
 
-    frame["prior_immunotherapy"] = (frame["prior_blinatumomab"].fillna(False)
-                                    | frame["prior_inotuzumab"].fillna(False)).astype("boolean")
+    # Kleene logic: yes if either is yes, no if both are no, unknown otherwise.
+    frame["prior_immunotherapy"] = (frame["prior_blinatumomab"].astype("boolean")
+                                    | frame["prior_inotuzumab"].astype("boolean"))
     frame["prior_car_any"] = frame["prior_car"].notna().astype("boolean")
     frame["mrd_positive_cr"] = frame["complete_response"] & ~frame["mrd_negative_cr"]
     frame["crs_any"] = (frame["crs_grade"] >= 1).astype("boolean")
@@ -281,16 +331,5 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["expansion_detected"] = (blood | csf).astype("boolean")
     frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
     _reinfusion_strategy(frame, opts)
-    frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
-    frame["death_event"] = patient_dates["death_date"].notna()
-    # Event-free survival from the infusion: no CR is an event at day 0 (the usual ALL
-    # convention for induction failure), then relapse or death, else censored.
-    relapse_days = (frame["relapse_date"] - frame["date"]).dt.days
-    no_cr = frame["complete_response"].eq(False)
-    frame["efs_days"] = relapse_days.where(relapse_days.notna(), frame["followup_days"])
-    frame.loc[no_cr.fillna(False).to_numpy(), "efs_days"] = 0
-    frame["efs_event"] = (no_cr.fillna(False) | frame["relapse_date"].notna()
-                          | frame["death_event"]).astype("boolean")
-    frame.loc[frame["complete_response"].isna() & frame["relapse_date"].isna()
-              & ~frame["death_event"], "efs_event"] = pd.NA
+    _survival(frame)
     return frame

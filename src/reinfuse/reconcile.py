@@ -97,17 +97,20 @@ def _worst(graded: pd.DataFrame) -> pd.DataFrame:
 
 def _reconcile_column(
     infusions: pd.DataFrame, derived: pd.DataFrame, recorded: str, *, sheet: str,
-    what: str, prefer: Prefer, equal: Any = None,
+    what: str, prefer: Prefer, equal: Any = None, keep: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """Replace (or keep) ``recorded`` by ``derived['derived']``; warn where they differ.
 
     ``derived`` is indexed by (patient_id, infusion) with columns ``derived`` and
-    ``because`` (the observation that decided, in words).
+    ``because`` (the observation that decided, in words). Rows where ``keep`` is true keep
+    their recorded value and are not compared (a different scale was recorded).
     """
     merged = infusions[[*KEY, recorded, SOURCE_ROW]].merge(
         derived[["derived", "because"]], left_on=KEY, right_index=True, how="left")
     merged.index = infusions.index
     have = merged["derived"].notna()
+    if keep is not None:
+        have &= ~(keep.fillna(False).astype(bool) & merged[recorded].notna())
     rec = merged[recorded]
     if equal is None:
         same = rec.astype("float64") == merged["derived"].astype("float64")
@@ -179,7 +182,9 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "icans_observations"), "neurotox_grade",
             sheet="icans_observations", what="neurotoxicity grade (ICANS from the "
-            "observations; the recorded grade may be CTCAE)", prefer=prefer)
+            "observations; the recorded grade may be CTCAE)", prefer=prefer,
+            keep=infusions["neurotox_scale"].eq("ctcae")
+            if "neurotox_scale" in infusions else None)
         findings += found
 
     counts = tables.get("car_counts")

@@ -78,3 +78,30 @@ def test_a_users_own_plan(tmp_path: Path) -> None:
     comparison = results["comparisons"][0]
     assert comparison["method"].startswith("two-sided Fisher")
     assert "Newcombe" in comparison["note"]
+
+
+def test_filters_match_like_levels_and_counts_skip_missing(tmp_path: Path,
+                                                           write_cohort_csv) -> None:
+    # where = { csf_lp_done = ["yes"] } and { crs_grade = [1] } select like table levels;
+    # a blank prior_hsct is not counted (and does not crash the count).
+    folder = write_cohort_csv([("patients", 1, "prior_hsct", "")])
+    cohort = load_cohort(folder)
+    plan = parse_plan("""
+[plan]
+population = "all"
+[[tables]]
+id = "t"
+title = "T"
+columns = [
+  { id = "lp", label = "LP (n={n})", where = { csf_lp_done = ["yes"] } },
+  { id = "g1", label = "CRS 1 (n={n})", where = { crs_grade = [1] } },
+]
+rows = [{ label = "Prior HSCT", stat = "count", variable = "prior_hsct" }]
+""")
+    output = build_report(cohort, plan, tmp_path / "out")
+    table = json.loads(output.results_json.read_text(encoding="utf-8"))["tables"][0]
+    # conftest cohort: LP done on P1 infusion 1 and P2; CRS grade 1 only on P2 infusion 1.
+    assert table["columns"] == ["LP (n=2)", "CRS 1 (n=1)"]
+    lp, g1 = table["rows"][0]["cells"]
+    assert (lp["numerator"], lp["n_missing"]) == (1, 1)  # P1 had 1 HSCT; P2 is blank
+    assert (g1["numerator"], g1["n_missing"]) == (0, 1)

@@ -234,6 +234,8 @@ CRS_HEADER = ("patient_id,infusion,day,temperature_c,anticytokine_or_antipyretic
      "infusion 3 of patient 'P1'"),
     ("P1,1,2,39,no,fluids,1,no,room_air,,no,no", "crs-hypotension-contradiction",
      "hypotension", "hypotension 'fluids' with 1 vasopressor"),
+    ("P1,1,2,39,no,none,0,yes,room_air,,no,no", "crs-hypotension-contradiction",
+     "hypotension", "hypotension 'none' with 0 vasopressor(s) and vasopressin"),
     ("P1,1,2,39,no,vasopressors,0,no,room_air,,no,no", "crs-hypotension-contradiction",
      "vasopressors", "no vasopressor or vasopressin"),
     ("P1,1,2,39,no,none,0,no,room_air,4,no,no", "crs-oxygen-contradiction", "oxygen_l_min",

@@ -111,7 +111,8 @@ def _read_csv_folder(path: Path) -> dict[str, RawSheet]:
     for file in files:
         try:
             data = pd.read_csv(
-                file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+                file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                skip_blank_lines=False,  # keep numbering = file lines; empty rows drop later
             )
         except UnicodeDecodeError as exc:
             raise CohortReadError(

@@ -143,6 +143,10 @@ INFUSIONS = Table(
         Column("crs_grade", "integer", "Maximum CRS grade (ASTCT).", minimum=0, maximum=5),
         Column("neurotox_grade", "integer", "Maximum neurotoxicity grade (CTCAE or ICANS).",
                minimum=0, maximum=5),
+        Column("neurotox_scale", "code", "Scale of neurotox_grade (optional). With 'ctcae' "
+               "the recorded grade is kept even when icans_observations give an ICANS grade "
+               "(the two scales measure different things).", codes=("ctcae", "icans"),
+               optional=True),
         Column("peak_car_per_ul", "number",
                "Peak absolute CAR T cells per uL of peripheral blood (the seed study prints "
                "this unit as 'cells/mL').", unit="cells/uL", minimum=0),

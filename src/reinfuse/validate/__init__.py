@@ -7,13 +7,13 @@ reads, validates and returns a typed :class:`~reinfuse.cohort.Cohort`, raising
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from reinfuse.cohort import SOURCE_ROW, Cohort
-from reinfuse.errors import CohortReadError, CohortValidationError
+from reinfuse.errors import CohortReadError, CohortValidationError, CriteriaError
 from reinfuse.findings import Finding, has_errors
 from reinfuse.io.read import RawCohort, RawSheet, read_raw
 from reinfuse.reconcile import Prefer, reconcile
@@ -118,6 +118,30 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     return frame.reset_index(drop=True), findings
 
 
+def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer) -> list[Finding]:
+    """Reconcile raw observations with `infusions` in place; re-check what changed."""
+    try:
+        reconciled = reconcile(tables, prefer=prefer)
+    except CriteriaError as exc:  # a combination the checks above did not anticipate
+        return [_sheet_finding(
+            "infusions", None, f"the raw observation sheets could not be graded: {exc}",
+            "Check the observation rows named in the message against the format "
+            "(docs/cohort-format.md).", "observations-ungradable")]
+    found = list(reconciled.findings)
+    if reconciled.infusions.equals(tables["infusions"]):
+        return found
+    # Derived values can contradict recorded ones (a derived PR beside a recorded relapse):
+    # the rules run again and report what is new, saying where it came from.
+    before = {(f.rule, f.row, f.column) for f in check_infusions(tables["infusions"],
+                                                                  tables["patients"])}
+    tables["infusions"] = reconciled.infusions
+    for finding in check_infusions(reconciled.infusions, tables["patients"]):
+        if (finding.rule, finding.row, finding.column) not in before:
+            found.append(replace(finding, message="after reconciliation with the raw "
+                                 "observations: " + finding.message))
+    return found
+
+
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
              cohort_format: CohortFormat = COHORT_V1,
              prefer: Prefer = "derived") -> ValidationReport:
@@ -171,9 +195,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
                 findings += check_observations(name, frame, tables["infusions"])
 
     if not blocking and not has_errors(findings):
-        reconciled = reconcile(tables, prefer=prefer)
-        tables["infusions"] = reconciled.infusions
-        findings += reconciled.findings
+        findings += _reconcile(tables, prefer)
 
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),

@@ -110,7 +110,11 @@ def coerce_column(
         misses = present & numbers.isna() & ~is_date
         if misses.any():
             text = retry(misses)
-            cleaned = text.str.replace(_TIMES_TEN, r"\1e\2", regex=True).str.replace(",", "")
+            cleaned = text.str.replace(_TIMES_TEN, r"\1e\2", regex=True)
+            # Only a thousands separator is dropped ("1,000,000"); "0,5" stays an error
+            # rather than silently becoming 5 (a decimal comma cannot be told from it).
+            thousands = cleaned.str.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?").fillna(False)
+            cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
             numbers.loc[cleaned.index] = pd.to_numeric(cleaned.astype(object), errors="coerce")
         bad = present & numbers.isna()
         if col.kind == "integer":
@@ -184,6 +188,10 @@ def coerce_column(
         else:
             message = f"'{shown}' is not {col.allowed().split(' from ')[0].split(' >')[0]}."
             fix = f"Enter {col.allowed()} (empty if unknown)."
+            if "," in shown:
+                fix += " Use a point as the decimal mark (0.5, not 0,5)."
+            elif "%" in shown or any(c.isalpha() for c in shown.replace("e", "")):
+                fix += f" Enter the number alone; the unit is {col.unit or 'fixed'}."
             rule = "bad-number"
         findings.append(_finding(sheet, row, col, value, message, fix, rule))
 

@@ -156,6 +156,17 @@ def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Fin
                     expected="the same product as infusion 1")
 
     out += _date_order(inf)
+    out += _death_is_last(inf)
+    previous_relapse = ordered["relapse_date"].shift().where(same)
+    no_relapse = (same & ordered["indication"].eq("relapse") & previous_relapse.isna()
+                  & ordered["relapse_date"].shift().isna())
+    out += flag(ordered, no_relapse, sheet="infusions", column="indication",
+                message=lambda r: f"infusion {r['infusion']} of '{r['patient_id']}' was given "
+                                  "for relapse, but the previous infusion has no relapse date.",
+                fix="Enter relapse_date (and sites) on the previous infusion's row, or correct "
+                    "the indication.",
+                severity="warning", rule="relapse-indication-without-relapse",
+                expected="a relapse date on the previous infusion")
     out += _reinfusion_fields(inf)
     out += _clinical(inf)
     return out
@@ -196,6 +207,29 @@ def _date_order(inf: pd.DataFrame) -> list[Finding]:
                     message=_before(later, earlier, what),
                     fix=f"Check {later} and {earlier}.", rule=rule,
                     expected=f"on or after {earlier}")
+    return out
+
+
+def _after_death(column: str, what: str, death: pd.Series) -> RowText:
+    return lambda r: (f"{what} of '{r['patient_id']}' ({column} {display(r[column])}) is "
+                      f"dated after the patient's death ({display(death[r.name])}, recorded "
+                      "on another row).")
+
+
+def _death_is_last(inf: pd.DataFrame) -> list[Finding]:
+    """A death recorded on any row must come after every infusion and follow-up date."""
+    death = inf.groupby("patient_id")["death_date"].transform("min")
+    out: list[Finding] = []
+    for column, what in (("date", "an infusion"), ("last_followup_date", "a follow-up"),
+                         ("response_date", "a response"), ("relapse_date", "a relapse")):
+        # Same-row pairs are already checked by the date-order rules.
+        own = inf["death_date"].notna()
+        late = death.notna() & (inf[column] > death) & ~own
+        out += flag(inf, late, sheet="infusions", column=column,
+                    message=_after_death(column, what, death),
+                    fix="Check the death date and this date; a patient's death must be the "
+                        "last event recorded.",
+                    rule="event-after-death", expected="before the death date")
     return out
 
 
@@ -270,7 +304,12 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
         classify_regimen(drugs.iloc[:, 0], drugs.iloc[:, 1], drugs.iloc[:, 2].fillna(0.0)),
         index=inf.index,
     ).astype("string")
-    clash = given & inf["ld_regimen"].notna() & derived.notna() & (derived != inf["ld_regimen"])
+    # Without a cytarabine total the course could still have been FLAG: only a regimen that
+    # is neither the class of the recorded doses nor FLAG contradicts them.
+    unknown_cytarabine = drugs.iloc[:, 2].isna()
+    possible_flag = unknown_cytarabine & inf["ld_regimen"].eq("flag")
+    clash = (given & inf["ld_regimen"].notna() & derived.notna()
+             & (derived != inf["ld_regimen"]) & ~possible_flag)
     out += flag(inf, clash, sheet="infusions", column="ld_regimen",
                 message=lambda r: f"ld_regimen '{r['ld_regimen']}' contradicts the drug totals "
                                   f"(fludarabine {display(r['ld_fludarabine_mg_m2'])}, "
@@ -300,11 +339,16 @@ def check_observations(sheet: str, frame: pd.DataFrame, infusions: pd.DataFrame
                 expected="a (patient_id, infusion) of the infusions sheet")
     if sheet == "crs_observations":
         pressors = frame["vasopressors"].fillna(0)
-        out += flag(frame, frame["hypotension"].eq("fluids") & (pressors > 0), sheet=sheet,
+        vasopressin = frame["vasopressin"].fillna(False).astype(bool)
+        no_pressor_level = frame["hypotension"].isin(["none", "fluids"])
+        out += flag(frame, no_pressor_level & ((pressors > 0) | vasopressin), sheet=sheet,
                     column="hypotension",
-                    message=lambda r: f"hypotension 'fluids' with {r['vasopressors']} "
-                                      "vasopressor(s) recorded.",
-                    fix="Set hypotension to 'vasopressors', or the vasopressor count to 0.",
+                    message=lambda r: f"hypotension '{r['hypotension']}' with "
+                                      f"{display(r['vasopressors'])} vasopressor(s)"
+                                      + (" and vasopressin" if r["vasopressin"] is True else "")
+                                      + " recorded.",
+                    fix="Set hypotension to 'vasopressors', or clear the vasopressor count and "
+                        "vasopressin.",
                     rule="crs-hypotension-contradiction", expected="consistent hypotension")
         out += flag(frame, frame["hypotension"].eq("vasopressors") & frame["vasopressors"].eq(0)
                     & ~frame["vasopressin"].fillna(False).astype(bool), sheet=sheet,
