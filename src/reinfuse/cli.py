@@ -214,7 +214,7 @@ def _grade_cohort(args: argparse.Namespace) -> int:
         print_findings(disagreements, "recorded vs derived")
     if args.out:
         out = {name: frame.drop(columns=["source_row"]) for name, frame in graded.items()}
-        path = write_cohort(out, args.out, overwrite=args.overwrite)
+        path = write_cohort(out, args.out, overwrite=args.overwrite, protect=[args.what])
         print(f"Graded observations written to {path}")
     return EXIT_OK
 

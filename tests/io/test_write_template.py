@@ -78,3 +78,38 @@ def test_docs_are_generated_from_schema() -> None:
     assert doc.read_text(encoding="utf-8").strip() == format_markdown().strip(), (
         "docs/cohort-format.md is out of date: run `reinfuse schema > docs/cohort-format.md`"
     )
+
+
+def test_overwrite_never_deletes_a_users_folder(tmp_path: Path) -> None:
+    mine = tmp_path / "precious"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("years of work")
+    with pytest.raises(OutputExistsError, match="did not write"):
+        write_cohort({"patients": pd.DataFrame({"a": [1]})}, mine, overwrite=True)
+    assert (mine / "thesis.docx").read_text() == "years of work"
+
+
+def test_overwrite_replaces_reinfuse_output(tmp_path: Path) -> None:
+    out = write_cohort({"patients": pd.DataFrame({"a": [1]})}, tmp_path / "c")
+    assert (out / ".reinfuse-output").exists()
+    write_cohort({"patients": pd.DataFrame({"a": [2]})}, out, overwrite=True)
+    assert (out / "patients.csv").read_text().splitlines() == ["a", "2"]
+
+
+def test_never_writes_over_the_input(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.xlsx"
+    source.write_text("input")
+    with pytest.raises(OutputExistsError, match="never writes over its input"):
+        write_cohort({"patients": pd.DataFrame({"a": [1]})}, source, overwrite=True,
+                     protect=[source])
+    with pytest.raises(OutputExistsError, match="never writes over its input"):
+        write_cohort({"patients": pd.DataFrame({"a": [1]})}, tmp_path, overwrite=True,
+                     protect=[source])
+    assert source.read_text() == "input"
+
+
+def test_file_and_folder_are_not_confused(tmp_path: Path) -> None:
+    existing = tmp_path / "afile"
+    existing.write_text("x")
+    with pytest.raises(OutputExistsError, match="is a file; give a folder name"):
+        write_cohort({"patients": pd.DataFrame({"a": [1]})}, existing, overwrite=True)

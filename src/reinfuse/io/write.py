@@ -6,7 +6,7 @@ dates as ISO dates (real date cells in a workbook), missing values as empty cell
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +28,8 @@ def _for_output(frame: pd.DataFrame, excel: bool) -> pd.DataFrame:
 
 
 def write_cohort(
-    tables: Mapping[str, pd.DataFrame], path: str | Path, overwrite: bool = False
+    tables: Mapping[str, pd.DataFrame], path: str | Path, overwrite: bool = False,
+    protect: Iterable[str | Path] = (),
 ) -> Path:
     """Write ``tables`` to ``path``: an ``.xlsx`` workbook, or else a folder of ``.csv`` files.
 
@@ -39,8 +40,10 @@ def write_cohort(
     path
         Destination. A name ending in ``.xlsx`` gives a workbook; anything else a folder.
     overwrite
-        Replace an existing file or folder. Off by default: reinfuse never overwrites
-        silently, and the output appears whole or not at all.
+        Replace an existing file, or a folder reinfuse wrote. Off by default: reinfuse never
+        overwrites silently, and the output appears whole or not at all.
+    protect
+        Paths that must not be written over (the inputs).
     """
     path = Path(path)
     excel = path.suffix.lower() == ".xlsx"
@@ -55,4 +58,5 @@ def write_cohort(
             for name, frame in tables.items():
                 _for_output(frame, excel=False).to_csv(tmp / f"{name}.csv", index=False)
 
-    return write_atomically(path, writer, overwrite=overwrite)
+    return write_atomically(path, writer, overwrite=overwrite,
+                            kind="file" if excel else "folder", protect=protect)

@@ -181,7 +181,8 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     versions = package_versions()
     generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
-    with atomic_path(Path(out), overwrite=overwrite) as tmp:
+    with atomic_path(Path(out), overwrite=overwrite, kind="folder",
+                     protect=[cohort.source] if cohort.source else []) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "figures").mkdir()
         (tmp / "tables").mkdir()
