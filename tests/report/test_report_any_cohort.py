@@ -105,3 +105,23 @@ rows = [{ label = "Prior HSCT", stat = "count", variable = "prior_hsct" }]
     lp, g1 = table["rows"][0]["cells"]
     assert (lp["numerator"], lp["n_missing"]) == (1, 1)  # P1 had 1 HSCT; P2 is blank
     assert (g1["numerator"], g1["n_missing"]) == (0, 1)
+
+
+def test_report_warnings_show_no_calendar_dates(tmp_path: Path, write_cohort_csv) -> None:
+    # Assessments put P1's relapse on day 81 (2018-04-01); the record says 2018-04-05: the
+    # warning names both dates in `validate`, but the report replaces them with [date].
+    folder = write_cohort_csv([("infusions", 0, "relapse_date", "2018-04-05")])
+    (folder / "disease_assessments.csv").write_text(
+        "patient_id,infusion,day,marrow_blasts_pct,mrd_pct,csf_wbc_per_ul,csf_rbc_per_ul,"
+        "csf_blasts,csf_flow_positive,blood_wbc,blood_rbc,cns_clinical_signs,emd,anc,"
+        "platelets\n"
+        "P1,1,-5,60,55,1,0,no,no,,,no,no,,\n"
+        "P1,1,28,2,0,0,0,no,no,,,no,no,1.5,150\n"
+        "P1,1,81,20,18,,,,,,,,no,,\n")
+    cohort = load_cohort(folder, prefer="recorded")
+    assert any("2018-04-05" in f.message for f in cohort.findings)
+    output = build_report(cohort, default_plan(), tmp_path / "out")
+    body = output.html.read_text(encoding="utf-8").split("<h2>Reproducibility</h2>")[0]
+    assert "2018-04" not in body and "[date]" in body
+    warnings = json.loads(output.results_json.read_text(encoding="utf-8"))["warnings"]
+    assert "2018-04" not in json.dumps(warnings) and warnings

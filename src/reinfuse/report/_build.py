@@ -155,8 +155,18 @@ def _population_sentence(plan: Plan, frame: pd.DataFrame, results: Results) -> s
     return f"{n} patients received {plan.label(2)}."
 
 
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
 def _finding_dict(finding: Finding) -> dict[str, Any]:
-    return {**finding.to_dict(), "location": finding.location()}
+    """A warning for the report: calendar dates in it are replaced by "[date]".
+
+    Reports show dates only as study days; the coordinator sees the dates themselves in
+    ``reinfuse validate``, which is where they are fixed.
+    """
+    plain = {**finding.to_dict(), "location": finding.location()}
+    return {key: _ISO_DATE.sub("[date]", value) if isinstance(value, str) else value
+            for key, value in plain.items()}
 
 
 def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
