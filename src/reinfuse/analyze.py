@@ -131,6 +131,7 @@ class Results:
     tables: tuple[TableResult, ...]
     comparisons: tuple[ComparisonResult, ...]
     options: dict[str, Any]
+    n_cohort_patients: int = 0
 
     def table(self, table_id: str) -> TableResult:
         """The table with this id."""
@@ -496,4 +497,5 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Res
                         for spec in plan.comparisons)
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,
-                   comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name})
+                   comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name},
+                   n_cohort_patients=int(frame["patient_id"].nunique()))

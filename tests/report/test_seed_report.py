@@ -155,7 +155,9 @@ PUBLISHED_CELLS = [
     # Remission after CART2 (results, Figure 1F): 6 in CR, none transplanted, all relapsed:
     # 3 antigen escape with persistent CAR, 3 CAR loss with antigen preserved; median 77 days
     # (54-292); 2 CNS, 1 combined EMD and marrow, 3 marrow; 3 (50%) had a prior alternate CAR.
-    ("remission", "Duration of remission, median (range), days", "CR", "77 (54–292)"),
+    # All six relapsed, so the paper's median is over the relapsed patients.
+    ("remission", "Duration of remission in patients who relapsed, median (range), days", "CR",
+     "77 (54–292)"),
     ("remission", "Relapsed", "CR", "6 (100.0)"),
     ("remission", "Consolidative HSCT", "CR", "0 (0.0)"),
     ("remission", "Relapse phenotype / Antigen escape with persistent CAR T cells", "CR",

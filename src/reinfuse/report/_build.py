@@ -148,7 +148,7 @@ def _population_sentence(plan: Plan, frame: pd.DataFrame, results: Results) -> s
     if total > n:
         return (f"{n} of {total} patients in the cohort ({100 * n / total:.1f}%) received "
                 f"{plan.label(2)}; the analysis describes these {n} patients.")
-    if source:
+    if source and source >= n:
         return (f"{n} of {source} patients who received {plan.label(1)} in the source "
                 f"population ({100 * n / source:.1f}%) proceeded to {plan.label(2)} with the "
                 "same product (the source total is stated in the analysis plan).")

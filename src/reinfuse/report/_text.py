@@ -48,9 +48,14 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
     """
     label1, label2 = plan.label(1), plan.label(2)
     if plan.population == "reinfused":
-        source = (f"{results.n_patients} of {plan.source_population} patients who received "
-                  f"{label1} in the source population" if plan.source_population
-                  else f"{results.n_patients} patients")
+        n, total = results.n_patients, results.n_cohort_patients
+        if total > n:  # the cohort holds the first-infusion population itself
+            source = f"{n} of the {total} patients of the cohort"
+        elif plan.source_population and plan.source_population >= n:
+            source = (f"{n} of {plan.source_population} patients who received {label1} in "
+                      "the source population, as stated in the analysis plan")
+        else:
+            source = f"{n} patients"
         population = (f"Population: patients who received at least two infusions of the same "
                       f"CAR T-cell product ({source}); {label1} is the first infusion and "
                       f"{label2} the reinfusion.")
