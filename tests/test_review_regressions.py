@@ -156,3 +156,56 @@ def test_reconciled_values_are_checked_again(write_cohort_csv) -> None:
     hits = [f for f in report.errors if f.rule == "relapse-without-cr"]
     assert hits and hits[0].message.startswith("after reconciliation with the raw observations")
     assert not report.ok
+
+
+def test_header_spelling_variants_match(write_cohort_csv) -> None:
+    folder = write_cohort_csv()
+    text = (folder / "infusions.csv").read_text().replace("dose_per_kg", "Dose per kg", 1)
+    (folder / "infusions.csv").write_text(text)
+    report = validate(read_raw(folder))
+    assert report.findings == ()
+    assert report.cohort.infusions.loc[0, "dose_per_kg"] == 1e6
+
+
+def test_bare_year_is_not_a_date(write_cohort_csv) -> None:
+    folder = write_cohort_csv([("infusions", 0, "response_date", "2018")])
+    finding = next(f for f in validate(read_raw(folder)).findings if f.rule == "bad-date")
+    assert finding.value == "2018" and finding.row == 2
+
+
+def test_comma_separated_list_gets_the_right_hint(write_cohort_csv) -> None:
+    folder = write_cohort_csv([("patients", 0, "prior_car", "CD19, CD22")])
+    finding = next(f for f in validate(read_raw(folder)).findings if f.rule == "unknown-code")
+    assert "Separate several codes with ';'" in finding.message
+
+
+def test_none_text_is_a_code_in_workbooks(write_cohort_csv, tmp_path) -> None:
+    # "None" lymphodepletion must survive the workbook reader as it does the CSV reader.
+    import openpyxl
+
+    folder = write_cohort_csv([("infusions", 2, "ld_regimen", "None"),
+                               ("infusions", 2, "ld_fludarabine_mg_m2", "0"),
+                               ("infusions", 2, "ld_cyclophosphamide_mg_m2", "0")])
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in ("patients", "infusions"):
+        sheet = book.create_sheet(name)
+        for line in (folder / f"{name}.csv").read_text().splitlines():
+            sheet.append(line.split(","))
+    book.save(tmp_path / "c.xlsx")
+    report = validate(read_raw(tmp_path / "c.xlsx"))
+    assert report.cohort.infusions.loc[2, "ld_regimen"] == "none"
+
+
+def test_repeated_header_in_a_workbook_is_refused(tmp_path) -> None:
+    import openpyxl
+
+    from reinfuse.errors import CohortReadError
+
+    book = openpyxl.Workbook()
+    book.active.title = "patients"
+    book.active.append(["patient_id", "sex", "Sex"])
+    book.active.append(["P1", "M", "F"])
+    book.save(tmp_path / "d.xlsx")
+    with pytest.raises(CohortReadError, match="sex more than once"):
+        read_raw(tmp_path / "d.xlsx")

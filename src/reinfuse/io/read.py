@@ -7,6 +7,7 @@ number, a date cell) so that validation can report the value exactly as the user
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +56,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def header_key(header: str) -> str:
+    """How a header is matched: case, surrounding space, inner spaces and hyphens ignored.
+
+    Examples
+    --------
+    >>> header_key(" Dose per-kg ")
+    'dose_per_kg'
+    """
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
 def _frame_from(data: pd.DataFrame, name: str, file: str) -> RawSheet:
     headers = tuple(str(c).strip() for c in data.columns)
-    data.columns = pd.Index([h.lower() for h in headers])
+    data.columns = pd.Index([header_key(h) for h in headers])
     # Drop rows that are entirely empty (trailing formatting in Excel) but keep row numbers.
     data.index = pd.RangeIndex(2, len(data) + 2)
     data = data.loc[data.notna().any(axis=1)]
@@ -65,7 +77,10 @@ def _frame_from(data: pd.DataFrame, name: str, file: str) -> RawSheet:
 
 
 def _check_duplicate_headers(sheet: RawSheet) -> None:
-    lowered = [h.lower() for h in sheet.headers]
+    lowered = [header_key(h) for h in sheet.headers]
+    # pandas renames a repeated header "date" to "date.1": undo that to see the repeat.
+    lowered = [re.sub(r"\.\d+$", "", h) if re.sub(r"\.\d+$", "", h) in lowered else h
+               for h in lowered]
     dupes = sorted({h for h in lowered if lowered.count(h) > 1 and h})
     if dupes:
         raise CohortReadError(
@@ -90,7 +105,10 @@ def _read_xlsx(path: Path) -> dict[str, RawSheet]:
         )
     try:
         # calamine (Rust) reads large workbooks an order of magnitude faster than openpyxl.
-        book = pd.read_excel(path, sheet_name=None, dtype=object, engine="calamine")
+        # "None", "NA", "null"... stay text: "none" is a code (ld_regimen), and only an
+        # empty cell means missing, as in the CSV reader.
+        book = pd.read_excel(path, sheet_name=None, dtype=object, engine="calamine",
+                             keep_default_na=False, na_values=[""])
     except Exception as exc:  # the reader's own errors are varied; say what failed
         raise CohortReadError(f"{path}: the workbook cannot be read ({exc}).") from exc
     sheets: dict[str, RawSheet] = {}

@@ -15,7 +15,7 @@ import pandas as pd
 from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError, CohortValidationError, CriteriaError
 from reinfuse.findings import Finding, has_errors
-from reinfuse.io.read import RawCohort, RawSheet, read_raw
+from reinfuse.io.read import RawCohort, RawSheet, header_key, read_raw
 from reinfuse.reconcile import Prefer, reconcile
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.schema.cohort_v1 import CORE_TABLES
@@ -79,7 +79,7 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             expected="no direct identifiers"))
 
     identifiers = set(identifier_columns(sheet.headers))
-    extras = [h for h in sheet.headers if h.lower() not in known]
+    extras = [h for h in sheet.headers if header_key(h) not in known]
     for header in (h for h in extras if h not in identifiers):
         findings.append(_sheet_finding(
             table.name, header, f"column '{header}' is not part of the cohort format; it is "
@@ -91,9 +91,14 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     for col in table.columns:
         if col.name not in raw.columns:
             if col.name in table.key or col.required:
+                unnamed = sum(h.lower().startswith("unnamed") for h in sheet.headers)
+                hint = (" The headers must be on the first row, with nothing above them "
+                        "(notes, merged titles or a units row go elsewhere)."
+                        if unnamed >= 2 else "")
                 findings.append(_sheet_finding(
                     table.name, col.name, f"required column '{col.name}' is missing.",
-                    f"Add a column headed {col.name} ({col.allowed()}).", "missing-column"))
+                    f"Add a column headed {col.name} ({col.allowed()}).{hint}",
+                    "missing-column"))
             elif not col.optional:
                 findings.append(_sheet_finding(
                     table.name, col.name,
@@ -113,7 +118,7 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             "below the header.", "empty-sheet", severity="warning"))
     frame = pd.DataFrame(typed, index=raw.index)
     for header in extras:
-        frame[header] = raw[header.lower()]
+        frame[header] = raw[header_key(header)]
     frame[SOURCE_ROW] = raw.index.astype("int64")
     return frame.reset_index(drop=True), findings
 

@@ -162,6 +162,10 @@ def coerce_column(
         if misses.any():
             text = retry(misses)
             dates.loc[text.index] = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        # A bare year or year-month ("2020") is not a date: ISO parsing would make it 1 Jan.
+        partial = present & ~_is_date_cell(raw) & ~raw.astype("string").str.strip().str.match(
+            r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$").fillna(False)
+        dates = dates.mask(partial)
         typed = dates.dt.normalize()
         bad = present & typed.isna()
     else:  # pragma: no cover - the schema only uses the kinds above
@@ -173,6 +177,8 @@ def coerce_column(
         if col.kind in ("code", "codelist"):
             near = closest(shown.split(";")[0], col.codes) if shown else None
             hint = f" Did you mean '{near}'?" if near else ""
+            if col.kind == "codelist" and "," in shown:
+                hint = " Separate several codes with ';' (e.g. CD19;CD22), not ','."
             message = f"'{shown}' is not an allowed code for {col.name}.{hint}"
             fix = f"Use one of: {', '.join(col.codes)}."
             rule = "unknown-code"
