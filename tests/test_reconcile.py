@@ -166,3 +166,18 @@ def test_ctcae_neurotoxicity_is_not_replaced_by_icans(write_cohort_csv, scale: s
     assert infusions.loc[("P2", 1), "neurotox_grade"] == kept
     warned = any(f.rule == "derived-differs-from-recorded" for f in report.findings)
     assert warned is (scale != "ctcae")
+
+
+def test_ungradable_observation_is_reported(write_cohort_csv) -> None:
+    # Day 2 has no temperature and no anti-cytokine therapy: it cannot be graded, and it
+    # could have been worse than day 1, so the recorded grade is kept and a warning says why.
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(
+        HEADER + "P1,1,1,38.5,no,none,0,no,room_air,,no,no\n"
+                 "P1,1,2,,no,vasopressors,1,no,room_air,,no,no\n")
+    report = validate(read_raw(folder))
+    hits = [f for f in report.findings if f.rule == "observation-not-gradable"]
+    assert [(h.sheet, h.row) for h in hits] == [("infusions", 2)]
+    assert "cannot be graded" in hits[0].message
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P1", 1), "crs_grade"] == 2

@@ -7,6 +7,8 @@ p-value, method), so ``results.json`` can trace each printed figure to its input
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -481,12 +483,49 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         detail=detail, unit=spec.unit, section=spec.section, note=note)
 
 
+def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
+    """Every variable the plan names that the analysis frame does not have, with its place."""
+    known = set(columns)
+    problems = []
+
+    def check(name: str, where: str) -> None:
+        if name and name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            problems.append(f"{where}: unknown variable '{name}'{hint}")
+
+    for table in plan.tables:
+        for column in table.columns:
+            for name in column.subset.where:
+                check(name, f"table '{table.id}', column '{column.id}' where")
+        for row in table.rows:
+            check(row.variable or "", f"table '{table.id}', row '{row.label}'")
+            check(row.event, f"table '{table.id}', row '{row.label}' event")
+            for name in row.subset.where:
+                check(name, f"table '{table.id}', row '{row.label}' where")
+    for comparison in plan.comparisons:
+        check(comparison.variable, f"comparison '{comparison.id}'")
+        for group in comparison.groups:
+            for name in group.subset.where:
+                check(name, f"comparison '{comparison.id}', group '{group.label}' where")
+    for figure in plan.figures:
+        for key in ("variable", "time", "event", "stratify", "group"):
+            value = figure.params.get(key)
+            if isinstance(value, str):
+                check(value, f"figure '{figure.id}' {key}")
+    return problems
+
+
 def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Results:
     """Run every table and comparison of ``plan`` over the analysis ``frame``.
 
     ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
     """
     chosen = get_style(style or plan.style)
+    problems = plan_problems(plan, frame.columns)
+    if problems:  # all of them at once, not one per run
+        raise PlanError(f"{plan.source}: " + "; ".join(problems) + ". The variables are the "
+                        "columns of the analysis frame (docs/derived-variables.md).")
     population = population_frame(frame, plan)
     n_patients = int(population["patient_id"].nunique())
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}

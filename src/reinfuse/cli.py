@@ -148,7 +148,23 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from reinfuse.plan import default_plan_text, load_plan
 
     if args.check:
+        from reinfuse.analyze import plan_problems
+        from reinfuse.cohort import Cohort
+        from reinfuse.derive import derive
+        from reinfuse.synth import synth_cohort
+
         plan = load_plan(args.check)
+        # The variables the plan may name are the analysis frame's columns; a small
+        # synthetic cohort gives them without needing the user's data.
+        tables = synth_cohort(30, seed=1)
+        tables["infusions"]["source_row"] = range(2, len(tables["infusions"]) + 2)
+        tables["patients"]["source_row"] = range(2, len(tables["patients"]) + 2)
+        columns = derive(Cohort(tables=tables)).columns
+        problems = plan_problems(plan, columns)
+        if problems:
+            for problem in problems:
+                print(f"{args.check}: {problem}", file=sys.stderr)
+            return EXIT_INVALID
         print(f"{args.check}: plan '{plan.id}' v{plan.version} is well formed "
               f"({len(plan.tables)} tables, {len(plan.comparisons)} comparisons, "
               f"{len(plan.figures)} figures).")

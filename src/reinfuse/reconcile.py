@@ -141,6 +141,28 @@ def _reconcile_column(
     return out, findings
 
 
+def _ungradable(worst: pd.DataFrame, infusions: pd.DataFrame, sheet: str, what: str
+                ) -> list[Finding]:
+    """Warn where an ungraded observation keeps the derived grade from being used."""
+    blocked = worst[worst["derived"].isna() & worst["_ungraded"]]
+    if blocked.empty:
+        return []
+    rows = infusions.set_index(KEY)[SOURCE_ROW]
+    out = []
+    for patient, number in blocked.index:
+        out.append(Finding(
+            severity="warning", sheet="infusions",
+            row=int(rows.get((patient, number), 0)) or None, column=None, value=None,
+            expected="every observation gradable",
+            message=f"the {what} of infusion {number} of '{patient}' cannot be derived: an "
+                    f"observation in {sheet} cannot be graded (it could have been the worst); "
+                    "the recorded value is kept.",
+            fix=f"Complete the {sheet} rows of this infusion (`reinfuse grade` lists the "
+                "ungradable ones and why).",
+            rule="observation-not-gradable"))
+    return out
+
+
 def _grade_summary(worst: pd.DataFrame, sheet: str) -> pd.DataFrame:
     rows = worst.get(SOURCE_ROW)
     because = ("day " + worst["day"].map(display) + ": " + worst["rule"].astype(str))
@@ -170,6 +192,7 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
     if crs is not None and not crs.empty:
         graded["crs_observations"] = grade_crs_observations(crs)
         worst = _worst(graded["crs_observations"])
+        findings += _ungradable(worst, infusions, "crs_observations", "CRS grade")
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "crs_observations"), "crs_grade",
             sheet="crs_observations", what="CRS grade", prefer=prefer)
@@ -179,6 +202,7 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
     if icans is not None and not icans.empty:
         graded["icans_observations"] = grade_icans_observations(icans, infusions)
         worst = _worst(graded["icans_observations"])
+        findings += _ungradable(worst, infusions, "icans_observations", "ICANS grade")
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "icans_observations"), "neurotox_grade",
             sheet="icans_observations", what="neurotoxicity grade (ICANS from the "

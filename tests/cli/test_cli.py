@@ -122,3 +122,20 @@ def test_modules_import_on_their_own() -> None:
         done = subprocess.run([sys.executable, "-c", f"import {module}"],
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+
+
+def test_plan_check_lists_every_unknown_variable(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from reinfuse.plan import default_plan_text
+
+    text = default_plan_text().replace('variable = "age_years"', 'variable = "age_yeras"')
+    text = text.replace('variable = "prior_lines"', 'variable = "prior_line"')
+    plan = tmp_path / "plan.toml"
+    plan.write_text(text)
+    assert main(["plan", "--check", str(plan)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown variable 'age_yeras' (did you mean 'age_years'?)" in err
+    assert "unknown variable 'prior_line'" in err
+    good = tmp_path / "good.toml"
+    good.write_text(default_plan_text())
+    assert main(["plan", "--check", str(good)]) == 0
