@@ -209,3 +209,29 @@ def test_repeated_header_in_a_workbook_is_refused(tmp_path) -> None:
     book.save(tmp_path / "d.xlsx")
     with pytest.raises(CohortReadError, match="sex more than once"):
         read_raw(tmp_path / "d.xlsx")
+
+
+def test_percent_formatted_cells_are_flagged(write_cohort_csv, tmp_path) -> None:
+    # Excel shows 0.3 formatted "0%" as 30%; reinfuse reads the stored 0.3 and must say so.
+    import openpyxl
+
+    folder = write_cohort_csv()
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in ("patients", "infusions"):
+        sheet = book.create_sheet(name)
+        for line in (folder / f"{name}.csv").read_text().splitlines():
+            sheet.append(line.split(","))
+    infusions = book["infusions"]
+    column = [c.value for c in infusions[1]].index("pre_marrow_blasts_pct") + 1
+    cell = infusions.cell(row=4, column=column, value=0.3)
+    cell.number_format = "0%"
+    book.save(tmp_path / "pct.xlsx")
+    findings = validate(read_raw(tmp_path / "pct.xlsx")).findings
+    hits = [f for f in findings if f.rule == "percent-formatted-cells"]
+    assert [(h.sheet, h.column) for h in hits] == [("infusions", "pre_marrow_blasts_pct")]
+    # The same workbook without percent formats raises nothing.
+    cell.number_format = "General"
+    book.save(tmp_path / "plain.xlsx")
+    assert not any(f.rule == "percent-formatted-cells"
+                   for f in validate(read_raw(tmp_path / "plain.xlsx")).findings)

@@ -45,6 +45,28 @@ class RawCohort:
     kind: SourceKind
     sheets: dict[str, RawSheet]
     sha256: dict[str, str] = field(default_factory=dict)
+    percent_styles: bool = False
+
+
+_PERCENT_BUILTIN = {"9", "10"}  # Excel's built-in "0%" and "0.00%" number formats
+
+
+def uses_percent_format(path: Path) -> bool:
+    """Whether a workbook defines a cell style with a percent number format.
+
+    Excel stores a cell shown as "30%" as 0.3. The fast reader does not return formats, so
+    reading the styles part (a few kB) tells whether such cells can exist at all.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            styles = archive.read("xl/styles.xml").decode("utf-8", errors="replace")
+    except (KeyError, zipfile.BadZipFile):
+        return False
+    custom = {m.group(1) for m in re.finditer(
+        r'<numFmt[^>]*numFmtId="(\d+)"[^>]*formatCode="[^"]*%[^"]*"', styles)}
+    cell_xfs = re.search(r"<cellXfs.*?</cellXfs>", styles, flags=re.S)
+    used = set(re.findall(r'numFmtId="(\d+)"', cell_xfs.group(0))) if cell_xfs else set()
+    return bool(used & (_PERCENT_BUILTIN | custom))
 
 
 def sha256_of(path: Path) -> str:
@@ -165,12 +187,14 @@ def read_raw(path: str | Path) -> RawCohort:
         raise CohortReadError(f"{path}: no such file or folder.")
     if path.is_dir():
         sheets = _read_csv_folder(path)
+        percent = False
         hashes = {p.name: sha256_of(p) for p in sorted(path.glob("*.csv"))}
         kind: SourceKind = "csv"
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
         sheets = _read_xlsx(path)
         hashes = {path.name: sha256_of(path)}
         kind = "xlsx"
+        percent = uses_percent_format(path)
     elif path.suffix.lower() == ".csv":
         raise CohortReadError(
             f"{path}: a cohort is a workbook or a folder of CSV files, one per table. Give "
@@ -183,4 +207,5 @@ def read_raw(path: str | Path) -> RawCohort:
         )
     for sheet in sheets.values():
         _check_duplicate_headers(sheet)
-    return RawCohort(source=str(path), kind=kind, sheets=sheets, sha256=hashes)
+    return RawCohort(source=str(path), kind=kind, sheets=sheets, sha256=hashes,
+                     percent_styles=percent)

@@ -123,6 +123,24 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     return frame.reset_index(drop=True), findings
 
 
+def _percent_cells(tables: dict[str, pd.DataFrame]) -> list[Finding]:
+    """Percent columns holding fractions in a workbook that has percent-formatted cells."""
+    out = []
+    for name, frame in tables.items():
+        for column in (c for c in frame.columns if c.endswith("_pct")):
+            values = pd.to_numeric(frame[column], errors="coerce")
+            fractions = int(((values > 0) & (values < 1)).sum())
+            if fractions:
+                out.append(_sheet_finding(
+                    name, column, f"the workbook has cells formatted as percent, and {fractions} "
+                    f"value(s) of {column} lie between 0 and 1. Excel stores a cell shown as "
+                    "'30%' as 0.3, which reinfuse reads as 0.3%.",
+                    f"Check {column}: format the column as a plain number and enter percent "
+                    "values (30 for 30%). Values that really are below 1% can stay.",
+                    "percent-formatted-cells", severity="warning", expected="percent values"))
+    return out
+
+
 def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer) -> list[Finding]:
     """Reconcile raw observations with `infusions` in place; re-check what changed."""
     try:
@@ -181,6 +199,8 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
         frame, problems = _type_table(raw.sheets[table.name], table, allow_identifiers)
         tables[table.name] = frame
         findings += problems
+    if raw.percent_styles:
+        findings += _percent_cells(tables)
     known_tables = {t.name for t in cohort_format.tables}
     for key, sheet in raw.sheets.items():
         if key not in known_tables and key != "dictionary":
