@@ -313,11 +313,16 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
             median = (style.number(fit.median, row.decimals) if fit.median_reached
                       else "not reached")
-            low = (style.number(fit.median_ci_low, row.decimals)
-                   if fit.median_ci_low is not None else "not reached")
-            high = (style.number(fit.median_ci_high, row.decimals)
-                    if fit.median_ci_high is not None else "not reached")
-            text = f"{median} [{fit.confidence_level * 100:g}% CI {low}{style.ci_separator}{high}]"
+            level = f"{fit.confidence_level * 100:g}% CI"
+            if fit.median_ci_low is None and fit.median_ci_high is None and fit.median_reached:
+                # Too few patients for the pointwise limits to cross 0.5 at all.
+                text = f"{median} [{level} not estimable]"
+            else:
+                low = (style.number(fit.median_ci_low, row.decimals)
+                       if fit.median_ci_low is not None else "not estimable")
+                high = (style.number(fit.median_ci_high, row.decimals)
+                        if fit.median_ci_high is not None else "not reached")
+                text = f"{median} [{level} {low}{style.ci_separator}{high}]"
             return Cell(spec.id, row.label, col, text, row.stat, value=fit.median,
                         n=fit.n, n_missing=int((~keep).sum()), numerator=fit.n_events,
                         ci_low=fit.median_ci_low, ci_high=fit.median_ci_high,

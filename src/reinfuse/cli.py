@@ -174,11 +174,17 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
+    if args.what in ("crs", "icans") and args.out:
+        raise ReinfuseError("--out writes the graded observations of a cohort file; with "
+                            f"'grade {args.what}' the grade is printed. Give a cohort file, "
+                            "or drop --out.")
     if args.what == "crs":
         from reinfuse.criteria.crs import crs_grade
 
+        # A flow without a device means a nasal cannula, graded by its rate (ASTCT).
+        oxygen = args.oxygen or ("nasal_cannula" if args.oxygen_l_min else "room_air")
         result = crs_grade(args.temperature, args.anticytokine, args.hypotension,
-                           args.vasopressors, args.vasopressin, args.oxygen, args.oxygen_l_min,
+                           args.vasopressors, args.vasopressin, oxygen, args.oxygen_l_min,
                            args.other_cause, args.death)
         grade, rule = result.item()
         print(f"CRS grade {grade if grade is not None else 'not gradable'} (ASTCT consensus, "
@@ -186,6 +192,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.what == "icans":
         from reinfuse.criteria.icans import icans_grade
+
+        if args.capd is not None and args.ice is None and args.age is None:
+            raise ReinfuseError("CAPD replaces ICE only below an age (12 years by default): "
+                                "give --age with --capd.")
 
         result = icans_grade(args.ice, args.capd, args.age, args.consciousness, args.sedated,
                              args.seizure, args.motor_weakness, args.cerebral_edema,
@@ -278,8 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     crs_group.add_argument("--vasopressors", type=int, default=0,
                            help="number of vasopressors, excluding vasopressin")
     crs_group.add_argument("--vasopressin", action="store_true")
-    crs_group.add_argument("--oxygen", default="room_air", help="oxygen support, e.g. "
-                           "room_air, blow_by, low_flow_nasal_cannula, facemask, bipap")
+    crs_group.add_argument("--oxygen", help="oxygen support: room_air (default), blow_by, "
+                           "low_flow_nasal_cannula, high_flow_nasal_cannula, nasal_cannula "
+                           "(graded by --oxygen-l-min), facemask, non_rebreather, venturi, "
+                           "cpap, bipap, mechanical_ventilation")
     crs_group.add_argument("--oxygen-l-min", type=float, help="oxygen flow, L/min")
     icans_group = p.add_argument_group("ICANS findings (ASTCT)")
     icans_group.add_argument("--ice", type=int, help="ICE score 0-10")

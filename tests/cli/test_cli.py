@@ -139,3 +139,22 @@ def test_plan_check_lists_every_unknown_variable(tmp_path: Path,
     good = tmp_path / "good.toml"
     good.write_text(default_plan_text())
     assert main(["plan", "--check", str(good)]) == 0
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["grade", "crs", "--temperature", "39", "--oxygen-l-min", "-3"], "got -3.0"),
+    (["grade", "icans", "--capd", "12"], "give --age with --capd"),
+    (["grade", "crs", "--temperature", "39", "--out", "x.xlsx"], "the grade is printed"),
+])
+def test_grade_errors_are_plain(argv: list[str], words: str,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 1
+    assert words in capsys.readouterr().err
+
+
+def test_flow_without_device_is_a_cannula(capsys: pytest.CaptureFixture[str]) -> None:
+    # ASTCT: nasal cannula <= 6 L/min is grade 2, > 6 L/min is grade 3.
+    assert main(["grade", "crs", "--temperature", "39", "--oxygen-l-min", "6"]) == 0
+    assert "CRS grade 2" in capsys.readouterr().out
+    assert main(["grade", "crs", "--temperature", "39", "--oxygen-l-min", "7"]) == 0
+    assert "CRS grade 3" in capsys.readouterr().out

@@ -138,7 +138,8 @@ PUBLISHED_CELLS = [
     ("toxicity", "Maximum CRS grade / Grade 1", "CART2", "4 (22.2)"),
     ("toxicity", "Any neurotoxicity", "CART1", "4 (22.2)"),
     ("toxicity", "Any neurotoxicity", "CART2", "2 (11.1)"),
-    ("toxicity", "Neurotoxicity after both infusions", "CART2", "1 (25.0)"),
+    ("toxicity", "Neurotoxicity after CART2, of those with neurotoxicity after CART1, n (%)",
+     "CART2", "1 (25.0)"),
     # Expansion: CART1 median 24.05 (0.35-13653.0), CART2 1.69 (0-2886.0); 5 (27.8%) failed
     # to demonstrate any CART2 expansion; CSF trafficking in 5 (35.7%) of 14 with an LP.
     ("expansion", "Peak CAR T cells/uL, median (range)", "CART1", "24.05 (0.35–13653)"),

@@ -122,7 +122,8 @@ def layout(inputs: Mapping[str, object]) -> Layout:
 def _examples(values: Iterable[object], limit: int = 5) -> str:
     seen: list[str] = []
     for v in values:
-        r = repr(v)
+        # Plain Python for the message: -3.0, not np.float64(-3.0).
+        r = repr(v.item() if isinstance(v, np.generic) else v)
         if r not in seen:
             seen.append(r)
         if len(seen) >= limit:

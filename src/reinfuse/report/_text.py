@@ -197,8 +197,8 @@ def comparison_sentence(comparison: ComparisonResult) -> str:
     """The comparison in one sentence: group summaries, the p-value, the test and n.
 
     The form is ``"Peak CAR T-cell expansion, CART1 vs CART2, median (range) in CAR T
-    cells/uL: 24.05 (0.35–13653) for CART1 and 1.69 (0–2886) for CART2; p = 0.03 by
-    two-sided Wilcoxon signed-rank test, ... (paired by patient, n = 18)."``
+    cells/uL: CART1, 24.05 (0.35–13653); CART2, 1.69 (0–2886); p = 0.03 by two-sided
+    Wilcoxon signed-rank test, ... (paired by patient, n = 18)."``
     """
     categorical = comparison.test in ("fisher", "mcnemar")
     parts = []
@@ -208,8 +208,8 @@ def comparison_sentence(comparison: ComparisonResult) -> str:
         if categorical and match is not None and group.n:
             pct = match["pct"] if match["pct"].endswith("%") else match["pct"] + "%"
             text = f"{match['k']} of {group.n} ({pct}){match['rest']}"
-        parts.append(f"{text} for {_in_sentence(group.label)}")
-    summary = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 2 else parts)
+        parts.append(f"{_in_sentence(group.label)}, {text}")
+    summary = "; ".join(parts)
     kind = "n (%)" if categorical else "median (range)"
     unit = f" in {comparison.unit}" if comparison.unit and not categorical else ""
     sentence = f"{comparison.title}, {kind}{unit}: {summary}"

@@ -222,6 +222,13 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     if not blocking and not has_errors(findings):
         findings += _reconcile(tables, prefer)
 
+    # A cell already reported as unreadable is not also reported as empty.
+    unreadable = {(f.sheet, f.row, f.column) for f in findings
+                  if f.rule in ("bad-number", "bad-date", "bad-yesno", "unknown-code",
+                                "out-of-range")}
+    findings = [f for f in findings if not (f.severity == "warning" and f.row is not None
+                                            and (f.sheet, f.row, f.column) in unreadable)]
+
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),
                                  f.row if f.row is not None else 0, f.column or ""))
