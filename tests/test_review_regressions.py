@@ -235,3 +235,34 @@ def test_percent_formatted_cells_are_flagged(write_cohort_csv, tmp_path) -> None
     book.save(tmp_path / "plain.xlsx")
     assert not any(f.rule == "percent-formatted-cells"
                    for f in validate(read_raw(tmp_path / "plain.xlsx")).findings)
+
+
+def test_excel_error_cells_are_errors_not_blanks(write_cohort_csv, tmp_path) -> None:
+    # A cached formula error (<c t="e"><v>#DIV/0!</v></c>) reads as an empty cell; it
+    # must be reported where it is instead of passing as "missing".
+    import re
+    import zipfile
+
+    import openpyxl
+
+    folder = write_cohort_csv()
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in ("patients", "infusions"):
+        sheet = book.create_sheet(name)
+        for line in (folder / f"{name}.csv").read_text().splitlines():
+            sheet.append(line.split(","))
+    book.save(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(tmp_path / "ok.xlsx") as source:
+        members = {n: source.read(n) for n in source.namelist()}
+    xml = members["xl/worksheets/sheet2.xml"].decode()  # infusions; D = age_years
+    xml = re.sub(r'<c r="D3"[^>]*>.*?</c>', '<c r="D3" t="e"><f>A1/0</f><v>#DIV/0!</v></c>',
+                 xml)
+    members["xl/worksheets/sheet2.xml"] = xml.encode()
+    with zipfile.ZipFile(tmp_path / "bad.xlsx", "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    report = validate(read_raw(tmp_path / "bad.xlsx"))
+    hits = [f for f in report.errors if f.rule == "excel-error-cell"]
+    assert [(f.sheet, f.row, f.column, f.value) for f in hits] == [
+        ("infusions", 3, "age_years", "#DIV/0!")]

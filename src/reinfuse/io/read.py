@@ -7,6 +7,7 @@ number, a date cell) so that validation can report the value exactly as the user
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ class RawSheet:
     frame: pd.DataFrame
     headers: tuple[str, ...]
     file: str
+    #: Cells holding an Excel error value (#DIV/0!, #VALUE!...): (row, header, error text).
+    #: The reader sees them as empty, so validation reports them from this list.
+    error_cells: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,56 @@ def _read_xlsx(path: Path) -> dict[str, RawSheet]:
                              keep_default_na=False, na_values=[""])
     except Exception as exc:  # the reader's own errors are varied; say what failed
         raise CohortReadError(f"{path}: the workbook cannot be read ({exc}).") from exc
+    errors = _error_cells(path)
     sheets: dict[str, RawSheet] = {}
     for name, data in book.items():
         key = str(name).strip().lower()
-        sheets[key] = _frame_from(data, str(name), path.name)
+        sheet = _frame_from(data, str(name), path.name)
+        found = tuple((row, sheet.headers[col] if col < len(sheet.headers) else f"column {col + 1}",
+                       text) for row, col, text in errors.get(str(name), []))
+        sheets[key] = RawSheet(sheet.name, sheet.frame, sheet.headers, sheet.file, found)
     return sheets
+
+
+_ERROR_CELL = re.compile(
+    rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f[^>]*>.*?</f>)?<v>([^<]*)</v>', re.S)
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + (ord(letter) - 64)
+    return index - 1
+
+
+def _error_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
+    """Excel error values (t="e" cells) per sheet name: (row, column index, text).
+
+    The fast reader returns them as empty cells; a formula error must not pass as "missing".
+    Sheets are scanned only when their XML mentions an error cell at all.
+    """
+    found: dict[str, list[tuple[int, int, str]]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
+            rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", errors="replace")
+            targets = dict(re.findall(r'Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
+            targets.update({k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*Id="([^"]+)"',
+                                                         rels)})
+            for name, rid in re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', book):
+                target = targets.get(rid, "")
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                if member not in archive.namelist():
+                    continue
+                data = archive.read(member)
+                if b't="e"' not in data:
+                    continue
+                found[html.unescape(name)] = [
+                    (int(row), _column_index(col.decode()), text.decode())
+                    for col, row, text in _ERROR_CELL.findall(data)]
+    except (KeyError, zipfile.BadZipFile):
+        return {}
+    return found
 
 
 def _read_csv_folder(path: Path) -> dict[str, RawSheet]:

@@ -87,6 +87,14 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             "Check its spelling against the format (docs/cohort-format.md) if it was meant to "
             "be one of the standard columns.", "extra-column", severity="warning"))
 
+    for row, header, text in sheet.error_cells:
+        findings.append(Finding(
+            severity="error", sheet=table.name, row=row, column=header, value=text,
+            expected="a value", message=f"the cell holds the Excel error {text}; reinfuse "
+            "would otherwise read it as empty.",
+            fix="Fix the formula or type the value; clear the cell if the value is unknown.",
+            rule="excel-error-cell"))
+
     typed: dict[str, pd.Series] = {}
     for col in table.columns:
         if col.name not in raw.columns:
