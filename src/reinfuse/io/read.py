@@ -159,6 +159,17 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
+def _mentions_error(archive: zipfile.ZipFile, member: str) -> bool:
+    """Stream a sheet's XML in blocks looking for an error cell, without holding it all."""
+    tail = b""
+    with archive.open(member) as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            if b't="e"' in tail + block:
+                return True
+            tail = block[-8:]
+    return False
+
+
 def _error_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
     """Excel error values (t="e" cells) per sheet name: (row, column index, text).
 
@@ -178,9 +189,9 @@ def _error_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
                 member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if member not in archive.namelist():
                     continue
-                data = archive.read(member)
-                if b't="e"' not in data:
+                if not _mentions_error(archive, member):
                     continue
+                data = archive.read(member)
                 found[html.unescape(name)] = [
                     (int(row), _column_index(col.decode()), text.decode())
                     for col, row, text in _ERROR_CELL.findall(data)]
