@@ -181,3 +181,19 @@ def test_ungradable_observation_is_reported(write_cohort_csv) -> None:
     assert "cannot be graded" in hits[0].message
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade"] == 2
+
+
+def test_observations_outside_the_window_do_not_count(write_cohort_csv) -> None:
+    # P1 infusion 1 (2018-01-10), reinfused 2018-05-01 (day 111): a grade-4 row on day -3
+    # (before the cells) and one on day 120 (after the reinfusion) are not infusion 1's CRS;
+    # day 2's grade 1 is. Recorded grade 2 then differs from the derived grade 1.
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(
+        HEADER + "P1,1,-3,39,no,vasopressors,2,no,room_air,,no,no\n"
+                 "P1,1,2,38.5,no,none,0,no,room_air,,no,no\n"
+                 "P1,1,120,39,no,vasopressors,2,no,room_air,,no,no\n")
+    report = validate(read_raw(folder))
+    outside = [f for f in report.findings if f.rule == "observation-outside-window"]
+    assert len(outside) == 1 and "2 observation(s)" in outside[0].message
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P1", 1), "crs_grade"] == 1

@@ -79,6 +79,42 @@ def grade_icans_observations(observations: pd.DataFrame,
     return out
 
 
+#: Days after an infusion whose CRS/ICANS observations count toward its grade (ASTCT grades
+#: the syndrome after immune effector cell therapy; both usually start within 2 weeks).
+TOXICITY_WINDOW = (0.0, 30.0)
+
+
+def _in_window(graded: pd.DataFrame, infusions: pd.DataFrame, sheet: str
+               ) -> tuple[pd.DataFrame, list[Finding]]:
+    """Keep observations from day 0 to the end of the window, and before the next infusion.
+
+    Observations outside are not counted; one warning per infusion says so.
+    """
+    dates = infusions.sort_values(KEY)[[*KEY, "date"]]
+    same = dates["patient_id"].eq(dates["patient_id"].shift(-1))
+    dates = dates.assign(_next=(dates["date"].shift(-1) - dates["date"]).dt.days.where(same))
+    merged = graded.merge(dates[[*KEY, "_next"]], on=KEY, how="left")
+    merged.index = graded.index
+    low, high = TOXICITY_WINDOW
+    inside = (merged["day"] >= low) & (merged["day"] <= high)
+    inside &= merged["_next"].isna() | (merged["day"] < merged["_next"])
+    outside = graded[~inside.to_numpy()]
+    findings = []
+    for (patient, number), group in outside.groupby(KEY):
+        days = ", ".join(display(d) for d in group["day"].head(5))
+        findings.append(Finding(
+            severity="warning", sheet=sheet, row=int(group[SOURCE_ROW].iloc[0]),
+            column="day", value=display(group["day"].iloc[0]),
+            expected=f"day {low:g} to {high:g}, before the next infusion",
+            message=f"{len(group)} observation(s) of infusion {number} of '{patient}' (day "
+                    f"{days}) fall outside days {low:g}-{high:g} after it or after the next "
+                    "infusion; they do not count toward its grade.",
+            fix="Check the day and the infusion number of these rows (a day counts from the "
+                "infusion the row names).",
+            rule="observation-outside-window"))
+    return graded[inside.to_numpy()], findings
+
+
 def _worst(graded: pd.DataFrame) -> pd.DataFrame:
     """Per infusion: the maximum grade and the observation that set it (first such row).
 
@@ -191,7 +227,9 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
     crs = tables.get("crs_observations")
     if crs is not None and not crs.empty:
         graded["crs_observations"] = grade_crs_observations(crs)
-        worst = _worst(graded["crs_observations"])
+        counted, found = _in_window(graded["crs_observations"], infusions, "crs_observations")
+        findings += found
+        worst = _worst(counted)
         findings += _ungradable(worst, infusions, "crs_observations", "CRS grade")
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "crs_observations"), "crs_grade",
@@ -201,7 +239,10 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
     icans = tables.get("icans_observations")
     if icans is not None and not icans.empty:
         graded["icans_observations"] = grade_icans_observations(icans, infusions)
-        worst = _worst(graded["icans_observations"])
+        counted, found = _in_window(graded["icans_observations"], infusions,
+                                    "icans_observations")
+        findings += found
+        worst = _worst(counted)
         findings += _ungradable(worst, infusions, "icans_observations", "ICANS grade")
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "icans_observations"), "neurotox_grade",
