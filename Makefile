@@ -26,6 +26,9 @@ test: $(VENV)/.dev-installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_read_validate.py
+	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_crs_grading.py
+	$(PY) benchmarks/bench_kinetics.py
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock.new && echo "review requirements.lock.new"

@@ -197,3 +197,40 @@ def test_observations_outside_the_window_do_not_count(write_cohort_csv) -> None:
     assert len(outside) == 1 and "2 observation(s)" in outside[0].message
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade"] == 1
+
+
+def test_inconclusive_assessments_are_reported(write_cohort_csv) -> None:
+    # Recorded CR after P1's first infusion, but the only post-infusion marrow (day 28)
+    # has no blast count: the assessments cannot classify a response (NE).
+    folder = write_cohort_csv()
+    (folder / "disease_assessments.csv").write_text(
+        ASSESS_HEADER + "P1,1,-5,60,55,1,0,no,no,,,no,no,,\n"
+                        "P1,1,28,,,0,0,no,no,,,no,no,1.5,150\n")
+    report = validate(read_raw(folder))
+    hits = [f for f in report.findings if f.rule == "assessment-not-conclusive"]
+    assert [(h.row, h.column, h.value) for h in hits] == [(2, "best_response", "CR")]
+    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert infusions.loc[("P1", 1), "best_response"] == "CR"
+
+
+def test_errors_say_the_observations_were_not_compared(write_cohort_csv) -> None:
+    folder = write_cohort_csv([("patients", 0, "sex", "x")])
+    (folder / "crs_observations.csv").write_text(HEADER + ROWS)
+    report = validate(read_raw(folder))
+    assert any(f.rule == "reconciliation-skipped" for f in report.findings)
+
+
+def test_ungradable_sheet_is_a_finding_not_a_crash(write_cohort_csv, monkeypatch) -> None:
+    # Any combination the contradiction checks did not anticipate surfaces as a finding.
+    import reinfuse.validate as validation
+    from reinfuse.errors import CriteriaError
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise CriteriaError("hypotension is 'fluids' but vasopressors > 0 at position 0")
+
+    monkeypatch.setattr(validation, "reconcile", refuse)
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(HEADER + ROWS)
+    report = validate(read_raw(folder))
+    hits = [f for f in report.errors if f.rule == "observations-ungradable"]
+    assert hits and "could not be graded" in hits[0].message

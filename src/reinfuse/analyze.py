@@ -119,6 +119,7 @@ class ComparisonResult:
     unit: str = ""
     section: str = ""
     note: str = ""
+    summary: str = "median (range)"
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,10 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             if not keep.any():
                 return Cell(spec.id, row.label, col, style.missing, row.stat, n=0,
                             n_missing=int((~keep).sum()))
-            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
+            # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5.
+            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy(),
+                               median_rule="midpoint")
+            curve_reaches_zero = bool(fit.steps) and fit.steps[-1].survival == 0
             median = (style.number(fit.median, row.decimals) if fit.median_reached
                       else "not reached")
             level = f"{fit.confidence_level * 100:g}% CI"
@@ -320,8 +324,11 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             else:
                 low = (style.number(fit.median_ci_low, row.decimals)
                        if fit.median_ci_low is not None else "not estimable")
+                # An upper limit is "not reached" while patients remain at risk; once the
+                # curve has fallen to 0 it is undefined instead.
                 high = (style.number(fit.median_ci_high, row.decimals)
-                        if fit.median_ci_high is not None else "not reached")
+                        if fit.median_ci_high is not None
+                        else "not estimable" if curve_reaches_zero else "not reached")
                 text = f"{median} [{level} {low}{style.ci_separator}{high}]"
             return Cell(spec.id, row.label, col, text, row.stat, value=fit.median,
                         n=fit.n, n_missing=int((~keep).sum()), numerator=fit.n_events,
@@ -485,7 +492,8 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         id=spec.id, title=spec.title, variable=spec.variable, paired=spec.paired,
         groups=tuple(groups), test=spec.test, statistic=statistic, pvalue=pvalue,
         p_text=style.pvalue(pvalue) if pvalue is not None else "", method=method, n=n,
-        detail=detail, unit=spec.unit, section=spec.section, note=note)
+        detail=detail, unit=spec.unit, section=spec.section, note=note,
+        summary="n (%)" if binary else style.summary_words)
 
 
 def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:

@@ -102,7 +102,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
                 allow_identifiers: bool, label: str,
                 formats: Sequence[str] = ("html",), style: str | None = None,
-                prefer: Prefer = "derived") -> int:
+                prefer: Prefer = "derived", source_population: int | None = None) -> int:
     from dataclasses import replace
 
     from reinfuse.io.read import read_raw
@@ -112,6 +112,8 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
     from reinfuse.validate import validate
 
     plan = load_plan(plan_path)
+    if source_population is not None:
+        plan = replace(plan, source_population=source_population)
     if style:
         plan = replace(plan, style=get_style(style).name)
     report = validate(read_raw(source), allow_identifiers=allow_identifiers, prefer=prefer)
@@ -137,11 +139,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from reinfuse.demo import demo_path
+    from reinfuse.demo import DEMO_SOURCE_POPULATION, demo_path
 
     # The demo's output folder is the demo's own: it is regenerated on every run.
     return _run_report(demo_path(), None, args.out, True, False, "demo cohort",
-                       formats=("html", "docx", "pdf"))
+                       formats=("html", "docx", "pdf"), source_population=DEMO_SOURCE_POPULATION)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:

@@ -31,6 +31,8 @@ class Cohort:
         Warnings (and, when validation was not strict, errors) found while reading.
     format_version
         Version of the cohort format it was checked against.
+    prefer
+        Which value was used where raw observations and recorded summaries disagreed.
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -38,6 +40,7 @@ class Cohort:
     sha256: Mapping[str, str] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     format_version: str = "1"
+    prefer: str = "derived"
 
     @property
     def patients(self) -> pd.DataFrame:

@@ -334,6 +334,7 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
         derived = pd.DataFrame({"derived": derived_values, "because": because},
                                index=best.index)
         if recorded == "best_response":
+            findings += _inconclusive(infusions, best)
             derived = derived[derived["derived"] != "NE"]
         infusions, found = _reconcile_column(
             infusions, derived, recorded, sheet="disease_assessments", what=recorded,
@@ -352,6 +353,26 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
             what="relapse date", prefer=prefer, equal=_same_text)
         findings += found
     return infusions, findings
+
+
+def _inconclusive(infusions: pd.DataFrame, best: pd.DataFrame) -> list[Finding]:
+    """Warn where assessments exist but cannot classify a recorded best response."""
+    merged = infusions[[*KEY, "best_response", SOURCE_ROW]].merge(
+        best[["best_response", "rule"]].add_prefix("derived_") if "rule" in best
+        else best[["best_response"]].add_prefix("derived_"),
+        left_on=KEY, right_index=True, how="inner")
+    hits = merged[merged["derived_best_response"].eq("NE") & merged["best_response"].notna()]
+    return [Finding(
+        severity="warning", sheet="infusions", row=int(row[SOURCE_ROW]), column="best_response",
+        value=display(row["best_response"]), expected="a response the assessments support",
+        message=f"recorded best response {display(row['best_response'])} for infusion "
+                f"{row['infusion']} of '{row['patient_id']}', but the disease_assessments "
+                "cannot classify any response"
+                + (f" ({row['derived_rule']})" if "derived_rule" in row and
+                   pd.notna(row["derived_rule"]) else "") + "; the recorded value is kept.",
+        fix="Check the assessments after this infusion (marrow blasts, counts, CSF, EMD) "
+            "against the recorded response.",
+        rule="assessment-not-conclusive") for _, row in hits.iterrows()]
 
 
 def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:

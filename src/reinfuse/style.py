@@ -94,7 +94,9 @@ class Style:
             hi = self._mark(f"{100 * high:.{self.percent_decimals}f}")
         else:
             lo, hi = self.number(low, decimals), self.number(high, decimals)
-        return f"{level * 100:g}% CI {lo}{self.ci_separator}{hi}"
+        # "-2.0–70.3" reads as a range of negative numbers: use "to" with a negative bound.
+        separator = " to " if lo.startswith("-") or hi.startswith("-") else self.ci_separator
+        return f"{level * 100:g}% CI {lo}{separator}{hi}"
 
     @property
     def summary_words(self) -> str:

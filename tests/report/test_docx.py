@@ -25,8 +25,7 @@ from docx.shared import Cm, Inches, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from reinfuse.demo import demo_path
-from reinfuse.plan import default_plan
+from reinfuse.demo import demo_path, demo_plan
 from reinfuse.report import build_report
 from reinfuse.validate import load_cohort
 
@@ -36,7 +35,7 @@ NOW = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("docx") / "report"
-    output = build_report(load_cohort(demo_path()), default_plan(), out, now=NOW,
+    output = build_report(load_cohort(demo_path()), demo_plan(), out, now=NOW,
                           formats=("html", "docx"))
     assert output.docx is not None and output.pdf is None
     return {"json": json.loads(output.results_json.read_text(encoding="utf-8")),

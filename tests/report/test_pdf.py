@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from reinfuse.demo import demo_path
-from reinfuse.plan import default_plan
+from reinfuse.demo import demo_path, demo_plan
 from reinfuse.report import build_report
 from reinfuse.report._pdf import ExternalResourceError, OfflineFetcher, render_pdf, write_pdf
 from reinfuse.validate import load_cohort
@@ -41,7 +40,7 @@ def report(cohort: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pdf, "write_pdf", keep_html)
-        output = build_report(cohort, default_plan(), out, formats="pdf")
+        output = build_report(cohort, demo_plan(), out, formats="pdf")
     # Only the PDF was asked for: no report.html, results.json always.
     assert output.pdf is not None and output.html is None and output.docx is None
     assert {p.name for p in out.iterdir()} >= {"report.pdf", "results.json", "figures"}
@@ -147,5 +146,5 @@ def test_a_failure_writes_nothing(cohort: Any, tmp_path: Path,
 
     monkeypatch.setattr(pdf, "write_pdf", broken)
     with pytest.raises(ExternalResourceError, match="simulated"):
-        build_report(cohort, default_plan(), tmp_path / "failed", formats="html,pdf")
+        build_report(cohort, demo_plan(), tmp_path / "failed", formats="html,pdf")
     assert list(tmp_path.iterdir()) == []  # neither the folder nor its temporary copy

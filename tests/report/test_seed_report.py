@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from reinfuse.demo import demo_path
-from reinfuse.plan import default_plan
+from reinfuse.demo import demo_path, demo_plan
 from reinfuse.report import build_report
 from reinfuse.validate import load_cohort
 
@@ -25,7 +24,7 @@ from reinfuse.validate import load_cohort
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("seed") / "report"
-    output = build_report(load_cohort(demo_path()), default_plan(), out)
+    output = build_report(load_cohort(demo_path()), demo_plan(), out)
     payload = json.loads(output.results_json.read_text(encoding="utf-8"))
     payload["_html"] = html.unescape(output.html.read_text(encoding="utf-8"))
     payload["_folder"] = str(output.folder)
@@ -231,7 +230,7 @@ def test_population_sentence(report: dict[str, Any]) -> None:
 
 def test_reproducibility_stamp(report: dict[str, Any]) -> None:
     stamp = report["stamp"]
-    assert stamp["plan_sha256"] == default_plan().sha256
+    assert stamp["plan_sha256"] == demo_plan().sha256
     assert list(stamp["inputs"]) == ["demo_cohort.xlsx"]
     assert len(next(iter(stamp["inputs"].values()))) == 64
     assert {"python", "numpy", "pandas", "scipy"} <= set(stamp["packages"])
@@ -249,11 +248,11 @@ def test_report_is_self_contained_and_free_of_dates(report: dict[str, Any]) -> N
 
 def test_every_abbreviation_is_defined(report: dict[str, Any]) -> None:
     body, glossary = report["_html"].split("<h2>Abbreviations</h2>")
-    used = [key for key in default_plan().abbreviations
+    used = [key for key in demo_plan().abbreviations
             if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", body)]
     assert {"CRS", "LD", "MRD", "CNS", "HSCT", "FLAG", "CR"} <= set(used)
     for key in used:
-        assert f"{key}, {default_plan().abbreviations[key]}" in glossary
+        assert f"{key}, {demo_plan().abbreviations[key]}" in glossary
 
 
 def test_outputs_written(report: dict[str, Any]) -> None:

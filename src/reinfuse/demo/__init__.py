@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
+
+from reinfuse.plan import Plan, default_plan
 
 
 def demo_path(kind: str = "xlsx") -> Path:
@@ -12,4 +15,14 @@ def demo_path(kind: str = "xlsx") -> Path:
     return data / ("demo_cohort.xlsx" if kind == "xlsx" else "demo_cohort")
 
 
-__all__ = ["demo_path"]
+#: Patients who received a first infusion in the seed study's source population (18 of 136
+#: proceeded to a reinfusion). A fact of the demo's source study, not of any cohort.
+DEMO_SOURCE_POPULATION = 136
+
+
+def demo_plan() -> Plan:
+    """The default (seed study) plan with the demo's source population filled in."""
+    return replace(default_plan(), source_population=DEMO_SOURCE_POPULATION)
+
+
+__all__ = ["DEMO_SOURCE_POPULATION", "demo_path", "demo_plan"]

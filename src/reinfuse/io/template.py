@@ -92,8 +92,9 @@ def write_template(path: str | Path, *, overwrite: bool = False,
                 sheet.add_data_validation(validation)
                 validation.add(f"{letter}2:{letter}{_TEMPLATE_ROWS + 1}")
             if col.kind == "date":
-                for row in range(2, _TEMPLATE_ROWS + 2):
-                    sheet.cell(row=row, column=index).number_format = "yyyy-mm-dd"
+                # A column style, not 1,000 formatted cells: Excel's Ctrl+End and
+                # appending rows stay right below the data.
+                sheet.column_dimensions[letter].number_format = "yyyy-mm-dd"
         sheet.freeze_panes = "B2"
 
     info = book.create_sheet("dictionary")

@@ -105,7 +105,8 @@ def derive_options(plan: Plan) -> DeriveOptions:
 def _abbreviations_in(text: str, abbreviations: Mapping[str, str]) -> list[str]:
     found = []
     for key in sorted(abbreviations, key=str.lower):
-        if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text):
+        # "MRD-negative" uses MRD; "B-ALL" is not "ALL".
+        if re.search(rf"(?<![\w-]){re.escape(key)}(?!\w)", text):
             found.append(f"{key}, {abbreviations[key]}")
     return found
 
@@ -124,13 +125,13 @@ def _table_item(table: TableResult, abbreviations: Mapping[str, str]) -> dict[st
 def _comparison_item(comparison: ComparisonResult,
                      abbreviations: Mapping[str, str]) -> dict[str, Any]:
     unit = f", {comparison.unit}" if comparison.unit else ""
-    header = ("n (%)" if comparison.test in ("fisher", "mcnemar")
-              else f"median (range){unit}")
+    header = comparison.summary + ("" if comparison.summary == "n (%)" else unit)
     design = "paired by patient" if comparison.paired else "independent groups"
     method = comparison.method
-    sentence = (f"{method[0].upper()}{method[1:]} ({design}; n = {comparison.n})."
-                if method else "")
-    text = " ".join([comparison.title, *(g.label for g in comparison.groups), comparison.note])
+    n = f"; n = {comparison.n}" if comparison.n is not None else ""
+    sentence = f"{method[0].upper()}{method[1:]} ({design}{n})." if method else ""
+    text = " ".join([comparison.title, *(g.label for g in comparison.groups), comparison.note,
+                     comparison.unit])
     used = _abbreviations_in(text, abbreviations)
     notes = [n for n in [comparison.note, "; ".join(used) + "." if used else ""] if n]
     return {"kind": "comparison", "id": comparison.id, "title": comparison.title,
@@ -211,7 +212,10 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         stamp = {"generated_at": generated.isoformat().replace("+00:00", "Z"),
                  "reinfuse_version": __version__, "inputs": dict(cohort.sha256),
                  "plan_id": plan.id, "plan_version": plan.version,
-                 "plan_sha256": plan.sha256, "packages": versions}
+                 "plan_sha256": plan.sha256, "packages": versions,
+                 "raw_observations": sorted(n for n in cohort.tables
+                                            if n not in ("patients", "infusions")),
+                 "prefer": cohort.prefer}
         report_text = " ".join(str(s) for s in sections)
         abbreviations = "; ".join(_abbreviations_in(report_text, plan.abbreviations)) + "."
         subtitle = (f"Analysis plan {plan.id} v{plan.version}; cohort "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from reinfuse.analyze import Cell, ComparisonResult, Results, TableResult, TableRow
 from reinfuse.derive import DeriveOptions
 from reinfuse.plan import Plan
+from reinfuse.style import get_style
 
 # Display names of the packages quoted in the methods (keys of the reproducibility stamp).
 _COMPUTED_WITH = (("numpy", "NumPy"), ("pandas", "pandas"), ("scipy", "SciPy"),
@@ -69,7 +70,7 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
         "no blasts on cytospin (CNS1 flow+ when disease is detectable by flow cytometry), "
         f"CNS2 blasts with CSF white cells < {options.cns_wbc_threshold:g}/uL, CNS3 blasts "
         f"with white cells >= {options.cns_wbc_threshold:g}/uL or clinical signs of CNS "
-        "leukemia; objective response CR, CRi or PR; morphologic CR "
+        "leukemia; objective response CR, CRi or PR; morphologic CR: "
         f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}; standard "
         "lymphodepletion fludarabine 75 mg/m2 and cyclophosphamide 900 mg/m2 (course "
         "totals), intensified 120 mg/m2 and 1200 mg/m2; CRS graded by the ASTCT consensus "
@@ -81,7 +82,8 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
     for comparison in results.comparisons:
         if comparison.method:
             tests.setdefault(comparison.method, []).append(comparison.title)
-    stats = ["Continuous variables are summarised as median (range) and categorical "
+    summary = get_style(str(results.options.get("style", plan.style))).summary_words
+    stats = [f"Continuous variables are summarised as {summary} and categorical "
              "variables as n (%), with all patients in the column as the denominator unless "
              "a row states otherwise."]
     for method, titles in tests.items():
@@ -210,7 +212,7 @@ def comparison_sentence(comparison: ComparisonResult) -> str:
             text = f"{match['k']} of {group.n} ({pct}){match['rest']}"
         parts.append(f"{_in_sentence(group.label)}, {text}")
     summary = "; ".join(parts)
-    kind = "n (%)" if categorical else "median (range)"
+    kind = comparison.summary
     unit = f" in {comparison.unit}" if comparison.unit and not categorical else ""
     sentence = f"{comparison.title}, {kind}{unit}: {summary}"
     if comparison.pvalue is None or not comparison.p_text:

@@ -227,8 +227,16 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
             if name not in CORE_TABLES:
                 findings += check_observations(name, frame, tables["infusions"])
 
+    raw_sheets = [name for name in tables if name not in CORE_TABLES and not tables[name].empty]
     if not blocking and not has_errors(findings):
         findings += _reconcile(tables, prefer)
+    elif raw_sheets:
+        findings.append(_sheet_finding(
+            "infusions", None, "the raw observation sheets (" + ", ".join(raw_sheets) + ") were "
+            "not yet compared with the recorded values, because of the errors above.",
+            "Fix the errors and validate again: disagreements between the observations and "
+            "the recorded values will then be listed too.", "reconciliation-skipped",
+            severity="warning"))
 
     # A cell already reported as unreadable is not also reported as empty.
     unreadable = {(f.sheet, f.row, f.column) for f in findings
@@ -241,7 +249,8 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),
                                  f.row if f.row is not None else 0, f.column or ""))
     cohort = Cohort(tables=tables, source=raw.source, sha256=raw.sha256,
-                    findings=tuple(findings), format_version=cohort_format.version)
+                    findings=tuple(findings), format_version=cohort_format.version,
+                    prefer=prefer)
     return ValidationReport(cohort=cohort, findings=tuple(findings))
 
 
