@@ -302,4 +302,31 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
                            "title": fill_labels(figure.title, fill),
                            "caption": fill_labels(figure.caption, fill),
                            "png": base64.b64encode(png).decode("ascii")})
-    return [{"name": name, "items": items[name]} for name in order]
+    sections: list[dict[str, Any]] = [{"name": name, "items": items[name]} for name in order]
+    # One numbering for every output (HTML, PDF, Word): tables and comparisons as Tables,
+    # figures as Figures, in reading order; a number the plan wrote itself is kept.
+    counts = {"Table": 0, "Figure": 0}
+    for section in sections:
+        for item in section["items"]:
+            kind = "Figure" if item["kind"] == "figure" else "Table"
+            counts[kind], item["title"] = number_title(kind, str(item["title"]), counts[kind])
+    return sections
+
+
+_NUMBERED = re.compile(r"^(Table|Figure)\s+(\d+)\.\s*")
+
+
+def number_title(kind: str, title: str, count: int) -> tuple[int, str]:
+    """Number a title in order (``"Table 3. ..."``), keeping a number the plan wrote.
+
+    Examples
+    --------
+    >>> number_title("Table", "Response rates", 2)
+    (3, 'Table 3. Response rates')
+    >>> number_title("Table", "Table 1. Demographics", 0)
+    (1, 'Table 1. Demographics')
+    """
+    match = _NUMBERED.match(title)
+    if match and match[1] == kind:
+        return int(match[2]), title
+    return count + 1, f"{kind} {count + 1}. {title}"

@@ -84,12 +84,11 @@ def write_docx(path: Path, *, results: Results, title: str, subtitle: str,
             "not stop the analysis but may affect it; they are listed in results.json.")
 
     table_titles: dict[str, str] = {}
-    tables = figures = 0
     for section in sections:
         document.add_heading(str(section["name"]), level=1)
         for item in section["items"]:
             if item["kind"] in ("table", "comparison"):
-                tables, label = _number("Table", str(item["title"]), tables)
+                label = str(item["title"])  # numbered once, for every output
                 table_titles[str(item["id"])] = label
                 _title(document, label)
                 if item["kind"] == "table":
@@ -97,7 +96,7 @@ def write_docx(path: Path, *, results: Results, title: str, subtitle: str,
                 else:
                     _comparison_table(document, item, usable)
             elif item["kind"] == "figure":
-                figures, label = _number("Figure", str(item["title"]), figures)
+                label = str(item["title"])
                 _figure(document, item, label, usable)
 
     document.add_heading("Methods", level=1)
@@ -241,14 +240,6 @@ def _paragraph(container: Any, text: str, *, size: float = BODY_PT, bold: bool =
     if align is not None:
         paragraph.alignment = align
     return paragraph
-
-
-def _number(kind: str, title: str, count: int) -> tuple[int, str]:
-    """Number a title in order (``"Table 3. ..."``), keeping a number the plan wrote."""
-    match = _NUMBERED.match(title)
-    if match and match[1] == kind:
-        return int(match[2]), title
-    return count + 1, f"{kind} {count + 1}. {title}"
 
 
 def _title(document: Any, label: str) -> None:
