@@ -176,6 +176,13 @@ def save_figure(result: FigureResult, folder: Path) -> dict[str, Path]:
     with style():
         result.figure.savefig(paths["png"], format="png", dpi=DPI, facecolor="white",
                               metadata={"Software": None})
-        result.figure.savefig(paths["svg"], format="svg", facecolor="white",
-                              metadata={"Date": None, "Creator": None})
+        # The layout was settled by the first save: freeze it, so the SVG has the same
+        # geometry as the PNG and the (slow) constrained layout does not run twice.
+        engine = result.figure.get_layout_engine()
+        result.figure.set_layout_engine("none")
+        try:
+            result.figure.savefig(paths["svg"], format="svg", facecolor="white",
+                                  metadata={"Date": None, "Creator": None})
+        finally:
+            result.figure.set_layout_engine(engine)
     return paths
