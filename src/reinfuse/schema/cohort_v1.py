@@ -197,7 +197,9 @@ CRS_OBSERVATIONS = Table(
     required_table=False,
     columns=(
         *_keys("observation"),
-        Column("temperature_c", "number", "Highest temperature.", unit="°C", minimum=30,
+        # Ranges are the grading engine's own (criteria.crs), so a value the sheet accepts
+        # can always be graded.
+        Column("temperature_c", "number", "Highest temperature.", unit="°C", minimum=20,
                maximum=45),
         Column("anticytokine_or_antipyretic", YESNO, "Tocilizumab, corticosteroids or "
                "antipyretics given at or before this time (fever no longer required)."),
@@ -205,14 +207,14 @@ CRS_OBSERVATIONS = Table(
                codes=("none", "fluids", "vasopressors"),
                synonyms={"no": "none", "fluid": "fluids", "pressors": "vasopressors"}),
         Column("vasopressors", "integer", "Number of vasopressors, excluding vasopressin.",
-               minimum=0, maximum=10),
+               minimum=0, maximum=20),
         Column("vasopressin", YESNO, "Vasopressin given."),
         Column("oxygen", "code", "Oxygen support.", codes=OXYGEN,
                synonyms={"ra": "room_air", "lfnc": "low_flow_nasal_cannula",
                          "hfnc": "high_flow_nasal_cannula", "nc": "nasal_cannula",
                          "nrb": "non_rebreather", "ventilator": "mechanical_ventilation",
                          "intubated": "mechanical_ventilation"}),
-        Column("oxygen_l_min", "number", "Oxygen flow.", unit="L/min", minimum=0, maximum=80),
+        Column("oxygen_l_min", "number", "Oxygen flow.", unit="L/min", minimum=0, maximum=100),
         Column("other_cause", YESNO, "Fever, hypotension or hypoxia attributable to "
                "something else."),
         Column("death_from_crs", YESNO, "Death due to CRS with no other principal cause."),
