@@ -16,6 +16,8 @@ from reinfuse.style import get_style
 P_TABLE = [
     ("seed", 0.0499, "0.05"), ("seed", 0.05, "0.05"), ("seed", 0.000049, "<0.001"),
     ("seed", 0.999, ">0.99"), ("seed", 0.0290004, "0.029"), ("seed", 0.15633, "0.16"),
+    # Halves round up on the decimal value: 0.0285 -> 0.029 (binary rounding gives 0.028).
+    ("seed", 0.0285, "0.029"), ("jama", 0.0125, "0.013"), ("lancet", 0.125, "0·13"),
     ("jama", 0.0499, "0.050"), ("jama", 0.05, "0.050"), ("jama", 0.000049, "<0.001"),
     ("jama", 0.999, ">0.99"), ("jama", 0.12, "0.12"), ("jama", 0.0012, "0.001"),
     ("nejm", 0.0499, "0.05"), ("nejm", 0.05, "0.05"), ("nejm", 0.000049, "<0.001"),
@@ -54,3 +56,13 @@ def test_summary_words() -> None:
 def test_unknown_style() -> None:
     with pytest.raises(PlanError, match="available: seed, jama, nejm, lancet"):
         get_style("bmj")
+
+
+@pytest.mark.parametrize(("style", "k", "n", "text"), [
+    # Halves round up, as readers expect: 1/16 = 6.25% -> 6.3, 1/8 = 12.5% -> 13% (Lancet,
+    # no decimals), 1/40 = 2.5% -> 3%. Python's default rounding would print 6.2, 12, 2.
+    ("seed", 1, 16, "1 (6.3)"), ("lancet", 1, 8, "1 (13%)"), ("lancet", 1, 40, "1 (3%)"),
+    ("jama", 3, 16, "3 (18.8)"),
+])
+def test_percent_halves_round_up(style: str, k: int, n: int, text: str) -> None:
+    assert get_style(style).n_percent(k, n) == text

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from reinfuse.errors import PlanError
@@ -31,6 +32,21 @@ PRule = Literal["significant", "jama", "nejm", "lancet"]
 
 def _trim(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fixed(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals, halves rounded up (away from zero).
+
+    Python's own formatting rounds half to even on the binary value (``f"{6.25:.1f}"`` is
+    ``6.2``); journals and readers expect 6.3. The decimal string of the float is rounded.
+
+    Examples
+    --------
+    >>> fixed(6.25, 1), fixed(12.5, 0), fixed(0.125, 2), fixed(-2.5, 0)
+    ('6.3', '13', '0.13', '-3')
+    """
+    quantum = Decimal(1).scaleb(-places)
+    return str(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -56,16 +72,16 @@ class Style:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.missing
         if decimals is not None:
-            text = f"{value:.{decimals}f}"
+            text = fixed(value, decimals)
         elif float(value).is_integer():
             text = str(int(value))
         else:
-            text = _trim(f"{value:.2f}")
+            text = _trim(fixed(value, 2))
         return self._mark(text)
 
     def percent(self, fraction: float) -> str:
         """A percentage of ``fraction`` (0-1) with the style's decimals and sign."""
-        text = self._mark(f"{100 * fraction:.{self.percent_decimals}f}")
+        text = self._mark(fixed(100 * fraction, self.percent_decimals))
         return text + ("%" if self.percent_sign else "")
 
     def n_percent(self, k: int, n: int) -> str:
@@ -90,8 +106,8 @@ class Style:
            decimals: int | None = None) -> str:
         """``95% CI ll–ul`` (``ll to ul`` in JAMA/NEJM); ``percent`` prints 0-1 as %."""
         if percent:
-            lo = self._mark(f"{100 * low:.{self.percent_decimals}f}")
-            hi = self._mark(f"{100 * high:.{self.percent_decimals}f}")
+            lo = self._mark(fixed(100 * low, self.percent_decimals))
+            hi = self._mark(fixed(100 * high, self.percent_decimals))
         else:
             lo, hi = self.number(low, decimals), self.number(high, decimals)
         # "-2.0–70.3" reads as a range of negative numbers: use "to" with a negative bound.
@@ -118,21 +134,23 @@ class Style:
                 return self._mark("<0.001")
             if p > 0.99:
                 return self._mark(">0.99")
-            return self._mark(f"{p:.2g}" if p >= 0.001 else f"{p:.6f}")
+            # Two significant digits, halves up, trailing zeros cut (0.0299 -> 0.03).
+            places = 1 - math.floor(math.log10(p)) if p > 0 else 3
+            return self._mark(_trim(fixed(p, places)))
         if self.p_rule == "lancet":
             if p < 0.0001:
                 return self._mark("<0.0001")
             if p > 0.99:
                 return self._mark(">0.99")
             places = 2 if p >= 0.1 else 3 if p >= 0.01 else 4
-            return self._mark(f"{p:.{places}f}")
+            return self._mark(fixed(p, places))
         if p < 0.001:
             return self._mark("<0.001")
         if p > 0.99:
             return self._mark(">0.99")
         cut = 0.1 if self.p_rule == "jama" else 0.01
         places = 2 if p >= cut else 3
-        return self._mark(f"{p:.{places}f}")
+        return self._mark(fixed(p, places))
 
 
 STYLES = {
