@@ -203,7 +203,7 @@ def test_results_template_quotes_the_numbers(report: dict[str, Any]) -> None:
     for quoted in ("Objective response (CR, CRi or PR): CART1 13 of 18 (72.2%), CART2 7 of 18 "
                    "(38.9%)", "Morphologic CR (CR or CRi): CART1 12 of 18 (66.7%), CART2 6 of "
                    "18 (33.3%)", "Any CRS: CART1 15 of 18 (83.3%)",
-                   "Severe CRS (grade >= 3): CART1 5 of 18 (27.8%)", "p = 0.03 by two-sided "
+                   "Severe CRS (grade ≥ 3): CART1 5 of 18 (27.8%)", "p = 0.03 by two-sided "
                    "Wilcoxon signed-rank test", "77 (54–292)", "Relapsed: 6 of 6 (100.0%)",
                    "18 of 136", "(13.2%)"):
         assert quoted in text, quoted

@@ -132,7 +132,7 @@ PUBLISHED_CELLS = [
     # 14 (77.8%) no CRS and 4 (22.2%) grade 1 at CART2; neurotoxicity 4 (22.2%) vs 2 (11.1%),
     # only one of the four with both.
     ("toxicity", "Any CRS", "CART1", "15 (83.3)"),
-    ("toxicity", "Severe CRS (grade >= 3)", "CART1", "5 (27.8)"),
+    ("toxicity", "Severe CRS (grade ≥ 3)", "CART1", "5 (27.8)"),
     ("toxicity", "Maximum CRS grade / No CRS", "CART2", "14 (77.8)"),
     ("toxicity", "Maximum CRS grade / Grade 1", "CART2", "4 (22.2)"),
     ("toxicity", "Any neurotoxicity", "CART1", "4 (22.2)"),
@@ -141,8 +141,8 @@ PUBLISHED_CELLS = [
      "CART2", "1 (25.0)"),
     # Expansion: CART1 median 24.05 (0.35-13653.0), CART2 1.69 (0-2886.0); 5 (27.8%) failed
     # to demonstrate any CART2 expansion; CSF trafficking in 5 (35.7%) of 14 with an LP.
-    ("expansion", "Peak CAR T cells/uL, median (range)", "CART1", "24.05 (0.35–13653)"),
-    ("expansion", "Peak CAR T cells/uL, median (range)", "CART2", "1.69 (0–2886)"),
+    ("expansion", "Peak CAR T cells/µL, median (range)", "CART1", "24.05 (0.35–13653)"),
+    ("expansion", "Peak CAR T cells/µL, median (range)", "CART2", "1.69 (0–2886)"),
     ("expansion", "No detectable expansion (blood or CSF), n (%) / No expansion", "CART2",
      "5 (27.8)"),
     ("expansion", "CAR T cells in CSF, n (%) of patients with a lumbar puncture", "CART2",

@@ -68,13 +68,13 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
         f"MRD-negative below {options.mrd_negative_below:g}% B-ALL blasts among mononuclear "
         "cells by flow cytometry, and MRD-negative CR an M1 marrow with negative MRD; CNS1 "
         "no blasts on cytospin (CNS1 flow+ when disease is detectable by flow cytometry), "
-        f"CNS2 blasts with CSF white cells < {options.cns_wbc_threshold:g}/uL, CNS3 blasts "
-        f"with white cells >= {options.cns_wbc_threshold:g}/uL or clinical signs of CNS "
+        f"CNS2 blasts with CSF white cells < {options.cns_wbc_threshold:g}/µL, CNS3 blasts "
+        f"with white cells ≥ {options.cns_wbc_threshold:g}/µL or clinical signs of CNS "
         "leukemia; objective response CR, CRi or PR; morphologic CR: "
         f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}; standard "
-        "lymphodepletion fludarabine 75 mg/m2 and cyclophosphamide 900 mg/m2 (course "
-        "totals), intensified 120 mg/m2 and 1200 mg/m2; CRS graded by the ASTCT consensus "
-        "(Lee et al. 2019); severe toxicity grade >= 3 (neurotoxicity grade >= "
+        "lymphodepletion fludarabine 75 mg/m² and cyclophosphamide 900 mg/m² (course "
+        "totals), intensified 120 mg/m² and 1200 mg/m²; CRS graded by the ASTCT consensus "
+        "(Lee et al. 2019); severe toxicity grade ≥ 3 (neurotoxicity grade ≥ "
         f"{options.severe_neurotox_min_grade}); duration of remission from the first "
         "documented CR to relapse, censored at last follow-up or death.",
     ]
