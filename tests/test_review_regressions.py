@@ -266,3 +266,79 @@ def test_excel_error_cells_are_errors_not_blanks(write_cohort_csv, tmp_path) -> 
     hits = [f for f in report.errors if f.rule == "excel-error-cell"]
     assert [(f.sheet, f.row, f.column, f.value) for f in hits] == [
         ("infusions", 3, "age_years", "#DIV/0!")]
+
+
+def test_continuing_remission_has_no_relapse_indication(write_cohort_csv) -> None:
+    # P1 in CR after infusion 1 without relapse, reinfused for relapse prevention: not
+    # "relapse after CR" (the seed criteria: continuing remission has no indication).
+    frame = _frame(write_cohort_csv, [
+        ("infusions", 0, "relapse_date", ""), ("infusions", 0, "relapse_sites", ""),
+        ("infusions", 0, "relapse_antigen", ""), ("infusions", 0, "car_at_relapse", ""),
+        ("infusions", 1, "indication", "relapse_prevention")])
+    row = frame.loc[("P1", 2)]
+    assert pd.isna(row["seed_indication"]) and bool(row["seed_eligible"]) is False
+
+
+def test_not_evaluable_response_is_censored_not_dropped(write_cohort_csv) -> None:
+    # P2's response NE: event-free survival censored at last contact (2020-01-01, 303 days).
+    frame = _frame(write_cohort_csv, [("infusions", 2, "best_response", "NE")])
+    assert frame.loc[("P2", 1), "efs_days"] == 303
+    assert bool(frame.loc[("P2", 1), "efs_event"]) is False
+
+
+def test_transplant_censors_the_remission(write_cohort_csv) -> None:
+    # P2: CR 2019-04-01, transplant 2019-05-01: remission censored at 30 days.
+    frame = _frame(write_cohort_csv, [("infusions", 2, "hsct_date", "2019-05-01")])
+    assert frame.loc[("P2", 1), "remission_days"] == 30
+    assert bool(frame.loc[("P2", 1), "remission_event"]) is False
+
+
+def test_row_filters_add_to_column_filters(write_cohort_csv, tmp_path) -> None:
+    import json
+
+    from reinfuse.plan import parse_plan
+    from reinfuse.report import build_report
+
+    cohort = load_cohort(write_cohort_csv())
+    plan = parse_plan("""
+[plan]
+population = "all"
+[[tables]]
+id = "t"
+title = "T"
+rows = [{ label = "x", stat = "n", where = { objective_response = ["yes"] } },
+        { label = "y", stat = "n", where = { interim_therapy = [1] } }]
+[[tables.columns]]
+id = "nr"
+label = "Non-responders (n={n})"
+where = { objective_response = [false] }
+""")
+    table = json.loads(build_report(cohort, plan, tmp_path / "o").results_json.read_text())[
+        "tables"][0]
+    # One non-responder (P1's reinfusion, SD); a responder row inside it is empty; its
+    # interim therapy is yes, written 1 in the plan.
+    assert table["columns"] == ["Non-responders (n=1)"]
+    assert [r["cells"][0]["text"] for r in table["rows"]] == ["0", "1"]
+
+
+def test_fisher_needs_two_groups_with_patients(write_cohort_csv) -> None:
+    from reinfuse.analyze import analyze
+    from reinfuse.plan import parse_plan
+
+    frame = derive(load_cohort(write_cohort_csv()))
+    plan = parse_plan("""
+[plan]
+population = "all"
+[[comparisons]]
+id = "c"
+title = "C"
+variable = "objective_response"
+paired = false
+test = "fisher"
+groups = [{ label = "CD22", where = { target = ["cd22"] } },
+          { label = "CD19", where = { target = ["CD19"] } },
+          { label = "other", where = { target = ["other"] } }]
+""")
+    result = analyze(frame, plan).comparisons[0]
+    assert result.groups[0].n == 3  # "cd22" matches CD22 without regard to case
+    assert result.pvalue is None and result.method.startswith("not computed")

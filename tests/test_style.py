@@ -18,6 +18,9 @@ P_TABLE = [
     ("seed", 0.999, ">0.99"), ("seed", 0.0290004, "0.029"), ("seed", 0.15633, "0.16"),
     # Halves round up on the decimal value: 0.0285 -> 0.029 (binary rounding gives 0.028).
     ("seed", 0.0285, "0.029"), ("jama", 0.0125, "0.013"), ("lancet", 0.125, "0·13"),
+    # The number of decimals is chosen on the rounded value (gtsummary's style_pvalue):
+    ("jama", 0.0999, "0.10"), ("nejm", 0.00999, "0.01"), ("lancet", 0.0999, "0·10"),
+    ("lancet", 0.00999, "0·010"),
     ("jama", 0.0499, "0.050"), ("jama", 0.05, "0.050"), ("jama", 0.000049, "<0.001"),
     ("jama", 0.999, ">0.99"), ("jama", 0.12, "0.12"), ("jama", 0.0012, "0.001"),
     ("nejm", 0.0499, "0.05"), ("nejm", 0.05, "0.05"), ("nejm", 0.000049, "<0.001"),
@@ -63,6 +66,9 @@ def test_unknown_style() -> None:
     # no decimals), 1/40 = 2.5% -> 3%. Python's default rounding would print 6.2, 12, 2.
     ("seed", 1, 16, "1 (6.3)"), ("lancet", 1, 8, "1 (13%)"), ("lancet", 1, 40, "1 (3%)"),
     ("jama", 3, 16, "3 (18.8)"),
+    # From k and n exactly: 23/80 = 28.75% (binary 100 * 23 / 80 = 28.749999...).
+    ("seed", 23, 80, "23 (28.8)"), ("seed", 41, 80, "41 (51.3)"), ("lancet", 23, 40, "23 (58%)"),
+    ("lancet", 29, 200, "29 (15%)"),
 ])
 def test_percent_halves_round_up(style: str, k: int, n: int, text: str) -> None:
     assert get_style(style).n_percent(k, n) == text

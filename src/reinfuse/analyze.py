@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from reinfuse._match import matches
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
@@ -204,21 +205,7 @@ def _level_mask(values: pd.Series, level: Level) -> pd.Series:
         if level.maximum is not None:
             mask &= numbers <= level.maximum
         return mask.fillna(False).astype(bool)
-    numeric_wanted = [v for v in level.values if isinstance(v, int | float)
-                      and not isinstance(v, bool)]
-    if (numeric_wanted and len(numeric_wanted) == len(level.values)
-            and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
-        return values.isin(numeric_wanted).fillna(False).astype(bool)  # 1 matches 1.0
-    wanted = [str(v) for v in level.values]
-    text = values.astype("string")
-    # ';'-lists (e.g. prior_car) match when any element matches.
-    if text.str.contains(";", regex=False).fillna(False).any():
-        parts = text.str.split(";")
-        return parts.map(lambda xs: isinstance(xs, list) and any(x in wanted for x in xs)
-                         ).astype(bool)
-    as_bool = {"true": "True", "false": "False", "yes": "True", "no": "False"}
-    wanted = [as_bool.get(w.lower(), w) for w in wanted]
-    return text.isin(wanted).fillna(False).astype(bool)
+    return matches(values, level.values)
 
 
 def _count_true(values: pd.Series) -> int:
@@ -311,9 +298,9 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             if not keep.any():
                 return Cell(spec.id, row.label, col, style.missing, row.stat, n=0,
                             n_missing=int((~keep).sum()))
-            # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5.
-            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy(),
-                               median_rule="midpoint")
+            # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5,
+            # the default of reinfuse.stats.kaplan_meier, as the KM figures use it too.
+            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
             curve_reaches_zero = bool(fit.steps) and fit.steps[-1].survival == 0
             median = (style.number(fit.median, row.decimals) if fit.median_reached
                       else "not reached")
@@ -323,7 +310,8 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                 text = f"{median} [{level} not estimable]"
             else:
                 low = (style.number(fit.median_ci_low, row.decimals)
-                       if fit.median_ci_low is not None else "not estimable")
+                       if fit.median_ci_low is not None
+                       else "not reached" if not fit.median_reached else "not estimable")
                 # An upper limit is "not reached" while patients remain at risk; once the
                 # curve has fallen to 0 it is undefined instead.
                 high = (style.number(fit.median_ci_high, row.decimals)
@@ -377,9 +365,10 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
 
 
 def _combine(column: Subset, row: Subset) -> Subset:
-    """A row's subset refines its column's: its infusion replaces the column's, filters add."""
+    """A row's infusion replaces its column's; the row's filters are applied on top of the
+    column's (both must hold), by the caller."""
     return Subset(infusion=row.infusion if row.infusion is not None else column.infusion,
-                  where={**column.where, **row.where})
+                  where=column.where)
 
 
 def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
@@ -395,7 +384,8 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
             replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
         if row.variable is not None:
             _check_variable(frame, row.variable, f"{where}, row '{row.label}'")
-        row_subsets = [select(frame, _combine(column.subset, row.subset), where=where)
+        row_subsets = [select(frame, _combine(column.subset, row.subset),
+                              Subset(where=row.subset.where), where=where)
                        for column in spec.columns]
         rows += _row_cells(spec, row, row_subsets, labels, style)
     footnotes = tuple(fill_labels(note, fill) for note in
@@ -468,6 +458,8 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
             result = mann_whitney_u(arrays[0], arrays[1], method=spec.method)  # type: ignore[arg-type]
         elif spec.test == "fisher":
             present = [a[~np.isnan(a)] for a in arrays]
+            if sum(len(a) > 0 for a in present) < 2:
+                raise StatisticsError("fewer than two groups have patients with a known value")
             table = [[int(a.sum()), int(len(a) - a.sum())] for a in present]
             result = fisher_exact(table)
             if len(table) == 2:

@@ -49,6 +49,9 @@ class DeriveOptions:
     censor_at_next_infusion
         Censor remission and event-free survival from an infusion at the next infusion
         (new treatment), unless a relapse or death came first. Default True.
+    censor_at_hsct
+        Censor them at a consolidative transplant (``hsct_date`` on the infusion's row),
+        the usual convention when transplant is a competing consolidation. Default True.
     """
 
     mrd_negative_below: float = 0.01
@@ -58,6 +61,7 @@ class DeriveOptions:
     dose_tolerance: float = 0.01
     severe_neurotox_min_grade: int = 4
     censor_at_next_infusion: bool = True
+    censor_at_hsct: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for results.json."""
@@ -148,8 +152,8 @@ def _survival(frame: pd.DataFrame) -> None:
     efs_stop = first_relapse.where(relapse_event, censor)
     frame["efs_days"] = (efs_stop - frame["date"]).dt.days.mask(no_cr, 0)
     frame["efs_event"] = (no_cr | relapse_event | death_event).astype("boolean")
-    frame.loc[frame["complete_response"].isna() & ~relapse_event & ~death_event,
-              "efs_event"] = pd.NA
+    # A response that is missing or not evaluable is neither a failure nor a CR: the
+    # patient is followed and censored at last contact unless relapse or death is known.
 
 
 def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame:
@@ -190,7 +194,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         - ``antigen_increased``: CD19 or CD22 ABC higher than before the previous infusion.
         - ``prior_immunotherapy`` (blinatumomab or inotuzumab), ``prior_car_any``.
         - ``mrd_positive_cr``; ``crs_any``, ``crs_severe`` (grade >= 3), ``neurotox_any``,
-          ``neurotox_severe`` (grade >= 3), and ``previous_crs_any``,
+          ``neurotox_severe`` (grade >= ``severe_neurotox_min_grade``, 4 by default: the
+          seed study's "> grade 3"), and ``previous_crs_any``,
           ``previous_neurotox_any`` at the previous infusion.
         - ``expansion_detected``: CAR T cells detected after the infusion, in blood (peak
           above zero) or in the CSF.
@@ -265,6 +270,9 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     same_next = frame["patient_id"].eq(frame["patient_id"].shift(-1))
     next_infusion = frame["date"].shift(-1).where(same_next)
     censor = end_of_followup
+    if opts.censor_at_hsct and "hsct_date" in frame:
+        hsct = frame["hsct_date"]
+        censor = censor.where(hsct.isna() | (censor <= hsct), hsct)
     if opts.censor_at_next_infusion:
         censor = censor.where(next_infusion.isna() | (censor <= next_infusion), next_infusion)
     reverse = frame.iloc[::-1]

@@ -34,7 +34,7 @@ def _trim(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def fixed(value: float, places: int) -> str:
+def fixed(value: float | Decimal, places: int) -> str:
     """``value`` with ``places`` decimals, halves rounded up (away from zero).
 
     Python's own formatting rounds half to even on the binary value (``f"{6.25:.1f}"`` is
@@ -46,7 +46,8 @@ def fixed(value: float, places: int) -> str:
     ('6.3', '13', '0.13', '-3')
     """
     quantum = Decimal(1).scaleb(-places)
-    return str(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,16 @@ class Style:
         return text + ("%" if self.percent_sign else "")
 
     def n_percent(self, k: int, n: int) -> str:
-        """``k (p)``; ``k`` alone when the denominator is 0."""
+        """``k (p)``; ``k`` alone when the denominator is 0.
+
+        The percentage is rounded from k and n exactly (23/80 = 28.75% prints 28.8), not
+        from a binary fraction.
+        """
         if n == 0:
             return f"{k}"
-        return f"{k} ({self.percent(k / n)})"
+        exact = Decimal(100 * k) / Decimal(n)
+        text = self._mark(fixed(exact, self.percent_decimals))
+        return f"{k} ({text}{'%' if self.percent_sign else ''})"
 
     def median_range(self, median: float, low: float, high: float,
                      decimals: int | None = None) -> str:
@@ -142,14 +149,16 @@ class Style:
                 return self._mark("<0.0001")
             if p > 0.99:
                 return self._mark(">0.99")
-            places = 2 if p >= 0.1 else 3 if p >= 0.01 else 4
+            # Decimals chosen on the rounded value: 0.0999 is "0.10", not "0.100".
+            places = (2 if Decimal(fixed(p, 2)) >= Decimal("0.1")
+                      else 3 if Decimal(fixed(p, 3)) >= Decimal("0.01") else 4)
             return self._mark(fixed(p, places))
         if p < 0.001:
             return self._mark("<0.001")
         if p > 0.99:
             return self._mark(">0.99")
-        cut = 0.1 if self.p_rule == "jama" else 0.01
-        places = 2 if p >= cut else 3
+        cut = Decimal("0.1") if self.p_rule == "jama" else Decimal("0.01")
+        places = 2 if Decimal(fixed(p, 2)) >= cut else 3  # on the rounded value
         return self._mark(fixed(p, places))
 
 

@@ -86,9 +86,10 @@ def test_one_curve_steps_median_and_numbers_at_risk() -> None:
                      (200, 2, 0, 1), (344, 1, 0, 1)]
     assert [s["survival"] for s in curve["steps"]] == pytest.approx(
         [5 / 6, 4 / 6, 3 / 6, 2 / 6, 2 / 6, 2 / 6])
-    # Median: first t with S(t) <= 0.5 is 90 (S is exactly 0.5 from 90 to 120).
-    assert curve["median"] == 90.0 and curve["median_reached"] is True
-    assert curve["median_text"].startswith("90 days (95% CI ")
+    # Median: S is exactly 0.5 from 90 to 120; the midpoint rule (R's survival package,
+    # reinfuse's default) takes (90 + 120) / 2 = 105 (the "smallest" rule would take 90).
+    assert curve["median"] == 105.0 and curve["median_reached"] is True
+    assert curve["median_text"].startswith("105 days (95% CI ")
     # Ticks every 100 days up to the first tick past 344; at risk = durations >= t:
     # 0: 6; 100: 120, 200, 344 -> 3; 200: 200, 344 -> 2; 300: 344 -> 1; 400: 0.
     assert data["ticks"] == [0, 100, 200, 300, 400]

@@ -171,15 +171,14 @@ def test_demo_like_durations_median_is_77() -> None:
     # Remission days 54, 77, 292, 60, 90, 120, all relapses. Sorted 54, 60, 77, 90, 120, 292:
     # S = 5/6 after 54, 4/6 after 60, 3/6 = 0.5 after 77 -> the smallest t with S(t) <= 0.5
     # is 77 (not (77 + 90) / 2 = 83.5, the sample median of the six numbers).
-    km = kaplan_meier([54, 77, 292, 60, 90, 120], [1, 1, 1, 1, 1, 1])
+    km = kaplan_meier([54, 77, 292, 60, 90, 120], [1, 1, 1, 1, 1, 1], median_rule="smallest")
     assert km.median == 77.0 and km.median_reached
     # lifelines' own median_survival_time_ says 90 here (it computes S(77) as
     # exp(sum of logs) = 0.5000000000000001); reinfuse compares with a tolerance.
     assert [round(s.survival, 12) for s in km.steps] == [round(v, 12) for v in
                                                          (5 / 6, 4 / 6, 0.5, 2 / 6, 1 / 6, 0)]
-    # R's survival package takes the midpoint of a segment flat at exactly 0.5.
-    assert kaplan_meier([54, 77, 292, 60, 90, 120], [1] * 6,
-                        median_rule="midpoint").median == 83.5
+    # R's survival package takes the midpoint of a segment flat at exactly 0.5 (the default).
+    assert kaplan_meier([54, 77, 292, 60, 90, 120], [1] * 6).median == 83.5
     # The lower limit reaches 0.5 at 54 (log(-log): 0.833^exp(1.96 * 0.182574 / 0.182322)
     # = 0.2731); the upper limit is 0.5168 at 120 and undefined once S = 0 at 292, so the
     # interval stays open (R: NA; lifelines' band would be 0 there and give 292).
@@ -212,8 +211,8 @@ def test_median_lower_limit_not_estimable() -> None:
 def test_median_midpoint_at_end_of_curve() -> None:
     # Two subjects: event at 5, censored at 9: S = 0.5 from 5 to the end (9). The midpoint
     # rule takes (5 + 9) / 2 = 7 (R: flat at the end of the curve ends at the last time).
-    assert kaplan_meier([5, 9], [1, 0]).median == 5.0
-    assert kaplan_meier([5, 9], [1, 0], median_rule="midpoint").median == 7.0
+    assert kaplan_meier([5, 9], [1, 0], median_rule="smallest").median == 5.0
+    assert kaplan_meier([5, 9], [1, 0]).median == 7.0
 
 
 # --- survival_at, inputs, missing values ----------------------------------------------------

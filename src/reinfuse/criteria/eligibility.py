@@ -220,7 +220,9 @@ def reinfusion_eligibility(
         [YES, NO],
         default=NA,
     ).astype(np.int8)
-    indication = np.select([cr, suboptimal], [0, 1], default=NA)
+    # A CR without relapse has no indication (continuing remission), unknown relapse stays
+    # unknown: the indication is "relapse after CR" only once the relapse is known.
+    indication = np.select([cr & (relapsed == YES), suboptimal], [0, 1], default=NA)
 
     names = np.array([*MODIFIABLE_FACTORS], dtype=object)
     fac = np.vstack(factors)  # 3 x n

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from reinfuse._match import matches
 from reinfuse.errors import PlanError
 from reinfuse.figures._common import (
     SINGLE_COLUMN,
@@ -117,7 +118,7 @@ def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
     rows = frame.loc[frame["infusion"].eq(infusion)].drop_duplicates("patient_id")
     before = len(rows)
     for column, allowed in filters.items():
-        rows = rows.loc[rows[column].isin(allowed).fillna(False).astype(bool)]
+        rows = rows.loc[matches(rows[column], list(allowed))]
     durations = _days(rows[time])
     events = rows[event]
     skipped = {"missing_time": int(durations.isna().sum()),

@@ -9,6 +9,7 @@ import platform
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path
 from reinfuse.plan import Plan
 from reinfuse.report._text import methods_paragraphs
+from reinfuse.style import fixed
 
 _PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "openpyxl",
              "python-calamine", "jinja2")
@@ -147,11 +149,13 @@ def _population_sentence(plan: Plan, frame: pd.DataFrame, results: Results) -> s
         return f"{n} patients, {len(frame)} infusions."
     source = plan.source_population
     if total > n:
-        return (f"{n} of {total} patients in the cohort ({100 * n / total:.1f}%) received "
+        share = fixed(Decimal(100 * n) / total, 1)
+        return (f"{n} of {total} patients in the cohort ({share}%) received "
                 f"{plan.label(2)}; the analysis describes these {n} patients.")
     if source and source >= n:
+        share = fixed(Decimal(100 * n) / source, 1)
         return (f"{n} of {source} patients who received {plan.label(1)} in the source "
-                f"population ({100 * n / source:.1f}%) proceeded to {plan.label(2)} with the "
+                f"population ({share}%) proceeded to {plan.label(2)} with the "
                 "same product (the source total is stated in the analysis plan).")
     return f"{n} patients received {plan.label(2)}."
 

@@ -223,7 +223,7 @@ class KaplanMeierResult(_AsDict):
         Examples
         --------
         >>> kaplan_meier([54, 60, 77, 90, 120, 292], [1, 1, 1, 1, 1, 1]).median_text("days")
-        '77 days (95% CI 54 to not reached)'
+        '83.5 days (95% CI 54 to not reached)'
         """
 
         def show(value: float | None, missing: str = "not reached") -> str:
@@ -371,7 +371,7 @@ def kaplan_meier(
     *,
     confidence_level: float = 0.95,
     ci_method: CIMethod = "log-log",
-    median_rule: MedianRule = "smallest",
+    median_rule: MedianRule = "midpoint",
 ) -> KaplanMeierResult:
     """Kaplan-Meier (product-limit) estimate of a survival curve, with its median.
 
@@ -397,13 +397,13 @@ def kaplan_meier(
         * ``"log"``: ``S exp(+-z sqrt(V))``, upper limit capped at 1; R ``survfit``'s
           default (``conf.type = "log"``).
         * ``"plain"``: ``S +- z S sqrt(V)``, clipped to 0 and 1.
-    median_rule : {"smallest", "midpoint"}, default "smallest"
+    median_rule : {"smallest", "midpoint"}, default "midpoint"
         Where the curve is exactly 0.5 over an interval (e.g. 3 events among 6 subjects
         with no censoring): ``"smallest"`` takes the start of that interval (the smallest
         ``t`` with ``S(t) <= 0.5``, the textbook definition and lifelines'); ``"midpoint"``
         takes the middle of the flat segment, as R's ``survival`` package (>= 2.36)
-        does, mirroring the usual sample median. Both rules apply to the median's
-        confidence limits too.
+        does, mirroring the usual sample median (the default, so that reinfuse agrees
+        with R and SAS). Both rules apply to the median's confidence limits too.
 
     Returns
     -------
@@ -437,9 +437,9 @@ def kaplan_meier(
 
     >>> km = kaplan_meier([54, 77, 292, 60, 90, 120], [1, 1, 1, 1, 1, 1])
     >>> km.median, km.median_reached, [round(s.survival, 3) for s in km.steps][:3]
-    (77.0, True, [0.833, 0.667, 0.5])
-    >>> kaplan_meier([54, 77, 292, 60, 90, 120], [1] * 6, median_rule="midpoint").median
-    83.5
+    (83.5, True, [0.833, 0.667, 0.5])
+    >>> kaplan_meier([54, 77, 292, 60, 90, 120], [1] * 6, median_rule="smallest").median
+    77.0
     """
     check_choice(ci_method, CI_METHODS, "ci_method")
     check_choice(median_rule, MEDIAN_RULES, "median_rule")

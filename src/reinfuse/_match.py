@@ -1,0 +1,50 @@
+"""How plan values (TOML) match analysis-frame values, shared by tables, tests and figures.
+
+A plan writes ``where = { interim_therapy = ["yes"] }`` or ``[true]`` or ``[1]``, ``target =
+["cd22"]``, ``age_years = [12]``: each should select what a reader means, whatever the
+column's type. Yes/no columns accept yes/no/true/false/1/0; numeric columns compare numbers
+(12 matches 12.0); text compares without regard to case; ``;``-lists match any element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+_TRUE = {"yes", "y", "true", "t", "1", "1.0"}
+_FALSE = {"no", "n", "false", "f", "0", "0.0"}
+
+
+def _as_bool(value: Any) -> bool | None:
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def matches(values: pd.Series, wanted: Sequence[Any]) -> pd.Series:
+    """True where a value equals one of ``wanted`` (missing values never match).
+
+    Examples
+    --------
+    >>> s = pd.Series([True, False, None], dtype="boolean")
+    >>> matches(s, ["yes"]).tolist(), matches(s, [0]).tolist()
+    ([True, False, False], [False, True, False])
+    >>> matches(pd.Series([12.0, 13.5]), ["12"]).tolist()
+    [True, False]
+    >>> matches(pd.Series(["CD22", "CD19;CD22", None]), ["cd22"]).tolist()
+    [True, True, False]
+    """
+    if pd.api.types.is_bool_dtype(values):
+        flags = {_as_bool(v) for v in wanted} - {None}
+        return values.isin(list(flags)).fillna(False).astype(bool)
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(pd.Series(list(wanted), dtype=object), errors="coerce")
+        return values.isin(numbers.dropna().tolist()).fillna(False).astype(bool)
+    keys = {str(v).strip().lower() for v in wanted}
+    text = values.astype("string").str.lower()
+    if text.str.contains(";", regex=False).fillna(False).any():
+        parts = text.str.split(";")
+        return parts.map(lambda xs: isinstance(xs, list) and any(x.strip() in keys
+                                                                 for x in xs)).astype(bool)
+    return text.isin(list(keys)).fillna(False).astype(bool)
