@@ -19,6 +19,7 @@ from typing import Any
 
 import docx
 import pytest
+from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Inches, Pt
@@ -253,4 +254,17 @@ def test_libreoffice_opens_the_docx(report: dict[str, Any], tmp_path: Path) -> N
                     str(tmp_path), str(report["path"])], check=True, timeout=120,
                    capture_output=True)
     pdf = tmp_path / "report.pdf"
-    assert len(PdfReader(pdf).pages) >= 3
+    reader = PdfReader(pdf)
+    # An independent reader lays the document out: every numbered table and figure title is
+    # on its pages, in order, and the pages are at least one per section of the report.
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    document = Document(str(report["path"]))
+    titles = [" ".join(p.text.split()) for p in document.paragraphs
+              if re.match(r"^(Table|Figure) \d+\.", p.text)]
+    assert titles, "no numbered titles in the .docx"
+    positions = [text.find(title[:40]) for title in titles]
+    missing = [t for t, p in zip(titles, positions, strict=True) if p < 0]
+    assert not missing, missing
+    assert positions == sorted(positions)
+    sections = sum(1 for p in document.paragraphs if p.style.name == "Heading 1")
+    assert len(reader.pages) >= sections
