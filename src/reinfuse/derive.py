@@ -184,6 +184,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         - ``previous_best_response``, ``previous_complete_response``.
         - ``remission_days`` and ``remission_event``: from the response date to relapse
           (event) or to the last follow-up or death (censored), for complete responses.
+        - ``first_relapse_date``: the first relapse recorded on this or a later infusion's
+          row (for swimmer plots; remission is censored at the next infusion).
         - ``relapse_phenotype``: "antigen escape, CAR persistent" or "CAR loss, antigen
           preserved" (else "other"), for relapses.
         - ``antigen_loss_after``: antigen dim or negative after the infusion.
@@ -279,6 +281,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     first_relapse = (reverse.groupby("patient_id")["relapse_date"].cummin()
                      .groupby(reverse["patient_id"]).ffill().iloc[::-1])
     relapse_event = first_relapse.notna() & (first_relapse <= censor)
+    frame["first_relapse_date"] = first_relapse
     in_cr = frame["complete_response"].fillna(False).astype(bool)
     frame["remission_event"] = (in_cr & relapse_event).astype("boolean")
     frame.loc[~in_cr, "remission_event"] = pd.NA

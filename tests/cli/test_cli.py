@@ -158,3 +158,12 @@ def test_flow_without_device_is_a_cannula(capsys: pytest.CaptureFixture[str]) ->
     assert "CRS grade 2" in capsys.readouterr().out
     assert main(["grade", "crs", "--temperature", "39", "--oxygen-l-min", "7"]) == 0
     assert "CRS grade 3" in capsys.readouterr().out
+
+
+def test_report_on_an_empty_template_says_so(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    template = tmp_path / "t.xlsx"
+    assert main(["template", str(template)]) == 0
+    assert main(["report", str(template), "--out", str(tmp_path / "r")]) == 1
+    assert "has no infusions: there is nothing to report" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -601,3 +601,35 @@ def test_default_plan_figures_on_the_demo_cohort(tmp_path: Path) -> None:
         result = make_figure(frame, figure_spec, plan.infusion_labels)
         json.dumps(result.data, allow_nan=False)
         save_figure(result, tmp_path)
+
+
+def test_swimmer_relapse_recorded_on_a_later_row(tmp_path) -> None:
+    # CR after CART2 on day 28, CART3 on day 100, relapse on day 300 recorded on the CART3
+    # row: the lane shows the relapse (day 300) and its remission statistic is derive's
+    # (censored at CART3: 100 - 28 = 72 days).
+    import pandas as pd
+
+    from reinfuse.figures import make_figure
+    from reinfuse.plan import FigureSpec
+
+    day0 = pd.Timestamp("2020-01-01")
+    frame = pd.DataFrame({
+        "patient_id": ["A", "A", "A"], "infusion": [1, 2, 3],
+        "date": [day0 - pd.Timedelta(days=200), day0, day0 + pd.Timedelta(days=100)],
+        "complete_response": pd.array([False, True, False], dtype="boolean"),
+        "response_date": [pd.NaT, day0 + pd.Timedelta(days=28), pd.NaT],
+        "relapse_date": [pd.NaT, pd.NaT, day0 + pd.Timedelta(days=300)],
+        "first_relapse_date": [day0 + pd.Timedelta(days=300)] * 3,
+        "remission_days": [pd.NA, 72, pd.NA],
+        "relapse_phenotype": pd.array([None, None, "other"], dtype="string"),
+        "relapse_site_group": pd.array([None, None, "marrow only"], dtype="string"),
+        "hsct_after": pd.array([False, False, False], dtype="boolean"),
+        "hsct_date": [pd.NaT] * 3,
+        "last_followup_date": [pd.NaT, pd.NaT, day0 + pd.Timedelta(days=400)],
+        "death_date": [pd.NaT] * 3,
+    })
+    spec = FigureSpec(id="s", kind="swimmer", title="t", caption="c", params={})
+    data = make_figure(frame, spec, {1: "CART1", 2: "CART2"}).data
+    (lane,) = data["lanes"]
+    assert lane["relapse_day"] == 300
+    assert lane["remission_days"] == 72

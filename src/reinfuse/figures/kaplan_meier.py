@@ -5,8 +5,8 @@ By default the duration of remission after the first reinfusion: from the CR to 
 ``remission_event`` columns of ``reinfuse.derive``. One step curve per group (line style
 and grey level differ), censored patients marked with a ``+``, and the number of patients
 still at risk under the plot at each x tick. The estimates are those of
-:func:`reinfuse.stats.kaplan_meier` (log(-log) confidence limits; median read where the
-curve first reaches 0.5).
+:func:`reinfuse.stats.kaplan_meier` (log(-log) confidence limits; the median where the
+curve reaches 0.5, the middle of a segment flat at exactly 0.5, as R's survival package).
 """
 
 from __future__ import annotations

@@ -106,9 +106,8 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     The end of a lane is the patient's latest last-follow-up or death date over all their
     infusions (as ``reinfuse.derive`` computes follow-up). Remission lasts from the CR
     (``response_date``) to relapse or, without relapse, to the end of follow-up
-    (censored), as ``remission_days`` in ``reinfuse.derive``. The cohort format records
-    whether a consolidative HSCT followed the infusion but not its date, so HSCT is
-    flagged after the patient ID ("HSCT") rather than placed in time.
+    (censored), as ``remission_days`` in ``reinfuse.derive``. A consolidative HSCT is
+    flagged after the patient ID ("HSCT", with "dN" when ``hsct_date`` gives its day).
     """
     check_infusion("infusion", infusion)
     check_choice("sort", sort, SORTS)
@@ -132,7 +131,12 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
 
     lanes = pd.DataFrame({
         "cr_day": days(rows["response_date"]),
-        "relapse_day": days(rows["relapse_date"]),
+        # The first relapse on this or a later row (derive), so a relapse recorded with a
+        # later infusion still ends the lane's remission.
+        "relapse_day": days(rows["first_relapse_date"] if "first_relapse_date" in rows
+                            else rows["relapse_date"]),
+        "hsct_day": days(rows["hsct_date"]) if "hsct_date" in rows
+        else pd.Series(pd.NA, index=rows.index, dtype="Float64"),
         "followup_end_day": days(end_date),
         "death_day": days(ends["death_date"]),
         "next_infusion_day": days(next_date),
@@ -150,6 +154,10 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     lanes["alive"] = lanes["death_day"].isna()
     lanes["relapsed"] = lanes["relapse_day"].notna()
     lanes["remission_days"] = lanes["relapse_day"].fillna(lanes["end_day"]) - lanes["cr_day"]
+    if "remission_days" in rows:
+        # The same remission as derive's (censored at a later infusion or transplant), so
+        # the lanes' statistics agree with the tables and the Kaplan-Meier figure.
+        lanes["remission_days"] = rows["remission_days"].reindex(lanes.index).astype("Float64")
     lanes["site_code"] = lanes["relapse_site_group"].map(SITE_CODES).astype("string")
     lanes = lanes.reset_index()
     key = {"remission": "remission_days", "followup": "end_day", "patient_id": None}[sort]
@@ -252,8 +260,9 @@ def _draw(lanes: pd.DataFrame, name: str, next_name: str, note: str | None) -> F
                               linestyle="none", label="Alive at last follow-up"))
 
     hsct = lanes["hsct_after"].fillna(False).to_numpy(bool)
-    ticks = [f"{pid} HSCT" if h else str(pid) for pid, h in
-             zip(lanes["patient_id"], hsct, strict=True)]
+    hsct_days = lanes["hsct_day"] if "hsct_day" in lanes else pd.Series(pd.NA, index=lanes.index)
+    ticks = [(f"{pid} HSCT d{int(d)}" if pd.notna(d) else f"{pid} HSCT") if h else str(pid)
+             for pid, h, d in zip(lanes["patient_id"], hsct, hsct_days, strict=True)]
     ax.set_yticks(y, ticks)
     ax.set_ylim(n - 0.5, -0.6)
     ax.set_xlim(0, span * 1.08)
@@ -264,7 +273,10 @@ def _draw(lanes: pd.DataFrame, name: str, next_name: str, note: str | None) -> F
     notes = [f"{code} {group}" for group, code in SITE_CODES.items()
              if code and group in set(lanes["relapse_site_group"].dropna())]
     if hsct.any():
-        notes.append(f"HSCT: consolidative transplant after {name} (date not recorded)")
+        dated = bool(pd.notna(hsct_days[hsct]).all())
+        notes.append(f"HSCT: consolidative transplant after {name}"
+                     + (" (dN: on day N)" if dated else " (dN: on day N, where the date is "
+                        "recorded)"))
     figure.legend(handles=handles, loc="outside lower left", ncols=3, handlelength=1.8,
                   columnspacing=1.2, title="; ".join(notes) if notes else None,
                   alignment="left")

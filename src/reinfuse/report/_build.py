@@ -28,7 +28,7 @@ from reinfuse.analyze import (
 )
 from reinfuse.cohort import Cohort
 from reinfuse.derive import DeriveOptions, derive
-from reinfuse.errors import ReportFormatError
+from reinfuse.errors import ReinfuseError, ReportFormatError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path
@@ -188,6 +188,10 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     ``overwrite``.
     """
     formats = parse_formats(formats)
+    if cohort.infusions.empty:
+        raise ReinfuseError(f"{cohort.source or 'the cohort'} has no infusions: there is "
+                            "nothing to report. Enter one row per infusion in the infusions "
+                            "sheet (reinfuse validate checks it).")
     options = derive_options(plan)
     frame = derive(cohort, options)
     results = analyze(frame, plan)
