@@ -568,7 +568,8 @@ def _draw(shown: pd.DataFrame, segments: pd.DataFrame, events: pd.DataFrame,
             top = ys[i] - 1
             n = (f"n = {counts[group]}" if counts[group] == eligible[group]
                  else f"{counts[group]} of {eligible[group]} shown")
-            ax.text(0.0, top, f"{stratify}: {group} ({n})", transform=left,
+            heading = f"{stratify}: {group}".replace("_", " ")  # codes read as words
+            ax.text(0.0, top, f"{heading} ({n})", transform=left,
                     ha="left", va="center", fontsize=FONT_SIZE + 0.5, fontweight="bold")
             if i > 0:
                 ax.axhline(top - 0.55, color="0.4", linewidth=0.6, zorder=0,
