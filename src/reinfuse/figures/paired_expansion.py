@@ -140,7 +140,11 @@ def paired_expansion(frame: pd.DataFrame, labels: Mapping[int, str]
 
 
 def _draw(pairs: pd.DataFrame, first: str, second: str) -> Figure:
-    low, high, zero_y = zero_band(pd.concat([pairs["peak_1"], pairs["peak_2"]]))
+    # The scale also covers a median between 0 and the smallest peak (half the values
+    # zero), so its bar is drawn on the axis rather than in the break.
+    medians_so_far = pd.Series([pairs["peak_1"].median(), pairs["peak_2"].median()])
+    low, high, zero_y = zero_band(pd.concat([pairs["peak_1"], pairs["peak_2"],
+                                             medians_so_far.dropna()]))
 
     def to_y(values: pd.Series) -> np.ndarray:
         v = values.to_numpy(float)
