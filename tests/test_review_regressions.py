@@ -15,6 +15,19 @@ from reinfuse.io.read import read_raw
 from reinfuse.validate import load_cohort, validate
 
 
+def _workbook(folder):  # type: ignore[no-untyped-def]
+    """The CSV cohort as an openpyxl workbook, cell by cell (to save as .xlsx)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in ("patients", "infusions"):
+        sheet = book.create_sheet(name)
+        for line in (folder / f"{name}.csv").read_text().splitlines():
+            sheet.append(line.split(","))
+    return book
+
+
 def _frame(write_cohort_csv, edits, name="cohort", **options):  # type: ignore[no-untyped-def]
     cohort = load_cohort(write_cohort_csv(edits, name=name))
     return derive(cohort, DeriveOptions(**options)).set_index(["patient_id", "infusion"])
@@ -181,17 +194,11 @@ def test_comma_separated_list_gets_the_right_hint(write_cohort_csv) -> None:
 
 def test_none_text_is_a_code_in_workbooks(write_cohort_csv, tmp_path) -> None:
     # "None" lymphodepletion must survive the workbook reader as it does the CSV reader.
-    import openpyxl
 
     folder = write_cohort_csv([("infusions", 2, "ld_regimen", "None"),
                                ("infusions", 2, "ld_fludarabine_mg_m2", "0"),
                                ("infusions", 2, "ld_cyclophosphamide_mg_m2", "0")])
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name in ("patients", "infusions"):
-        sheet = book.create_sheet(name)
-        for line in (folder / f"{name}.csv").read_text().splitlines():
-            sheet.append(line.split(","))
+    book = _workbook(folder)
     book.save(tmp_path / "c.xlsx")
     report = validate(read_raw(tmp_path / "c.xlsx"))
     assert report.cohort.infusions.loc[2, "ld_regimen"] == "none"
@@ -213,15 +220,9 @@ def test_repeated_header_in_a_workbook_is_refused(tmp_path) -> None:
 
 def test_percent_formatted_cells_are_flagged(write_cohort_csv, tmp_path) -> None:
     # Excel shows 0.3 formatted "0%" as 30%; reinfuse reads the stored 0.3 and must say so.
-    import openpyxl
 
     folder = write_cohort_csv()
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name in ("patients", "infusions"):
-        sheet = book.create_sheet(name)
-        for line in (folder / f"{name}.csv").read_text().splitlines():
-            sheet.append(line.split(","))
+    book = _workbook(folder)
     infusions = book["infusions"]
     column = [c.value for c in infusions[1]].index("pre_marrow_blasts_pct") + 1
     cell = infusions.cell(row=4, column=column, value=0.3)
@@ -243,15 +244,9 @@ def test_excel_error_cells_are_errors_not_blanks(write_cohort_csv, tmp_path) -> 
     import re
     import zipfile
 
-    import openpyxl
 
     folder = write_cohort_csv()
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name in ("patients", "infusions"):
-        sheet = book.create_sheet(name)
-        for line in (folder / f"{name}.csv").read_text().splitlines():
-            sheet.append(line.split(","))
+    book = _workbook(folder)
     book.save(tmp_path / "ok.xlsx")
     with zipfile.ZipFile(tmp_path / "ok.xlsx") as source:
         members = {n: source.read(n) for n in source.namelist()}
