@@ -46,7 +46,7 @@ TILES: dict[str, tuple[str, str, str]] = {
     "PD": ("white", "xxxx", "black"),
     "NE": ("white", "", "black"),
 }
-_MISSING_TILE = ("white", "", "0.4")
+_MISSING_TILE = ("0.93", "", "0.4")  # light grey: told apart from NE (white)
 MISSING_CODE = "–"
 
 #: How each reinfusion indication is written in the figure.
