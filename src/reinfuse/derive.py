@@ -138,11 +138,9 @@ def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     frame["seed_reason"] = result["reason"].astype("string").where(later)
 
 
-def _survival(frame: pd.DataFrame) -> None:
-    """Overall and event-free survival from each infusion (uses the follow-up set above)."""
-    censor, relapse_event = frame.attrs.pop("censor"), frame.attrs.pop("relapse_event")
-    first_relapse, death = frame.attrs.pop("first_relapse"), frame.attrs.pop("death")
-    end_of_followup = frame.attrs.pop("end_of_followup")
+def _survival(frame: pd.DataFrame, *, censor: pd.Series, relapse_event: pd.Series,
+              first_relapse: pd.Series, death: pd.Series, end_of_followup: pd.Series) -> None:
+    """Overall and event-free survival from each infusion, from the follow-up in ``derive``."""
     frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
     frame["death_event"] = death.notna()
     # Event-free survival: no CR is an event at day 0 (the usual ALL convention for
@@ -287,11 +285,6 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame.loc[~in_cr, "remission_event"] = pd.NA
     stop = first_relapse.where(relapse_event, censor)
     frame["remission_days"] = (stop - frame["response_date"]).dt.days.where(in_cr)
-    frame.attrs["censor"] = censor
-    frame.attrs["relapse_event"] = relapse_event
-    frame.attrs["first_relapse"] = first_relapse
-    frame.attrs["death"] = death
-    frame.attrs["end_of_followup"] = end_of_followup
 
     relapsed = frame["relapse_date"].notna()
     lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
@@ -342,5 +335,6 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["expansion_detected"] = (blood | csf).astype("boolean")
     frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
     _reinfusion_strategy(frame, opts)
-    _survival(frame)
+    _survival(frame, censor=censor, relapse_event=relapse_event, first_relapse=first_relapse,
+              death=death, end_of_followup=end_of_followup)
     return frame

@@ -149,8 +149,13 @@ def _percent_cells(tables: dict[str, pd.DataFrame]) -> list[Finding]:
     return out
 
 
-def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer) -> list[Finding]:
-    """Reconcile raw observations with `infusions` in place; re-check what changed."""
+def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer,
+               found_before: list[Finding]) -> list[Finding]:
+    """Reconcile raw observations with `infusions` in place; re-check what changed.
+
+    ``found_before`` are the findings already made on the recorded values, so the rules
+    that run again report only what the reconciliation introduced.
+    """
     try:
         reconciled = reconcile(tables, prefer=prefer)
     except CriteriaError as exc:  # a combination the checks above did not anticipate
@@ -163,8 +168,7 @@ def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer) -> list[Finding]
         return found
     # Derived values can contradict recorded ones (a derived PR beside a recorded relapse):
     # the rules run again and report what is new, saying where it came from.
-    before = {(f.rule, f.row, f.column) for f in check_infusions(tables["infusions"],
-                                                                  tables["patients"])}
+    before = {(f.rule, f.row, f.column) for f in found_before}
     tables["infusions"] = reconciled.infusions
     for finding in check_infusions(reconciled.infusions, tables["patients"]):
         if (finding.rule, finding.row, finding.column) not in before:
@@ -229,7 +233,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
 
     raw_sheets = [name for name in tables if name not in CORE_TABLES and not tables[name].empty]
     if not blocking and not has_errors(findings):
-        findings += _reconcile(tables, prefer)
+        findings += _reconcile(tables, prefer, findings)
     elif raw_sheets:
         findings.append(_sheet_finding(
             "infusions", None, "the raw observation sheets (" + ", ".join(raw_sheets) + ") were "
