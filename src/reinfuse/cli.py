@@ -19,7 +19,8 @@ from reinfuse.errors import CohortReadError, ReinfuseError
 from reinfuse.findings import Finding
 
 if TYPE_CHECKING:  # pragma: no cover
-    from reinfuse.reconcile import Prefer
+    from reinfuse.options import DeriveOptions, Prefer
+    from reinfuse.plan import Plan
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -50,12 +51,21 @@ def print_findings(findings: Sequence[Finding], source: str) -> None:
     console.print(table)
 
 
+def _plan_options(plan_path: str | None, prefer: Prefer | None) -> tuple[Plan, DeriveOptions]:
+    """The plan (default: the seed study's) and its derive options, ``--prefer`` applied."""
+    from reinfuse.plan import load_plan
+
+    plan = load_plan(plan_path)
+    return plan, plan.derive_options(prefer=prefer)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reinfuse.io.read import read_raw
     from reinfuse.validate import validate
 
+    _, options = _plan_options(args.plan, args.prefer)
     report = validate(read_raw(args.path), allow_identifiers=args.allow_identifiers,
-                      prefer=args.prefer)
+                      options=options)
     if args.format == "json":
         json.dump([f.to_dict() for f in report.findings], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -102,21 +112,20 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
                 allow_identifiers: bool, label: str,
                 formats: Sequence[str] = ("html",), style: str | None = None,
-                prefer: Prefer = "derived", source_population: int | None = None) -> int:
+                prefer: Prefer | None = None, source_population: int | None = None) -> int:
     from dataclasses import replace
 
     from reinfuse.io.read import read_raw
-    from reinfuse.plan import load_plan
     from reinfuse.report import build_report, parse_formats
     from reinfuse.style import get_style
     from reinfuse.validate import validate
 
-    plan = load_plan(plan_path)
+    plan, options = _plan_options(plan_path, prefer)
     if source_population is not None:
         plan = replace(plan, source_population=source_population)
     if style:
         plan = replace(plan, style=get_style(style).name)
-    report = validate(read_raw(source), allow_identifiers=allow_identifiers, prefer=prefer)
+    report = validate(read_raw(source), allow_identifiers=allow_identifiers, options=options)
     if not report.ok:
         print_findings(report.findings, label)
         _console(stderr=True).print(
@@ -125,7 +134,7 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
     if report.findings:
         print(f"{label}: {len(report.warnings)} warning(s); they are listed in the report.")
     output = build_report(report.cohort, plan, out, overwrite=overwrite,
-                          formats=parse_formats(formats))
+                          formats=parse_formats(formats), options=options)
     for name, path in (("Report", output.html), ("Word", output.docx), ("PDF", output.pdf)):
         if path is not None:
             print(f"{name}: {path.resolve()}")
@@ -156,6 +165,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         from reinfuse.synth import synth_cohort
 
         plan = load_plan(args.check)
+        plan.derive_options()  # every unknown or wrong [plan.derive] option, at once
         # The variables the plan may name are the analysis frame's columns; a small
         # synthetic cohort gives them without needing the user's data.
         tables = synth_cohort(30, seed=1)
@@ -215,11 +225,12 @@ def _grade_cohort(args: argparse.Namespace) -> int:
     from reinfuse.reconcile import reconcile
     from reinfuse.validate import validate
 
-    report = validate(read_raw(args.what))
+    _, options = _plan_options(args.plan, None)
+    report = validate(read_raw(args.what), options=options)
     if not report.ok:
         print_findings(report.findings, args.what)
         return EXIT_INVALID
-    graded = reconcile(report.cohort.tables).graded
+    graded = reconcile(report.cohort.tables, options=options).graded
     if not graded:
         print(f"{args.what}: no crs_observations or icans_observations to grade.")
         return EXIT_OK
@@ -270,8 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--allow-identifiers", action="store_true",
                    help="report identifier-like columns as warnings instead of errors")
-    p.add_argument("--prefer", choices=("derived", "recorded"), default="derived",
-                   help="where raw observations and recorded summaries disagree, which to use")
+    p.add_argument("--plan", help="analysis plan (TOML) whose [plan.derive] definitions "
+                                  "apply; default: the seed study's plan")
+    p.add_argument("--prefer", choices=("derived", "recorded"), default=None,
+                   help="where raw observations and recorded summaries disagree, which to use "
+                        "(default: the plan's derive.prefer)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(
@@ -281,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "`reinfuse grade COHORT` grades every row of crs_observations and "
                     "icans_observations.")
     p.add_argument("what", help="crs, icans, or a cohort workbook / CSV folder")
+    p.add_argument("--plan", help="for a cohort: analysis plan (TOML) whose [plan.derive] "
+                                  "definitions apply; default: the seed study's plan")
     crs_group = p.add_argument_group("CRS findings (ASTCT)")
     crs_group.add_argument("--temperature", type=float, help="highest temperature, °C")
     crs_group.add_argument("--anticytokine", action="store_true",
@@ -349,8 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "results.json, figures and tables are always written")
     p.add_argument("--style", choices=("seed", "jama", "nejm", "lancet"),
                    help="journal number style (default: the plan's)")
-    p.add_argument("--prefer", choices=("derived", "recorded"), default="derived",
-                   help="where raw observations and recorded summaries disagree, which to use")
+    p.add_argument("--prefer", choices=("derived", "recorded"), default=None,
+                   help="where raw observations and recorded summaries disagree, which to use "
+                        "(default: the plan's derive.prefer)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("plan", help="print the default analysis plan, or check one")

@@ -8,7 +8,6 @@ columns.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -20,52 +19,11 @@ from reinfuse.criteria.eligibility import reinfusion_eligibility
 from reinfuse.criteria.lymphodepletion import classify_regimen, regimen_pair
 from reinfuse.criteria.marrow import marrow_class
 from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
+from reinfuse.options import DeriveOptions
 
 #: Marrow classes grouped as the seed study's Table 2 prints them.
 MARROW_GROUPS = {"MRD-negative CR": "MRD-negative CR", "M1": "M1", "M2": "M2/M3",
                  "M3": "M2/M3"}
-
-
-@dataclass(frozen=True)
-class DeriveOptions:
-    """The choices the derivations depend on, each with the seed study's default.
-
-    Attributes
-    ----------
-    mrd_negative_below
-        Flow MRD (% of mononuclear cells) below which marrow is MRD-negative (0.01%).
-    cns_wbc_threshold
-        CSF white cells per uL at or above which blasts make CNS3 rather than CNS2 (5).
-    cri_counts_as_cr
-        Whether CRi counts as a complete response (the seed study's "morphologic CR").
-    antigen_loss_statuses
-        ``antigen_after`` values that count as antigen loss or dim emergence.
-    dose_tolerance
-        Relative difference below which two doses count as equal (1%).
-    severe_neurotox_min_grade
-        Lowest neurotoxicity grade counted as severe. Default 4: the seed study defines
-        severe neurotoxicity as "AE >grade 3" (clinical-definitions.md), unlike severe CRS
-        (grade >= 3); set 3 for the usual "grade 3 or higher".
-    censor_at_next_infusion
-        Censor remission and event-free survival from an infusion at the next infusion
-        (new treatment), unless a relapse or death came first. Default True.
-    censor_at_hsct
-        Censor them at a consolidative transplant (``hsct_date`` on the infusion's row),
-        the usual convention when transplant is a competing consolidation. Default True.
-    """
-
-    mrd_negative_below: float = 0.01
-    cns_wbc_threshold: float = 5.0
-    cri_counts_as_cr: bool = True
-    antigen_loss_statuses: tuple[str, ...] = ("dim", "negative")
-    dose_tolerance: float = 0.01
-    severe_neurotox_min_grade: int = 4
-    censor_at_next_infusion: bool = True
-    censor_at_hsct: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values, for results.json."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def _mask(*conditions: pd.Series) -> list[np.ndarray]:

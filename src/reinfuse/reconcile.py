@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,10 @@ from reinfuse.cohort import SOURCE_ROW
 from reinfuse.criteria.crs import crs_grade
 from reinfuse.criteria.icans import icans_grade
 from reinfuse.findings import Finding, display
+from reinfuse.options import DeriveOptions, Prefer
 
-Prefer = Literal["derived", "recorded"]
+__all__ = ["Prefer", "Reconciliation", "grade_crs_observations", "grade_icans_observations",
+           "reconcile"]
 KEY = ["patient_id", "infusion"]
 
 
@@ -79,14 +81,9 @@ def grade_icans_observations(observations: pd.DataFrame,
     return out
 
 
-#: Days after an infusion whose CRS/ICANS observations count toward its grade (ASTCT grades
-#: the syndrome after immune effector cell therapy; both usually start within 2 weeks).
-TOXICITY_WINDOW = (0.0, 30.0)
-
-
-def _in_window(graded: pd.DataFrame, infusions: pd.DataFrame, sheet: str
-               ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Keep observations from day 0 to the end of the window, and before the next infusion.
+def _in_window(graded: pd.DataFrame, infusions: pd.DataFrame, sheet: str,
+               window: tuple[float, float]) -> tuple[pd.DataFrame, list[Finding]]:
+    """Keep observations within ``window`` (days after the infusion), before the next one.
 
     Observations outside are not counted; one warning per infusion says so.
     """
@@ -95,7 +92,7 @@ def _in_window(graded: pd.DataFrame, infusions: pd.DataFrame, sheet: str
     dates = dates.assign(_next=(dates["date"].shift(-1) - dates["date"]).dt.days.where(same))
     merged = graded.merge(dates[[*KEY, "_next"]], on=KEY, how="left")
     merged.index = graded.index
-    low, high = TOXICITY_WINDOW
+    low, high = window
     inside = (merged["day"] >= low) & (merged["day"] <= high)
     inside &= merged["_next"].isna() | (merged["day"] < merged["_next"])
     outside = graded[~inside.to_numpy()]
@@ -207,19 +204,26 @@ def _grade_summary(worst: pd.DataFrame, sheet: str) -> pd.DataFrame:
     return pd.DataFrame({"derived": worst["derived"], "because": because}, index=worst.index)
 
 
-def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
-              ) -> Reconciliation:
+def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | None = None,
+              prefer: Prefer | None = None) -> Reconciliation:
     """Derive summaries from whichever raw sheets exist and reconcile them with `infusions`.
 
     Parameters
     ----------
     tables
         Typed tables of a validated cohort (``infusions`` and any raw sheets).
+    options
+        The centre's definitions (:class:`reinfuse.options.DeriveOptions`): which value is
+        used where they disagree (``prefer``), the observation window, and the grading
+        choices. Default: the documented defaults.
     prefer
-        ``"derived"`` (default): values derived from the raw observations replace the
-        recorded ones; ``"recorded"``: recorded values are kept and derived values only fill
-        gaps. Every disagreement is a warning either way.
+        Overrides ``options.prefer``: ``"derived"``: values derived from the raw
+        observations replace the recorded ones; ``"recorded"``: recorded values are kept
+        and derived values only fill gaps. Every disagreement is a warning either way.
     """
+    options = options or DeriveOptions()
+    prefer = prefer or options.prefer
+    window = options.observation_window_days
     infusions = tables["infusions"]
     findings: list[Finding] = []
     graded: dict[str, pd.DataFrame] = {}
@@ -227,7 +231,8 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
     crs = tables.get("crs_observations")
     if crs is not None and not crs.empty:
         graded["crs_observations"] = grade_crs_observations(crs)
-        counted, found = _in_window(graded["crs_observations"], infusions, "crs_observations")
+        counted, found = _in_window(graded["crs_observations"], infusions, "crs_observations",
+                                    window)
         findings += found
         worst = _worst(counted)
         findings += _ungradable(worst, infusions, "crs_observations", "CRS grade")
@@ -240,7 +245,7 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, prefer: Prefer = "derived"
     if icans is not None and not icans.empty:
         graded["icans_observations"] = grade_icans_observations(icans, infusions)
         counted, found = _in_window(graded["icans_observations"], infusions,
-                                    "icans_observations")
+                                    "icans_observations", window)
         findings += found
         worst = _worst(counted)
         findings += _ungradable(worst, infusions, "icans_observations", "ICANS grade")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reinfuse.errors import PlanError
+from reinfuse.options import DeriveOptions, Prefer
 
 PLAN_FORMAT_VERSION = 1
 
@@ -148,6 +149,21 @@ class Plan:
     text: str
     sha256: str
     source: str
+
+    def derive_options(self, *, prefer: Prefer | None = None) -> DeriveOptions:
+        """The plan's ``[plan.derive]`` definitions as :class:`DeriveOptions`.
+
+        ``prefer`` (the command line's ``--prefer``) overrides the plan's ``prefer``.
+
+        Raises
+        ------
+        PlanError
+            Every unknown option or wrong value at once.
+        """
+        values = dict(self.derive)
+        if prefer is not None:
+            values["prefer"] = prefer
+        return DeriveOptions.from_mapping(values, where=f"{self.source}: plan.derive")
 
     def label(self, infusion: int) -> str:
         """Display name of an infusion number (``CART2``), or ``infusion N``."""

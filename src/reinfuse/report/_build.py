@@ -27,11 +27,12 @@ from reinfuse.analyze import (
     population_frame,
 )
 from reinfuse.cohort import Cohort
-from reinfuse.derive import DeriveOptions, derive
+from reinfuse.derive import derive
 from reinfuse.errors import ReinfuseError, ReportFormatError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path
+from reinfuse.options import DeriveOptions
 from reinfuse.plan import Plan
 from reinfuse.report._text import methods_paragraphs
 from reinfuse.style import fixed
@@ -88,20 +89,6 @@ def package_versions() -> dict[str, str]:
         except PackageNotFoundError:  # pragma: no cover - all are dependencies
             versions[name] = "not installed"
     return versions
-
-
-def derive_options(plan: Plan) -> DeriveOptions:
-    """The plan's ``[plan.derive]`` settings as :class:`DeriveOptions`."""
-    known = DeriveOptions.__dataclass_fields__
-    unknown = sorted(set(plan.derive) - set(known))
-    if unknown:
-        from reinfuse.errors import PlanError
-
-        raise PlanError(f"{plan.source}: plan.derive: unknown option(s) {', '.join(unknown)}; "
-                        f"allowed: {', '.join(known)}")
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                              for k, v in plan.derive.items()}
-    return DeriveOptions(**values)
 
 
 def _abbreviations_in(text: str, abbreviations: Mapping[str, str]) -> list[str]:
@@ -176,7 +163,8 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
 
 def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
                  now: dt.datetime | None = None,
-                 formats: str | Sequence[ReportFormat] = ("html",)) -> ReportOutput:
+                 formats: str | Sequence[ReportFormat] = ("html",),
+                 options: DeriveOptions | None = None) -> ReportOutput:
     """Derive, analyse, draw and write the report of ``cohort`` under ``plan``.
 
     The folder ``out`` receives ``report.html`` (self-contained), ``results.json``,
@@ -185,14 +173,16 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     (``report.pdf``, the HTML paged for print); ``results.json``, figures and tables are
     always written. It is written in a temporary folder and moved into place at the end,
     so a failure leaves nothing half-written; an existing ``out`` is replaced only with
-    ``overwrite``.
+    ``overwrite``. ``options`` are the derive options the cohort was validated with
+    (default: the plan's, with the cohort's ``prefer``).
     """
     formats = parse_formats(formats)
     if cohort.infusions.empty:
         raise ReinfuseError(f"{cohort.source or 'the cohort'} has no infusions: there is "
                             "nothing to report. Enter one row per infusion in the infusions "
                             "sheet (reinfuse validate checks it).")
-    options = derive_options(plan)
+    if options is None:
+        options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
     frame = derive(cohort, options)
     results = analyze(frame, plan)
     population = population_frame(frame, plan)
@@ -223,7 +213,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
                  "plan_sha256": plan.sha256, "packages": versions,
                  "raw_observations": sorted(n for n in cohort.tables
                                             if n not in ("patients", "infusions")),
-                 "prefer": cohort.prefer}
+                 "prefer": options.prefer}
         report_text = " ".join(str(s) for s in sections)
         abbreviations = "; ".join(_abbreviations_in(report_text, plan.abbreviations)) + "."
         subtitle = (f"Analysis plan {plan.id} v{plan.version}; cohort "

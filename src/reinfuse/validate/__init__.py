@@ -16,7 +16,8 @@ from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError, CohortValidationError, CriteriaError
 from reinfuse.findings import Finding, has_errors
 from reinfuse.io.read import RawCohort, RawSheet, header_key, read_raw
-from reinfuse.reconcile import Prefer, reconcile
+from reinfuse.options import DeriveOptions, Prefer
+from reinfuse.reconcile import reconcile
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.schema.cohort_v1 import CORE_TABLES
 from reinfuse.validate._coerce import coerce_column, empty_column
@@ -149,7 +150,7 @@ def _percent_cells(tables: dict[str, pd.DataFrame]) -> list[Finding]:
     return out
 
 
-def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer,
+def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
                found_before: list[Finding]) -> list[Finding]:
     """Reconcile raw observations with `infusions` in place; re-check what changed.
 
@@ -157,7 +158,7 @@ def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer,
     that run again report only what the reconciliation introduced.
     """
     try:
-        reconciled = reconcile(tables, prefer=prefer)
+        reconciled = reconcile(tables, options=options)
     except CriteriaError as exc:  # a combination the checks above did not anticipate
         return [_sheet_finding(
             "infusions", None, f"the raw observation sheets could not be graded: {exc}",
@@ -179,13 +180,16 @@ def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer,
 
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
              cohort_format: CohortFormat = COHORT_V1,
-             prefer: Prefer = "derived") -> ValidationReport:
+             prefer: Prefer | None = None,
+             options: DeriveOptions | None = None) -> ValidationReport:
     """Check every sheet of ``raw``; return the typed cohort and every finding.
 
     When raw observation sheets are present and the cohort has no errors, the summary
     values they determine are derived and reconciled with the ``infusions`` sheet
-    (:func:`reinfuse.reconcile.reconcile`): ``prefer`` says which value is used where they
-    disagree, and every disagreement is a warning.
+    (:func:`reinfuse.reconcile.reconcile`) under ``options`` (the centre's definitions;
+    default :class:`reinfuse.options.DeriveOptions`): ``prefer`` (overriding
+    ``options.prefer``) says which value is used where they disagree, and every
+    disagreement is a warning.
 
     Raises
     ------
@@ -203,6 +207,9 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
             f"{noun} per table: {', '.join(t.name for t in cohort_format.tables)}."
         )
 
+    options = options or DeriveOptions()
+    if prefer is not None:
+        options = replace(options, prefer=prefer)
     findings: list[Finding] = []
     tables: dict[str, pd.DataFrame] = {}
     for table in cohort_format.tables:
@@ -233,7 +240,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
 
     raw_sheets = [name for name in tables if name not in CORE_TABLES and not tables[name].empty]
     if not blocking and not has_errors(findings):
-        findings += _reconcile(tables, prefer, findings)
+        findings += _reconcile(tables, options, findings)
     elif raw_sheets:
         findings.append(_sheet_finding(
             "infusions", None, "the raw observation sheets (" + ", ".join(raw_sheets) + ") were "
@@ -254,12 +261,13 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
                                  f.row if f.row is not None else 0, f.column or ""))
     cohort = Cohort(tables=tables, source=raw.source, sha256=raw.sha256,
                     findings=tuple(findings), format_version=cohort_format.version,
-                    prefer=prefer)
+                    prefer=options.prefer)
     return ValidationReport(cohort=cohort, findings=tuple(findings))
 
 
 def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
-                prefer: Prefer = "derived") -> Cohort:
+                prefer: Prefer | None = None, options: DeriveOptions | None = None
+                ) -> Cohort:
     """Read and validate a cohort; return it typed, or raise with every error listed.
 
     Parameters
@@ -270,7 +278,9 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
         Downgrade identifier-like columns from an error to a warning.
     prefer
         Where raw observations and recorded summaries disagree, use the ``"derived"``
-        (default) or the ``"recorded"`` value.
+        or the ``"recorded"`` value (default: ``options.prefer``).
+    options
+        The centre's definitions used to reconcile raw observations.
 
     Raises
     ------
@@ -279,7 +289,8 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
     CohortValidationError
         The source was read but has errors; ``.findings`` lists all of them.
     """
-    report = validate(read_raw(path), allow_identifiers=allow_identifiers, prefer=prefer)
+    report = validate(read_raw(path), allow_identifiers=allow_identifiers, prefer=prefer,
+                      options=options)
     if not report.ok:
         raise CohortValidationError(report.findings, source=str(path))
     return report.cohort
