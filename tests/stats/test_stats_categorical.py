@@ -200,3 +200,24 @@ def test_mcnemar_from_paired_vectors() -> None:
 def test_mcnemar_invalid(args: tuple[object, ...], message: str) -> None:
     with pytest.raises(StatisticsError, match=message):
         mcnemar(*args)
+
+
+@pytest.mark.parametrize("b", [1, 3, 10])
+def test_mcnemar_equal_discordant_counts_like_r(b: int) -> None:
+    # R's mcnemar.test applies the correction only when the table is not symmetric
+    # (YATES <- if (correct && (r == 2) && any(x - t(x) != 0)) 1 else 0), so with b == c
+    # the statistic is (|b - c|)^2 / (b + c) = 0 and p = pchisq(0, 1, lower.tail = FALSE) = 1.
+    r = mcnemar([[5, b], [b, 7]], exact=False)
+    assert r.statistic == 0.0
+    assert r.pvalue == 1.0
+    assert not r.correction
+    assert "no continuity correction applies" in r.method
+
+
+def test_mcnemar_corrects_unequal_counts_by_hand() -> None:
+    # b = 1, c = 4: (|1 - 4| - 1)^2 / 5 = 0.8; P(chi2_1 > 0.8) = 0.3710934 (R: pchisq(0.8, 1,
+    # lower.tail = FALSE)).
+    r = mcnemar([[5, 1], [4, 7]], exact=False)
+    assert r.statistic == pytest.approx(0.8)
+    assert r.pvalue == pytest.approx(0.3710934, abs=1e-7)
+    assert r.correction

@@ -347,3 +347,17 @@ def test_results_are_frozen_and_json_ready() -> None:
     assert lr.to_dict()["method"].startswith("log-rank (Mantel-Cox) test")
     assert {"kaplan_meier", "logrank_test", "KaplanMeierResult",
             "LogRankResult"} <= set(rs.__all__)
+
+
+@pytest.mark.parametrize(("ta", "ea", "tb", "eb"), [
+    # Both subjects die at day 1: at the only event time n = d = 2, so (n - d) = 0 and the
+    # hypergeometric variance d (n_a/n)(1 - n_a/n)(n - d)/(n - 1) is 0.
+    ([1], [1], [1], [1]),
+    # Group b is censored before group a's only event: at t = 5 only group a is at risk
+    # (n_a / n = 1), so the variance term is 0 again.
+    ([5], [1], [1], [0]),
+])
+def test_logrank_zero_variance_is_not_computable(ta: list[int], ea: list[int], tb: list[int],
+                                                 eb: list[int]) -> None:
+    with pytest.raises(StatisticsError, match="not computable: the variance"):
+        logrank_test(ta, ea, tb, eb)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from reinfuse.stats._categorical import chi_square, fisher_exact, mcnemar
 from reinfuse.stats._describe import median_iqr, median_range
+from reinfuse.stats._difference import ProportionDifference, proportion_difference
 from reinfuse.stats._intervals import median_ci, proportion
 from reinfuse.stats._paired import wilcoxon_signed_rank
 from reinfuse.stats._results import (
@@ -62,6 +63,7 @@ __all__ = [
     "MedianCIResult",
     "MedianIQR",
     "MedianRange",
+    "ProportionDifference",
     "ProportionResult",
     "SurvivalEstimate",
     "WilcoxonResult",
@@ -75,5 +77,6 @@ __all__ = [
     "median_iqr",
     "median_range",
     "proportion",
+    "proportion_difference",
     "wilcoxon_signed_rank",
 ]

@@ -245,7 +245,10 @@ def mcnemar(x: Any, y: Any = None, *, exact: bool = True, correction: bool = Tru
         chi-squared statistic with 1 degree of freedom.
     correction : bool, default True
         Edwards's continuity correction ``(|b - c| - 1)**2 / (b + c)`` for the
-        chi-squared version (R's ``mcnemar.test`` default). Ignored when ``exact``.
+        chi-squared version, applied as R's ``mcnemar.test(correct = TRUE)`` applies it:
+        only when the discordant counts differ (``b != c``); with ``b == c`` the
+        statistic is 0 and p = 1, since correcting would push the statistic away from 0.
+        Ignored when ``exact``.
 
     Returns
     -------
@@ -308,14 +311,20 @@ def mcnemar(x: Any, y: Any = None, *, exact: bool = True, correction: bool = Tru
             f"no discordant pairs (table {counts.tolist()}): both occasions agree for "
             "every subject, so McNemar's test is undefined. Report the agreement instead."
         )
-    res = sm_mcnemar(counts, exact=exact, correction=correction)
+    # R's mcnemar.test corrects only when the table is not symmetric (b != c); statsmodels
+    # always subtracts 1, which gives (0 - 1)^2 / (b + c) > 0 for b == c.
+    corrected = correction and b_count != c_count
+    res = sm_mcnemar(counts, exact=exact, correction=corrected)
     if exact:
         method = (
             "exact McNemar test (two-sided binomial test of the discordant pairs against "
             "probability 1/2)"
         )
-    elif correction:
+    elif corrected:
         method = "McNemar's chi-squared test (1 df) with continuity correction"
+    elif correction:
+        method = ("McNemar's chi-squared test (1 df); equal discordant counts, so no "
+                  "continuity correction applies (as in R's mcnemar.test)")
     else:
         method = "McNemar's chi-squared test (1 df) without continuity correction"
     return McNemarResult(
@@ -326,7 +335,7 @@ def mcnemar(x: Any, y: Any = None, *, exact: bool = True, correction: bool = Tru
         b=b_count,
         c=c_count,
         exact=exact,
-        correction=bool(correction and not exact),
+        correction=bool(corrected and not exact),
         n_missing=n_missing,
         table=_as_tuple(counts),
     )

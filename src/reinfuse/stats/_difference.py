@@ -8,6 +8,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 from reinfuse.errors import StatisticsError
 from reinfuse.stats._results import _AsDict
+from reinfuse.stats._validate import check_confidence_level, whole_number
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int, *,
                           confidence_level: float = 0.95) -> ProportionDifference:
     """Difference of two independent proportions, Newcombe's hybrid score interval.
 
+    Raises
+    ------
+    StatisticsError
+        Counts that are not whole numbers, negative, ``k > n`` or ``n = 0``, or a
+        confidence level outside (0, 1).
+
     Notes
     -----
     Newcombe (Stat Med 1998;17:873-890), method 10: the Wilson score intervals of each
@@ -44,6 +51,9 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int, *,
     >>> round(r.difference, 4), round(r.ci_low, 4), round(r.ci_high, 4)
     (0.2, 0.0524, 0.3339)
     """
+    check_confidence_level(confidence_level)
+    k1, n1, k2, n2 = (whole_number(v, name) for name, v in
+                      (("k1", k1), ("n1", n1), ("k2", k2), ("n2", n2)))
     for name, value in (("k1", k1), ("n1", n1), ("k2", k2), ("n2", n2)):
         if value < 0:
             raise StatisticsError(f"{name} must not be negative; got {value}.")

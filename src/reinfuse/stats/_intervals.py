@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Literal
 
 import numpy as np
@@ -12,7 +11,7 @@ from statsmodels.stats.proportion import proportion_confint
 from reinfuse.errors import StatisticsError
 from reinfuse.stats._describe import present_values
 from reinfuse.stats._results import MedianCIResult, ProportionResult
-from reinfuse.stats._validate import check_choice, check_confidence_level
+from reinfuse.stats._validate import check_choice, check_confidence_level, whole_number
 
 ProportionCI = Literal["clopper-pearson", "wilson"]
 
@@ -21,15 +20,6 @@ _CI_WORDS = {
     "clopper-pearson": "exact (Clopper-Pearson)",
     "wilson": "Wilson score (without continuity correction)",
 }
-
-
-def _whole_number(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise StatisticsError(f"{name} must be a whole number; got {value!r}.")
-    number = float(value)
-    if not number.is_integer():
-        raise StatisticsError(f"{name} must be a whole number of subjects; got {value!r}.")
-    return int(number)
 
 
 def _percent(level: float) -> str:
@@ -93,8 +83,8 @@ def proportion(
     """
     check_choice(method, tuple(_STATSMODELS_METHOD), "method")
     check_confidence_level(confidence_level)
-    k_int = _whole_number(k, "k")
-    n_int = _whole_number(n, "n")
+    k_int = whole_number(k, "k")
+    n_int = whole_number(n, "n")
     if n_int < 1:
         raise StatisticsError(f"n must be at least 1 subject; got n={n_int}.")
     if not 0 <= k_int <= n_int:

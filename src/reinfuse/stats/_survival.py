@@ -515,8 +515,9 @@ def logrank_test(durations_a: Any, events_a: Any, durations_b: Any, events_b: An
     Raises
     ------
     StatisticsError
-        Invalid input in either group (see :func:`kaplan_meier`), or no event at all (the
-        test compares event rates and has nothing to compare).
+        Invalid input in either group (see :func:`kaplan_meier`), no event at all (the
+        test compares event rates and has nothing to compare), or a variance of 0 (the
+        statistic is 0/0: not computable, rather than p = 1).
 
     Notes
     -----
@@ -556,6 +557,14 @@ def logrank_test(durations_a: Any, events_a: Any, durations_b: Any, events_b: An
         expected_a += d * n_a / n
         if n > 1:
             variance += d * (n_a / n) * (1.0 - n_a / n) * (n - d) / (n - 1.0)
+    if variance <= 0:
+        # Every event fell where one group alone was at risk, or all at risk had the event:
+        # O - E has no variance and the statistic 0/0 is undefined (lifelines and R's
+        # survdiff print p = 1, which a reader would take for "no difference").
+        raise StatisticsError(
+            "the log-rank test is not computable: the variance of observed minus expected "
+            "events is 0 (every event occurred when only one group was at risk, or when "
+            "everyone at risk had the event), so the groups cannot be compared by it.")
     observed_a, observed_b = int(event_a.sum()), int(event_b.sum())
     return LogRankResult(
         statistic=float(result.test_statistic),

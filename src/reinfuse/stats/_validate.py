@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,6 +64,16 @@ def check_choice(value: object, allowed: tuple[object, ...], name: str) -> None:
     if value not in allowed:
         shown = ", ".join(repr(a) for a in allowed)
         raise StatisticsError(f"{name}={value!r} is not supported; use one of {shown}.")
+
+
+def whole_number(value: Any, name: str) -> int:
+    """``value`` as an int, or raise unless it is a whole real number (not a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise StatisticsError(f"{name} must be a whole number; got {value!r}.")
+    number = float(value)
+    if not number.is_integer():
+        raise StatisticsError(f"{name} must be a whole number of subjects; got {value!r}.")
+    return int(number)
 
 
 def check_confidence_level(level: float) -> None:
