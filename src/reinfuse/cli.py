@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,14 +16,47 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from reinfuse import __version__
-from reinfuse.errors import CohortReadError, ReinfuseError
+from reinfuse.errors import (
+    CohortReadError,
+    CriteriaError,
+    OutputExistsError,
+    PlanError,
+    ReinfuseError,
+    UsageError,
+)
 from reinfuse.findings import Finding
 
 if TYPE_CHECKING:  # pragma: no cover
     from reinfuse.options import DeriveOptions, Prefer
     from reinfuse.plan import Plan
 
-EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+#: Exit codes, one per kind of outcome, so scripts and pipelines can tell them apart.
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_BAD_OPTIONS, EXIT_OUTPUT_REFUSED = 0, 1, 2, 3, 4
+
+EXIT_CODES_HELP = """exit codes:
+  0  done (warnings alone do not fail)
+  1  the cohort has errors (every one is listed)
+  2  an input cannot be read at all (not a workbook, a sheet or file missing...)
+  3  bad analysis plan or command-line options
+  4  output refused: it exists and was not written by reinfuse, or --overwrite is missing"""
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual but prints the exit-code list line by line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("exit codes:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's exit code for bad options (3, not argparse's 2,
+    which here means an unreadable input)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_OPTIONS, f"{self.prog}: error: {message}\n")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -176,7 +210,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         if problems:
             for problem in problems:
                 print(f"{args.check}: {problem}", file=sys.stderr)
-            return EXIT_INVALID
+            return EXIT_BAD_OPTIONS
         print(f"{args.check}: plan '{plan.id}' v{plan.version} is well formed "
               f"({len(plan.tables)} tables, {len(plan.comparisons)} comparisons, "
               f"{len(plan.figures)} figures).")
@@ -187,7 +221,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     if args.what in ("crs", "icans") and args.out:
-        raise ReinfuseError("--out writes the graded observations of a cohort file; with "
+        raise UsageError("--out writes the graded observations of a cohort file; with "
                             f"'grade {args.what}' the grade is printed. Give a cohort file, "
                             "or drop --out.")
     if args.what == "crs":
@@ -206,7 +240,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         from reinfuse.criteria.icans import icans_grade
 
         if args.capd is not None and args.ice is None and args.age is None:
-            raise ReinfuseError("CAPD replaces ICE only below an age (12 years by default): "
+            raise UsageError("CAPD replaces ICE only below an age (12 years by default): "
                                 "give --age with --capd.")
 
         result = icans_grade(args.ice, args.capd, args.age, args.consciousness, args.sedated,
@@ -270,11 +304,11 @@ def _report_formats(value: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="reinfuse",
+    parser = _Parser(
+        prog="reinfuse", epilog=EXIT_CODES_HELP, formatter_class=_Formatter,
         description="CAR T-cell cohort studies with a focus on reinfusion.")
     parser.add_argument("--version", action="version", version=f"reinfuse {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check a cohort workbook or CSV folder")
     p.add_argument("path", help="an .xlsx workbook or a folder of .csv files")
@@ -379,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the study report on the bundled demo cohort")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     p.set_defaults(func=_cmd_demo)
+    for command in sub.choices.values():  # every command's --help lists the exit codes
+        command.epilog, command.formatter_class = EXIT_CODES_HELP, _Formatter
     return parser
 
 
@@ -390,6 +426,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CohortReadError as exc:
         _console(stderr=True).print(f"[red]cannot read:[/red] {escape(str(exc))}")
         return EXIT_UNREADABLE
+    except (PlanError, UsageError, CriteriaError) as exc:
+        # CriteriaError reaches here only from findings typed on the command line (`grade
+        # crs ...`): a cohort's values are checked by validate and reported as findings.
+        _console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        return EXIT_BAD_OPTIONS
+    except OutputExistsError as exc:
+        _console(stderr=True).print(f"[red]output refused:[/red] {escape(str(exc))}")
+        return EXIT_OUTPUT_REFUSED
     except ReinfuseError as exc:
         _console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
         return EXIT_INVALID

@@ -39,6 +39,10 @@ class PlanError(ReinfuseError):
     """An analysis plan is malformed or refers to something that does not exist."""
 
 
+class UsageError(ReinfuseError):
+    """Command-line options that cannot be used together, or not with this input."""
+
+
 class OutputExistsError(ReinfuseError):
     """Refusing to overwrite a file or folder the user did not ask to replace."""
 

@@ -46,7 +46,7 @@ def test_identifiers_flag(write_cohort_csv) -> None:
 def test_template_and_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "t.xlsx"
     assert main(["template", str(out)]) == 0
-    assert main(["template", str(out)]) == 1
+    assert main(["template", str(out)]) == 4  # output refused
     assert "never overwrites" in capsys.readouterr().err
     assert main(["template", str(out), "--overwrite"]) == 0
 
@@ -107,8 +107,8 @@ def test_report_style_option(tmp_path: Path) -> None:
     assert expansion["p_text"] == "0.030"
     table1 = next(t for t in results["tables"] if t["id"] == "table1")
     assert table1["rows"][0]["label"].endswith("median (IQR), years")
-    # An existing output folder is not replaced without --overwrite.
-    assert main(["report", str(demo_path()), "--out", str(out)]) == 1
+    # An existing output folder is not replaced without --overwrite: output refused.
+    assert main(["report", str(demo_path()), "--out", str(out)]) == 4
 
 
 def test_modules_import_on_their_own() -> None:
@@ -132,7 +132,7 @@ def test_plan_check_lists_every_unknown_variable(tmp_path: Path,
     text = text.replace('variable = "prior_lines"', 'variable = "prior_line"')
     plan = tmp_path / "plan.toml"
     plan.write_text(text)
-    assert main(["plan", "--check", str(plan)]) == 1
+    assert main(["plan", "--check", str(plan)]) == 3  # bad plan
     err = capsys.readouterr().err
     assert "unknown variable 'age_yeras' (did you mean 'age_years'?)" in err
     assert "unknown variable 'prior_line'" in err
@@ -148,7 +148,7 @@ def test_plan_check_lists_every_unknown_variable(tmp_path: Path,
 ])
 def test_grade_errors_are_plain(argv: list[str], words: str,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv) == 1
+    assert main(argv) == 3  # bad command-line options
     assert words in capsys.readouterr().err
 
 
@@ -167,3 +167,29 @@ def test_report_on_an_empty_template_says_so(tmp_path: Path,
     assert main(["report", str(template), "--out", str(tmp_path / "r")]) == 1
     assert "has no infusions: there is nothing to report" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_exit_codes_are_documented_in_every_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from reinfuse.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, command in {"reinfuse": parser, **commands}.items():
+        text = command.format_help()
+        for line in ("0  done", "1  the cohort has errors", "2  an input cannot be read",
+                     "3  bad analysis plan or command-line options", "4  output refused"):
+            assert line in text, (name, line)
+
+
+def test_bad_option_exits_3_and_bad_plan_option_too(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["validate", "x", "--prefer", "newest"])
+    assert info.value.code == 3
+    from reinfuse.plan import default_plan_text
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(default_plan_text().replace(
+        "[abbreviations]", "[plan.derive]\nprefer = \"newest\"\n\n[abbreviations]", 1))
+    assert main(["plan", "--check", str(plan)]) == 3
+    assert "'prefer' is 'newest'; allowed: recorded, derived" in capsys.readouterr().err
