@@ -184,6 +184,15 @@ def mann_whitney_u(
         variance = n_x * n_y * float(((ranks - ranks.mean()) ** 2).sum())
         variance /= n_total * (n_total - 1)
         z, pvalue = normal_pvalue(deviation, variance, alternative, correction)
+    elif distribution == "exact":
+        # Without ties the null distribution is the classical one, which SciPy computes
+        # far faster than the general table below (n = 200 in milliseconds, not a
+        # second). Its two-sided p doubles the smaller tail, which equals this module's
+        # "at least as far from the centre" rule because the untied distribution is
+        # symmetric (checked against the table in tests/stats/test_stats_unpaired.py).
+        # Ranks, not values, are passed so that ties are judged as above.
+        pvalue = float(stats.mannwhitneyu(ranks[:n_x], ranks[n_x:], method="exact",
+                                          alternative=alternative).pvalue)
     else:
         # Work with the smaller group's rank sum (a smaller table); "greater" for x means
         # a large rank sum of x, i.e. a small rank sum of y.
