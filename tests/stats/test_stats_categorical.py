@@ -221,3 +221,43 @@ def test_mcnemar_corrects_unequal_counts_by_hand() -> None:
     assert r.statistic == pytest.approx(0.8)
     assert r.pvalue == pytest.approx(0.3710934, abs=1e-7)
     assert r.correction
+
+
+def test_fisher_monte_carlo_agrees_with_exact_on_rs_job_table() -> None:
+    # R: fisher.test(Job) = 0.7827 exactly; the Monte Carlo estimate from 100,000 tables
+    # must lie within 4 Monte Carlo standard errors (sqrt(p (1 - p) / B) = 0.0013).
+    r = fisher_exact(JOB, method="monte-carlo")
+    assert r.pvalue == pytest.approx(0.7827, abs=4 * math.sqrt(0.7827 * 0.2173 / 100_000))
+    assert (r.draws, r.seed) == (100_000, 20190101)
+    assert "Monte Carlo p-value from 100,000 random tables" in r.method
+    assert "seed 20190101" in r.method
+    # The same seed gives the same p-value (reports reproduce); another seed need not.
+    assert fisher_exact(JOB, method="monte-carlo").pvalue == r.pvalue
+    exact = fisher_exact(JOB)
+    assert (exact.draws, exact.seed) == (None, None)
+    assert "exact enumeration of all tables" in exact.method
+
+
+def test_fisher_size_rule_falls_back_to_monte_carlo_in_bounded_time() -> None:
+    import time
+
+    # 143,000 patients in a 3x2 table: enumeration is O(N^2) (642 s and 7.9 GB before the
+    # work guard). The chi-squared p-value is about 1e-43, so every simulated table is
+    # more probable than the observed one: the Monte Carlo p is its floor 1 / (B + 1).
+    big = [[50_000, 20_000], [30_000, 13_000], [20_100, 9_900]]
+    start = time.perf_counter()
+    r = fisher_exact(big)
+    assert time.perf_counter() - start < 30
+    assert r.pvalue == pytest.approx(1 / 100_001)
+    assert "exact enumeration was not feasible for this table" in r.method
+    with pytest.raises(StatisticsError, match="steps of enumeration; use the Monte Carlo"):
+        fisher_exact(big, method="exact")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"method": "bootstrap"}, "method='bootstrap' is not supported"),
+    ({"method": "monte-carlo", "draws": 0}, "draws must be a whole number of at least 1"),
+])
+def test_fisher_method_options_checked(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(StatisticsError, match=message):
+        fisher_exact(JOB, **kwargs)  # type: ignore[arg-type]

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
+from scipy.special import gammaln
 from scipy.stats.contingency import expected_freq
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from reinfuse.errors import StatisticsError
-from reinfuse.stats._fisher_rxc import fisher_rxc_pvalue
+from reinfuse.stats._fisher_rxc import EnumerationTooLargeError, fisher_rxc_pvalue
 from reinfuse.stats._results import ChiSquareResult, FisherResult, McNemarResult
-from reinfuse.stats._validate import as_count_table, as_float_vector, check_alternative
+from reinfuse.stats._validate import (
+    as_count_table,
+    as_float_vector,
+    check_alternative,
+    check_choice,
+)
 
 Alternative = Literal["two-sided", "less", "greater"]
+FisherMethod = Literal["auto", "exact", "monte-carlo"]
+#: Monte Carlo Fisher tests: tables drawn and the seed (fixed, so that a report reproduces).
+MONTE_CARLO_DRAWS = 100_000
+MONTE_CARLO_SEED = 20190101
 
 
 def _as_tuple(table: NDArray[np.int64]) -> tuple[tuple[int, ...], ...]:
@@ -28,6 +39,9 @@ def fisher_exact(
     *,
     alternative: Alternative = "two-sided",
     conditional_odds_ratio: bool = False,
+    method: FisherMethod = "auto",
+    draws: int = MONTE_CARLO_DRAWS,
+    seed: int = MONTE_CARLO_SEED,
 ) -> FisherResult:
     """Fisher's exact test of independence for a 2x2 or larger (r x c) table of counts.
 
@@ -43,6 +57,18 @@ def fisher_exact(
         2x2 only: also compute the conditional maximum-likelihood estimate of the odds
         ratio (the estimate R's ``fisher.test`` prints; ``scipy.stats.contingency.
         odds_ratio(kind="conditional")``).
+    method : {"auto", "exact", "monte-carlo"}, default "auto"
+        r x c only (2x2 tables are always exact). ``"exact"`` enumerates every table with
+        the observed margins and refuses (StatisticsError) once that would exceed a
+        bounded amount of work (``reinfuse.stats._fisher_rxc.MAX_WORK``, a few seconds);
+        ``"monte-carlo"`` estimates the p-value from ``draws`` random tables with the
+        observed margins; ``"auto"`` is exact while feasible, then Monte Carlo. The
+        method sentence says which was used, with the number of draws and the seed.
+    draws : int, default 100000
+        Monte Carlo tables drawn (R's ``fisher.test(simulate.p.value = TRUE)`` uses
+        2000; more draws give a smaller Monte Carlo error, about 0.0016 at p = 0.05).
+    seed : int, default 20190101
+        Seed of the random generator, so that a Monte Carlo p-value reproduces exactly.
 
     Returns
     -------
@@ -55,7 +81,7 @@ def fisher_exact(
     StatisticsError
         Not a 2-D table of non-negative whole numbers with at least 2 rows and columns;
         all counts zero; a one-sided alternative for a table larger than 2x2; an r x c
-        table too large to enumerate.
+        table too large to enumerate with ``method="exact"``.
 
     Notes
     -----
@@ -92,6 +118,7 @@ def fisher_exact(
             f"shape {counts.shape}. Use alternative='two-sided'."
         )
     conditional: float | None = None
+    simulated = False
     if is_2x2:
         res = stats.fisher_exact(counts, alternative=alternative)
         statistic = float(res.statistic)
@@ -104,28 +131,49 @@ def fisher_exact(
         else:
             sign = ">" if alternative == "greater" else "<"
             sided = f"one-sided (alternative: odds ratio {sign} 1)"
-        method = (
+        sentence = (
             f"{sided} Fisher's exact test (2x2 table; hypergeometric distribution given "
             "both margins"
         )
-        method += (
+        sentence += (
             "; p-value sums the probabilities of all tables no more likely than the observed)"
             if alternative == "two-sided"
             else ")"
         )
     else:
-        statistic, pvalue = fisher_rxc_pvalue(counts)
+        check_choice(method, ("auto", "exact", "monte-carlo"), "method")
         odds = None
         r, c = counts.shape
-        method = (
-            f"two-sided Fisher-Freeman-Halton exact test ({r}x{c} table; exact enumeration "
-            "of all tables with the observed margins; p-value sums the probabilities of "
-            "all tables no more likely than the observed)"
-        )
+        simulated = method == "monte-carlo"
+        if not simulated:
+            try:
+                statistic, pvalue = fisher_rxc_pvalue(counts)
+            except EnumerationTooLargeError:
+                if method == "exact":
+                    raise
+                simulated = True
+        if simulated:
+            statistic, pvalue = _fisher_monte_carlo(counts, draws, seed)
+            error = math.sqrt(pvalue * (1 - pvalue) / draws)
+            sentence = (
+                f"two-sided Fisher-Freeman-Halton test ({r}x{c} table) with a Monte Carlo "
+                f"p-value from {draws:,} random tables with the observed margins (Patefield's "
+                f"algorithm, seed {seed}; Monte Carlo standard error {error:.2g}); p-value "
+                "(1 + tables no more likely than the observed) / (draws + 1), as R's "
+                "fisher.test(simulate.p.value = TRUE)"
+            )
+            if method == "auto":
+                sentence += "; exact enumeration was not feasible for this table"
+        else:
+            sentence = (
+                f"two-sided Fisher-Freeman-Halton exact test ({r}x{c} table; exact enumeration "
+                "of all tables with the observed margins; p-value sums the probabilities of "
+                "all tables no more likely than the observed)"
+            )
     return FisherResult(
         statistic=statistic,
         pvalue=pvalue,
-        method=method,
+        method=sentence,
         n=int(counts.sum()),
         table=_as_tuple(counts),
         row_totals=tuple(int(v) for v in counts.sum(axis=1)),
@@ -133,7 +181,39 @@ def fisher_exact(
         alternative=alternative,
         odds_ratio=odds,
         conditional_odds_ratio=conditional,
+        draws=draws if simulated else None,
+        seed=seed if simulated else None,
     )
+
+
+def _fisher_monte_carlo(counts: NDArray[np.int64], draws: int, seed: int
+                        ) -> tuple[float, float]:
+    """Probability of the observed table and the Monte Carlo p-value (R's rule).
+
+    Tables with the observed margins are drawn by ``scipy.stats.random_table`` (Patefield,
+    Appl. Stat. 30 (1981) 91-97). A table's null probability is ordered by
+    ``-sum(log n_ij!)`` (the margins' factorials are common to all), and the p-value is
+    ``(1 + #{simulated <= observed}) / (draws + 1)`` with R's relative tolerance 1e-7.
+    """
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise StatisticsError(f"draws must be a whole number of at least 1; got {draws!r}.")
+    counts = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    rows, cols = counts.sum(axis=1), counts.sum(axis=0)
+    n_total = int(counts.sum())
+    observed = -float(gammaln(counts + 1.0).sum())
+    log_p_obs = (float(gammaln(rows + 1.0).sum() + gammaln(cols + 1.0).sum())
+                 - float(gammaln(n_total + 1.0)) + observed)
+    rng = np.random.default_rng(seed)
+    simulated = np.empty(draws)
+    for start in range(0, draws, 10_000):  # bounded memory for large tables
+        tables = stats.random_table(rows, cols).rvs(size=min(10_000, draws - start),
+                                                   random_state=rng)
+        simulated[start:start + len(tables)] = -gammaln(tables + 1.0).sum(axis=(1, 2))
+    # R: STATISTIC <- -sum(lfactorial(x)); almost.1 <- 1 + 64 * .Machine$double.eps;
+    # PVAL <- (1 + sum(tmp <= STATISTIC / almost.1)) / (B + 1)  (STATISTIC < 0).
+    almost_one = 1 + 64 * np.finfo(float).eps
+    hits = int((simulated <= observed / almost_one).sum())
+    return math.exp(log_p_obs), (1 + hits) / (draws + 1)
 
 
 def _conditional_odds_ratio(counts: NDArray[np.int64]) -> float | None:

@@ -189,6 +189,9 @@ class FisherResult(_AsDict):
     conditional_odds_ratio : float or None
         2x2 only, when asked for: the conditional maximum-likelihood estimate of the odds
         ratio (the estimate R's ``fisher.test`` prints).
+    draws, seed : int or None
+        For a Monte Carlo p-value (r x c tables too large to enumerate): the number of
+        random tables and the seed; None for an exact p-value.
     """
 
     statistic: float
@@ -201,6 +204,8 @@ class FisherResult(_AsDict):
     alternative: str
     odds_ratio: float | None
     conditional_odds_ratio: float | None
+    draws: int | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
