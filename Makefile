@@ -29,6 +29,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_crs_grading.py
 	$(PY) benchmarks/bench_kinetics.py
+	$(PY) benchmarks/bench_stats.py
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock.new && echo "review requirements.lock.new"

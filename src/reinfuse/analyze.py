@@ -301,7 +301,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5,
             # the default of reinfuse.stats.kaplan_meier, as the KM figures use it too.
             fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
-            curve_reaches_zero = bool(fit.steps) and fit.steps[-1].survival == 0
+            curve_reaches_zero = bool(len(fit.table)) and fit.table.survival[-1] == 0
             median = (style.number(fit.median, row.decimals) if fit.median_reached
                       else "not reached")
             level = f"{fit.confidence_level * 100:g}% CI"

@@ -340,7 +340,8 @@ def test_results_are_frozen_and_json_ready() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             result.time = 1  # type: ignore[misc,union-attr]
     data = km.to_dict()
-    assert data["n"] == 6 and data["steps"][-1]["lower"] is None  # NaN -> None
+    assert data["n"] == 6 and data["table"]["lower"][-1] is None  # NaN -> None
+    assert km.steps[-1].to_dict() == {k: v[-1] for k, v in data["table"].items()}
     assert data["method"].startswith("Kaplan-Meier estimator; 95% pointwise confidence")
     assert "log(-log) transformation (Kalbfleisch-Prentice)" in data["method"]
     assert "Brookmeyer-Crowley" in data["method"]
@@ -361,3 +362,22 @@ def test_logrank_zero_variance_is_not_computable(ta: list[int], ea: list[int], t
                                                  eb: list[int]) -> None:
     with pytest.raises(StatisticsError, match="not computable: the variance"):
         logrank_test(ta, ea, tb, eb)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_product_limit_matches_lifelines_with_ties_and_censoring(seed: int) -> None:
+    # lifelines' KaplanMeierFitter is the independent reference: its event table (at risk,
+    # events, censored per distinct time) and survival function, on data with many ties,
+    # censorings at event times and a time 0.
+    rng = np.random.default_rng(seed)
+    durations = rng.integers(0, 40, size=300).astype(float)
+    events = rng.random(300) < 0.6
+    km = kaplan_meier(durations, events)
+    fitter = KaplanMeierFitter().fit(durations, events)
+    table = fitter.event_table[fitter.event_table["removed"] > 0]
+    np.testing.assert_array_equal(km.table.time, table.index.to_numpy(float))
+    np.testing.assert_array_equal(km.table.n_at_risk, table["at_risk"].to_numpy())
+    np.testing.assert_array_equal(km.table.n_events, table["observed"].to_numpy())
+    np.testing.assert_array_equal(km.table.n_censored, table["censored"].to_numpy())
+    reference = fitter.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
+    np.testing.assert_allclose(km.table.survival, reference, rtol=1e-12, atol=1e-15)

@@ -44,6 +44,7 @@ from reinfuse.stats._results import (
 from reinfuse.stats._survival import (
     KaplanMeierResult,
     KaplanMeierStep,
+    KaplanMeierTable,
     LogRankResult,
     SurvivalEstimate,
     kaplan_meier,
@@ -57,6 +58,7 @@ __all__ = [
     "GroupSummary",
     "KaplanMeierResult",
     "KaplanMeierStep",
+    "KaplanMeierTable",
     "LogRankResult",
     "MannWhitneyResult",
     "McNemarResult",

@@ -1,8 +1,11 @@
 """Time to event: the Kaplan-Meier estimator and the two-sample log-rank test.
 
-Thin wrappers over ``lifelines`` (``KaplanMeierFitter`` for the product-limit estimate and
-its event table, ``lifelines.statistics.logrank_test`` for the test statistic). What
-``reinfuse`` adds, and why, is said where it happens:
+The product-limit estimate is computed here with NumPy (sort, count per distinct time,
+cumulative product), which at registry scale is several times faster than ``lifelines``'
+``KaplanMeierFitter`` (1,000,000 distinct times: benchmarks/bench_survival.py); the tests
+check it against lifelines and against R's ``survfit`` outputs. The log-rank statistic is
+``lifelines.statistics.logrank_test``. What ``reinfuse`` adds, and why, is said where it
+happens:
 
 * pointwise confidence limits are computed here from Greenwood's variance (the log(-log)
   limits are the same numbers as lifelines' ``confidence_interval_``), so that the
@@ -10,8 +13,8 @@ its event table, ``lifelines.statistics.logrank_test`` for the test statistic). 
   limits are *undefined* (NaN) once the estimate has dropped to 0, as in R, instead of the
   zero-width interval ``[0, 0]`` lifelines reports there;
 * the median and its confidence limits are read off the curves with a tolerance of
-  ``sqrt(machine epsilon)`` (as R's ``survival`` does). lifelines computes the estimate as
-  ``exp(sum(log(1 - d/n)))``, which can land a hair above 0.5 (e.g. 0.5000000000000001 for
+  ``sqrt(machine epsilon)`` (as R's ``survival`` does). Floating-point products such as
+  lifelines' ``exp(sum(log(1 - d/n)))`` can land a hair above 0.5 (e.g. 0.5000000000000001 for
   six subjects after three events), and ``KaplanMeierFitter.median_survival_time_`` then
   skips to the next event time: 90 instead of 77 days for the remission durations 54, 60,
   77, 90, 120 and 292 days, all relapses.
@@ -22,11 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test as _lifelines_logrank
 from numpy.typing import NDArray
 from scipy import stats
@@ -96,6 +99,26 @@ class KaplanMeierStep(_AsDict):
     upper: float
 
 
+@dataclass(frozen=True, eq=False)
+class KaplanMeierTable(_AsDict):
+    """The Kaplan-Meier table as arrays, one entry per distinct observed time.
+
+    The same columns as :class:`KaplanMeierStep`, held as NumPy arrays so that a curve of
+    a million distinct times costs arrays, not a million objects.
+    """
+
+    time: NDArray[np.float64]
+    n_at_risk: NDArray[np.int64]
+    n_events: NDArray[np.int64]
+    n_censored: NDArray[np.int64]
+    survival: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.time.size)
+
+
 @dataclass(frozen=True)
 class SurvivalEstimate(_AsDict):
     """The Kaplan-Meier estimate at a chosen time (:meth:`KaplanMeierResult.survival_at`).
@@ -126,9 +149,10 @@ class KaplanMeierResult(_AsDict):
         = n``).
     n_missing : int
         Subjects dropped because the duration or the event indicator was missing.
-    steps : tuple of KaplanMeierStep
-        The Kaplan-Meier table, one row per distinct observed time, in time order. Before
-        the first row the estimate is 1.
+    table : KaplanMeierTable
+        The Kaplan-Meier table as arrays, one entry per distinct observed time, in time
+        order. Before the first entry the estimate is 1. ``steps`` gives the same rows as
+        :class:`KaplanMeierStep` objects.
     median : float or None
         Median time to event; None when the estimate never falls to 0.5 ("not reached").
     median_reached : bool
@@ -151,7 +175,7 @@ class KaplanMeierResult(_AsDict):
     n_events: int
     n_censored: int
     n_missing: int
-    steps: tuple[KaplanMeierStep, ...]
+    table: KaplanMeierTable
     median: float | None
     median_reached: bool
     median_ci_low: float | None
@@ -161,11 +185,23 @@ class KaplanMeierResult(_AsDict):
     median_rule: str
     method: str
 
+    @cached_property
+    def steps(self) -> tuple[KaplanMeierStep, ...]:
+        """The Kaplan-Meier table as one :class:`KaplanMeierStep` per distinct time."""
+        t = self.table
+        return tuple(
+            KaplanMeierStep(time=float(a), n_at_risk=int(b), n_events=int(c),
+                            n_censored=int(d), survival=float(e), lower=float(f),
+                            upper=float(g))
+            for a, b, c, d, e, f, g in zip(t.time, t.n_at_risk, t.n_events, t.n_censored,
+                                           t.survival, t.lower, t.upper, strict=True))
+
     def to_frame(self) -> pd.DataFrame:
-        """The Kaplan-Meier table as a DataFrame (one row per :class:`KaplanMeierStep`)."""
-        columns = ["time", "n_at_risk", "n_events", "n_censored", "survival", "lower", "upper"]
-        return pd.DataFrame([[getattr(s, c) for c in columns] for s in self.steps],
-                            columns=columns)
+        """The Kaplan-Meier table as a DataFrame (one row per distinct observed time)."""
+        t = self.table
+        return pd.DataFrame({"time": t.time, "n_at_risk": t.n_at_risk,
+                             "n_events": t.n_events, "n_censored": t.n_censored,
+                             "survival": t.survival, "lower": t.lower, "upper": t.upper})
 
     def survival_at(self, times: float | Iterable[float]) -> tuple[SurvivalEstimate, ...]:
         """The estimate, its confidence limits and the number at risk at each of ``times``.
@@ -189,11 +225,11 @@ class KaplanMeierResult(_AsDict):
             raise StatisticsError(
                 f"times must be numbers >= 0 with no missing value; got {wanted.tolist()}."
             )
-        table = self.to_frame()
-        grid = table["time"].to_numpy(float)
-        at_risk = table["n_at_risk"].to_numpy(int)
+        table = self.table
+        grid = table.time
+        at_risk = table.n_at_risk
         # After the last observed time the curve is only known if it has reached 0.
-        open_end = bool(len(table)) and float(table["survival"].iloc[-1]) > 0.0
+        open_end = bool(len(table)) and float(table.survival[-1]) > 0.0
         out = []
         for t in wanted.tolist():
             row = int(np.searchsorted(grid, t, side="right")) - 1
@@ -204,8 +240,8 @@ class KaplanMeierResult(_AsDict):
             elif t > grid[-1] and open_end:
                 survival = lower = upper = math.nan
             else:
-                step = self.steps[row]
-                survival, lower, upper = step.survival, step.lower, step.upper
+                survival, lower, upper = (float(table.survival[row]), float(table.lower[row]),
+                                          float(table.upper[row]))
             out.append(SurvivalEstimate(time=float(t), survival=survival, lower=lower,
                                         upper=upper, n_at_risk=n_risk))
         return tuple(out)
@@ -446,27 +482,20 @@ def kaplan_meier(
     check_confidence_level(confidence_level)
     time, observed, n_missing = _clean(durations, events)
 
-    fitter = KaplanMeierFitter(alpha=1.0 - confidence_level)
-    fitter.fit(time, event_observed=observed)
-    table = fitter.event_table
-    survival_all = fitter.survival_function_.iloc[:, 0].reindex(table.index)
-    keep = table["removed"].to_numpy() > 0  # lifelines adds a row at 0 with no subject
-    table, survival_all = table.loc[keep], survival_all.loc[keep]
-
-    times = table.index.to_numpy(float)
-    at_risk = table["at_risk"].to_numpy(float)
-    deaths = table["observed"].to_numpy(float)
-    survival = survival_all.to_numpy(float)
+    # Product-limit estimate: at each distinct time t_i with n_i at risk (duration >= t_i)
+    # and d_i events, S(t_i) = prod_{j <= i} (1 - d_j / n_j).
+    order = np.argsort(time, kind="stable")
+    times, first, counts = np.unique(time[order], return_index=True, return_counts=True)
+    deaths_int = np.add.reduceat(observed[order].astype(np.int64), first) if time.size else \
+        np.zeros(0, dtype=np.int64)
+    at_risk_int = time.size - np.concatenate([[0], np.cumsum(counts)[:-1]])
+    at_risk, deaths = at_risk_int.astype(float), deaths_int.astype(float)
+    survival = np.cumprod(1.0 - deaths / at_risk)
     z = float(stats.norm.ppf(0.5 + confidence_level / 2.0))
     lower, upper = _limits(survival, _greenwood(at_risk, deaths), z, ci_method)
-
-    steps = tuple(
-        KaplanMeierStep(time=float(t), n_at_risk=int(r), n_events=int(d), n_censored=int(c),
-                        survival=float(s), lower=float(lo), upper=float(hi))
-        for t, r, d, c, s, lo, hi in zip(times, at_risk, deaths,
-                                         table["censored"].to_numpy(), survival, lower,
-                                         upper, strict=True)
-    )
+    table = KaplanMeierTable(time=times.astype(float), n_at_risk=at_risk_int.astype(np.int64),
+                             n_events=deaths_int, n_censored=(counts - deaths_int),
+                             survival=survival, lower=lower, upper=upper)
     median = _cross_half(times, survival, median_rule)
     n_events = int(observed.sum())
     level = _percent(confidence_level)
@@ -475,7 +504,7 @@ def kaplan_meier(
         n_events=n_events,
         n_censored=int(time.size - n_events),
         n_missing=n_missing,
-        steps=steps,
+        table=table,
         median=median,
         median_reached=median is not None,
         median_ci_low=_cross_half(times, lower, median_rule),
