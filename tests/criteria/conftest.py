@@ -123,7 +123,11 @@ def icans_frame(n: int, seed: int) -> pd.DataFrame:
         "other_cause": other,
         "death_from_icans": ~other & (rng.random(n) < 0.02),
     })
-    return _punch_holes(frame, rng, 0.06)
+    frame = _punch_holes(frame, rng, 0.06)
+    # the tool named on the observation: mostly not (age decides), sometimes ICE or CAPD
+    frame["assessment_tool"] = rng.choice(np.array([None, None, None, "ice", "capd"],
+                                                   dtype=object), n)
+    return frame
 
 
 def marrow_frame(n: int, seed: int) -> pd.DataFrame:
