@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from reinfuse.criteria._common import (
     NA,
@@ -24,6 +25,8 @@ from reinfuse.criteria._common import (
     FloatArray,
     GradeResult,
     Int8Array,
+    Layout,
+    _is_array,
     as_codes,
     as_float,
     as_tristate,
@@ -229,6 +232,17 @@ def _hypoxia(
     return lo, hi, rule
 
 
+def _therapy(x: object, lay: Layout) -> Int8Array:
+    """Codes into :data:`ANTICYTOKINE_OR_ANTIPYRETIC`; yes/no columns take the fast path."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and _is_array(x) and (
+            pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+        tri = as_tristate(x, "anticytokine_or_antipyretic", lay)
+        return np.where(tri == YES, T_FOR_CRS, np.where(tri == NO, T_NO, NA)).astype(np.int8)
+    return as_codes(x, "anticytokine_or_antipyretic", lay, ANTICYTOKINE_OR_ANTIPYRETIC,
+                    aliases=_THERAPY_ALIASES)
+
+
 def crs_grade(
     temperature_c: object,
     anticytokine_or_antipyretic: object,
@@ -378,8 +392,7 @@ def crs_grade(
     })
     temp = as_float(temperature_c, "temperature_c", lay, low=20, high=45,
                     hint="Give temperatures in degrees Celsius (F -> C: (F - 32) * 5 / 9).")
-    therapy = as_codes(anticytokine_or_antipyretic, "anticytokine_or_antipyretic", lay,
-                       ANTICYTOKINE_OR_ANTIPYRETIC, aliases=_THERAPY_ALIASES)
+    therapy = _therapy(anticytokine_or_antipyretic, lay)
     # Only therapy given for CRS waives the fever requirement (premedication counts as no).
     anti = np.where(therapy == T_FOR_CRS, YES, np.where(therapy == NA, NA, NO)).astype(np.int8)
     hyp = as_codes(hypotension, "hypotension", lay, HYPOTENSION_LEVELS,
