@@ -227,11 +227,16 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if args.what == "crs":
         from reinfuse.criteria.crs import crs_grade
 
+        _, options = _plan_options(args.plan, None)
         # A flow without a device means a nasal cannula, graded by its rate (ASTCT).
         oxygen = args.oxygen or ("nasal_cannula" if args.oxygen_l_min else "room_air")
-        result = crs_grade(args.temperature, args.anticytokine, args.hypotension,
+        therapy = ("for_crs" if args.anticytokine else
+                   "premedication" if args.premedication else "no")
+        result = crs_grade(args.temperature, therapy, args.hypotension,
                            args.vasopressors, args.vasopressin, oxygen, args.oxygen_l_min,
-                           args.other_cause, args.death)
+                           args.other_cause, args.death, fever_c=options.fever_c,
+                           low_flow_max_l_min=options.low_flow_max_l_min,
+                           hfnc_at_low_rate=options.hfnc_at_low_rate)
         grade, rule = result.item()
         print(f"CRS grade {grade if grade is not None else 'not gradable'} (ASTCT consensus, "
               f"Lee et al. 2019): {rule}")
@@ -239,13 +244,18 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if args.what == "icans":
         from reinfuse.criteria.icans import icans_grade
 
-        if args.capd is not None and args.ice is None and args.age is None:
-            raise UsageError("CAPD replaces ICE only below an age (12 years by default): "
-                                "give --age with --capd.")
+        if (args.capd is not None and args.ice is None and args.age is None
+                and args.tool is None):
+            raise UsageError("CAPD replaces ICE only below an age (12 years by default) "
+                             "or for patients who cannot do the ICE: give --age or "
+                             "--tool capd with --capd.")
 
+        _, options = _plan_options(args.plan, None)
         result = icans_grade(args.ice, args.capd, args.age, args.consciousness, args.sedated,
                              args.seizure, args.motor_weakness, args.cerebral_edema,
-                             args.raised_icp, args.other_cause, args.death)
+                             args.raised_icp, args.other_cause, args.death, args.tool,
+                             capd_age_below=options.capd_age_below,
+                             sedation_excludes_scores=options.sedation_excludes_scores)
         grade, rule = result.item()
         print(f"ICANS grade {grade if grade is not None else 'not gradable'} (ASTCT "
               f"consensus, Lee et al. 2019): {rule}")
@@ -329,12 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "`reinfuse grade COHORT` grades every row of crs_observations and "
                     "icans_observations.")
     p.add_argument("what", help="crs, icans, or a cohort workbook / CSV folder")
-    p.add_argument("--plan", help="for a cohort: analysis plan (TOML) whose [plan.derive] "
-                                  "definitions apply; default: the seed study's plan")
+    p.add_argument("--plan", help="analysis plan (TOML) whose [plan.derive] definitions "
+                                  "apply (grading thresholds; for a cohort also "
+                                  "reconciliation); default: the seed study's plan")
     crs_group = p.add_argument_group("CRS findings (ASTCT)")
     crs_group.add_argument("--temperature", type=float, help="highest temperature, °C")
     crs_group.add_argument("--anticytokine", action="store_true",
-                           help="tocilizumab, corticosteroids or antipyretics already given")
+                           help="tocilizumab, corticosteroids or antipyretics already given "
+                                "for CRS (fever then no longer required)")
+    crs_group.add_argument("--premedication", action="store_true",
+                           help="antipyretics or corticosteroids given only as premedication "
+                                "before CRS began (fever still required)")
     crs_group.add_argument("--hypotension", default="none",
                            choices=("none", "fluids", "vasopressors"))
     crs_group.add_argument("--vasopressors", type=int, default=0,
@@ -349,10 +364,16 @@ def build_parser() -> argparse.ArgumentParser:
     icans_group.add_argument("--ice", type=int, help="ICE score 0-10")
     icans_group.add_argument("--capd", type=int, help="CAPD score 0-32 (children)")
     icans_group.add_argument("--age", type=float, help="age in years (CAPD below 12)")
+    icans_group.add_argument("--tool", choices=("ice", "capd"),
+                             help="the tool used, when not chosen by age (CAPD for a patient "
+                                  "who cannot do the ICE, e.g. developmental delay)")
     icans_group.add_argument("--consciousness", default="alert",
                              help="alert, awakens_spontaneously, awakens_to_voice, "
                                   "awakens_to_touch, unarousable")
-    icans_group.add_argument("--sedated", action="store_true")
+    icans_group.add_argument("--sedated", action="store_true",
+                             help="consciousness depressed by sedating medication (e.g. "
+                                  "propofol, RASS -4/-5): it and the ICE/CAPD score are not "
+                                  "counted")
     icans_group.add_argument("--seizure", default="none", help="none, rapidly_resolving, "
                              "eeg_nonconvulsive_resolved, prolonged, repetitive")
     icans_group.add_argument("--motor-weakness", action="store_true")

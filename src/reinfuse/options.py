@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args, get_origin
 from reinfuse.errors import PlanError
 
 Prefer = Literal["recorded", "derived"]
+HfncAtLowRate = Literal["rate", "label"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,28 @@ class DeriveOptions:
         grade (and never past the next infusion). Default (0, 30): ASTCT grades the
         syndromes after immune effector cell therapy, which usually start within two
         weeks (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638).
+    fever_c
+        CRS: fever threshold in degrees Celsius, inclusive (35-42). Default 38.0, the ASTCT
+        consensus (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638): 37.9 is no
+        fever.
+    low_flow_max_l_min
+        CRS: highest nasal-cannula flow (L/min, inclusive) that is low-flow (grade 2);
+        above it is high-flow (grade 3). Default 6, the ASTCT consensus ("low-flow nasal
+        cannula is <= 6 L/min").
+    hfnc_at_low_rate
+        CRS: oxygen *labelled* high-flow nasal cannula at a recorded rate at or below
+        ``low_flow_max_l_min``: ``"rate"`` (default; the consensus defines high flow by the
+        rate, so grade 2) or ``"label"`` (grade 3, as pediatric high-flow systems run at
+        low absolute rates).
+    capd_age_below
+        ICANS: age (years) below which the CAPD replaces the ICE score when the
+        observation does not name the tool (``assessment_tool``). Default 12, the ASTCT
+        consensus's "< 12 years"; 13 reads "12 years and under".
+    sedation_excludes_scores
+        ICANS: an ICE or CAPD score taken while the patient's consciousness was depressed
+        by sedating medication (e.g. propofol, RASS -4/-5) is not assessable and is not
+        counted, like the level of consciousness itself. Default True: the ASTCT
+        consensus grades ICANS on findings not attributable to sedation.
     """
 
     # --- disease status, response and endpoints (derive.py) -------------------------------
@@ -76,6 +99,11 @@ class DeriveOptions:
     prefer: Prefer = "derived"
     observation_window_days: tuple[float, float] = (0.0, 30.0)
     # --- CRS and ICANS grading (criteria.crs, criteria.icans) -----------------------------
+    fever_c: float = 38.0
+    low_flow_max_l_min: float = 6.0
+    hfnc_at_low_rate: HfncAtLowRate = "rate"
+    capd_age_below: float = 12.0
+    sedation_excludes_scores: bool = True
     # --- disease assessments, CNS, response and lymphodepletion (criteria.*) --------------
 
     def __post_init__(self) -> None:
@@ -188,6 +216,13 @@ def _problems(options: DeriveOptions) -> list[str]:
     if not 0 <= low <= high:
         out.append(f"'observation_window_days' must be two days [first, last] with "
                    f"0 <= first <= last, got [{low:g}, {high:g}]")
+    if not 35 <= options.fever_c <= 42:
+        out.append(f"'fever_c' must be degrees Celsius from 35 to 42, got {options.fever_c:g}")
+    if not options.low_flow_max_l_min > 0:
+        out.append("'low_flow_max_l_min' must be a flow above 0 L/min")
+    if not 0 < options.capd_age_below <= 30:
+        out.append(f"'capd_age_below' must be an age from above 0 to 30 years, got "
+                   f"{options.capd_age_below:g}")
     if options.prefer not in get_args(Prefer):
         out.append(f"'prefer' is {options.prefer!r}; allowed: recorded, derived")
     if not options.mrd_negative_below > 0:

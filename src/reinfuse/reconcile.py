@@ -48,13 +48,64 @@ class Reconciliation:
     graded: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def grade_crs_observations(observations: pd.DataFrame) -> pd.DataFrame:
-    """ASTCT grade and deciding rule of every row of a ``crs_observations`` table."""
+def _survived(observations: pd.DataFrame, infusions: pd.DataFrame | None) -> np.ndarray:
+    """Whether the patient is known to have lived past each observation's day.
+
+    From ``infusions``: a ``death_date`` after that day, or no death recorded and a
+    ``last_followup_date`` after it. Such an observation cannot be a death from the
+    syndrome, so a blank ``death_from_*`` cell there is no; elsewhere it stays unknown.
+    """
+    survived = np.zeros(len(observations), dtype=bool)
+    columns = {"date", "death_date", "last_followup_date"}
+    if infusions is None or not columns <= set(infusions.columns):
+        return survived
+    by_patient = infusions.groupby("patient_id", sort=False).agg(
+        _death=("death_date", "min"), _last=("last_followup_date", "max"))
+    dates = infusions[[*KEY, "date"]].drop_duplicates(KEY)
+    frame = observations[[*KEY, "day"]].merge(dates, on=KEY, how="left").merge(
+        by_patient, left_on="patient_id", right_index=True, how="left")
+    day = frame["date"] + pd.to_timedelta(np.floor(frame["day"].astype("float64")), unit="D")
+    alive = (frame["_death"] > day) | (frame["_death"].isna() & (frame["_last"] > day))
+    return alive.fillna(False).to_numpy(dtype=bool)
+
+
+def _blank_is_unknown(observations: pd.DataFrame, column: str) -> pd.Series:
+    """A yes/no or code column as given, blanks left missing (unknown, never "no")."""
+    if column in observations:
+        return observations[column]
+    return pd.Series(pd.NA, index=observations.index, dtype="object")
+
+
+def grade_crs_observations(observations: pd.DataFrame, infusions: pd.DataFrame | None = None,
+                           options: DeriveOptions | None = None) -> pd.DataFrame:
+    """ASTCT grade and deciding rule of every row of a ``crs_observations`` table.
+
+    A blank cell is unknown, never "no" (``other_cause``, ``death_from_crs``, the therapy,
+    hypotension, oxygen...): a row is graded only where no value of its blanks could change
+    the grade (:func:`reinfuse.criteria.crs.crs_grade`), else left ungraded with the rule
+    naming the blank. The one exception rests on the ``infusions`` sheet: a blank
+    ``death_from_crs`` on a day the patient is known to have survived is no.
+
+    Parameters
+    ----------
+    observations
+        The typed ``crs_observations`` table.
+    infusions
+        The ``infusions`` table (dates, ``death_date``, ``last_followup_date``); optional.
+    options
+        The centre's grading choices (``fever_c``, ``low_flow_max_l_min``,
+        ``hfnc_at_low_rate``); default: :class:`reinfuse.options.DeriveOptions` defaults.
+    """
+    options = options or DeriveOptions()
+    death = _blank_is_unknown(observations, "death_from_crs").astype("object")
+    death = death.mask(death.isna() & _survived(observations, infusions), False)
     result = crs_grade(
         observations["temperature_c"], observations["anticytokine_or_antipyretic"],
         observations["hypotension"], observations["vasopressors"], observations["vasopressin"],
         observations["oxygen"], observations["oxygen_l_min"],
-        observations["other_cause"].fillna(False), observations["death_from_crs"].fillna(False),
+        _blank_is_unknown(observations, "other_cause"), death,
+        fever_c=options.fever_c, low_flow_max_l_min=options.low_flow_max_l_min,
+        hfnc_at_low_rate=options.hfnc_at_low_rate,
     )
     out = observations.copy()
     out["grade"] = pd.Series(result.grade, index=observations.index).astype("Int8")
@@ -62,18 +113,43 @@ def grade_crs_observations(observations: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def grade_icans_observations(observations: pd.DataFrame,
-                             infusions: pd.DataFrame) -> pd.DataFrame:
-    """ICANS grade and deciding rule of every row, with age at the infusion for CAPD."""
+def grade_icans_observations(observations: pd.DataFrame, infusions: pd.DataFrame,
+                             options: DeriveOptions | None = None) -> pd.DataFrame:
+    """ICANS grade and deciding rule of every row, with age at the infusion for CAPD.
+
+    Blank cells are unknown, never "no" or "none" (``sedated``, ``seizure``,
+    ``motor_weakness``, ``cerebral_edema``, ``raised_icp_signs``, ``other_cause``,
+    ``death_from_icans``): a row is graded only where no value of its blanks could change
+    the grade (:func:`reinfuse.criteria.icans.icans_grade`), else left ungraded with the
+    rule naming the blank; a blank ``death_from_icans`` on a day the patient is known to
+    have survived (``infusions``) is no. ``assessment_tool`` (ICE or CAPD), where given,
+    chooses the score; otherwise age at the infusion does.
+
+    Parameters
+    ----------
+    observations
+        The typed ``icans_observations`` table.
+    infusions
+        The ``infusions`` table (``age_years``, dates, ``death_date``,
+        ``last_followup_date``).
+    options
+        The centre's grading choices (``capd_age_below``, ``sedation_excludes_scores``);
+        default: :class:`reinfuse.options.DeriveOptions` defaults.
+    """
+    options = options or DeriveOptions()
     ages = infusions[[*KEY, "age_years"]].drop_duplicates(KEY)
     frame = observations.merge(ages, on=KEY, how="left")
     frame.index = observations.index
+    death = _blank_is_unknown(frame, "death_from_icans").astype("object")
+    death = death.mask(death.isna() & _survived(observations, infusions), False)
     result = icans_grade(
         frame["ice_score"], frame["capd_score"], frame["age_years"], frame["consciousness"],
-        frame["sedated"].fillna(False), frame["seizure"].fillna("none"),
-        frame["motor_weakness"].fillna(False), frame["cerebral_edema"].fillna("none"),
-        frame["raised_icp_signs"].fillna(False), frame["other_cause"].fillna(False),
-        frame["death_from_icans"].fillna(False),
+        _blank_is_unknown(frame, "sedated"), _blank_is_unknown(frame, "seizure"),
+        _blank_is_unknown(frame, "motor_weakness"), _blank_is_unknown(frame, "cerebral_edema"),
+        _blank_is_unknown(frame, "raised_icp_signs"), _blank_is_unknown(frame, "other_cause"),
+        death, _blank_is_unknown(frame, "assessment_tool"),
+        capd_age_below=options.capd_age_below,
+        sedation_excludes_scores=options.sedation_excludes_scores,
     )
     out = observations.copy()
     out["grade"] = pd.Series(result.grade, index=observations.index).astype("Int8")
@@ -230,7 +306,7 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
 
     crs = tables.get("crs_observations")
     if crs is not None and not crs.empty:
-        graded["crs_observations"] = grade_crs_observations(crs)
+        graded["crs_observations"] = grade_crs_observations(crs, infusions, options)
         counted, found = _in_window(graded["crs_observations"], infusions, "crs_observations",
                                     window)
         findings += found
@@ -243,7 +319,7 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
 
     icans = tables.get("icans_observations")
     if icans is not None and not icans.empty:
-        graded["icans_observations"] = grade_icans_observations(icans, infusions)
+        graded["icans_observations"] = grade_icans_observations(icans, infusions, options)
         counted, found = _in_window(graded["icans_observations"], infusions,
                                     "icans_observations", window)
         findings += found

@@ -71,6 +71,15 @@ def test_synth_writes_valid_cohort(tmp_path: Path) -> None:
     # Children under 12: CAPD >= 9 is grade 3.
     (["grade", "icans", "--capd", "10", "--age", "8", "--consciousness",
       "awakens_spontaneously"], "ICANS grade 3"),
+    # ASTCT: premedication before CRS began does not waive fever: 37.2 C with fluids is
+    # not CRS.
+    (["grade", "crs", "--temperature", "37.2", "--premedication", "--hypotension",
+      "fluids"], "CRS grade 0"),
+    # ASTCT pediatric table: CAPD for an older patient who cannot do the ICE.
+    (["grade", "icans", "--capd", "10", "--tool", "capd", "--age", "15"], "ICANS grade 3"),
+    # ASTCT: sedation explains an unarousable state and its ICE 0: not counted.
+    (["grade", "icans", "--ice", "0", "--consciousness", "unarousable", "--sedated",
+      "--age", "30"], "ICANS grade 0"),
 ])
 def test_grade_findings(argv: list[str], words: str,
                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,7 +152,7 @@ def test_plan_check_lists_every_unknown_variable(tmp_path: Path,
 
 @pytest.mark.parametrize(("argv", "words"), [
     (["grade", "crs", "--temperature", "39", "--oxygen-l-min", "-3"], "got -3.0"),
-    (["grade", "icans", "--capd", "12"], "give --age with --capd"),
+    (["grade", "icans", "--capd", "12"], "give --age or --tool capd with --capd"),
     (["grade", "crs", "--temperature", "39", "--out", "x.xlsx"], "the grade is printed"),
 ])
 def test_grade_errors_are_plain(argv: list[str], words: str,

@@ -79,11 +79,14 @@ def crs_frame(n: int, seed: int) -> pd.DataFrame:
     count = np.where(hyp == "vasopressors", rng.integers(0, 4, n), 0)
     vasopressin = (hyp == "vasopressors") & ((count == 0) | (rng.random(n) < 0.3))
     oxygen = rng.choice(OXYGEN, n)
-    rate = np.where(oxygen == "room_air", np.nan, rng.choice([1, 2, 4, 6, 7, 10, 15], n))
+    rate = np.where(oxygen == "room_air", np.nan, rng.choice([0, 1, 2, 4, 6, 7, 10, 15], n))
     other = rng.random(n) < 0.1
     frame = pd.DataFrame({
         "temperature_c": rng.choice([36.5, 37.9, 38.0, 38.4, 40.1], n),
-        "anticytokine_or_antipyretic": rng.random(n) < 0.3,
+        # True (given for CRS), False, or "premedication" (before CRS: fever still needed)
+        "anticytokine_or_antipyretic": np.where(
+            rng.random(n) < 0.1, np.array("premedication", dtype=object),
+            (rng.random(n) < 0.3).astype(object)),
         "hypotension": hyp,
         "vasopressors": count.astype(float),
         "vasopressin": vasopressin,
@@ -120,7 +123,11 @@ def icans_frame(n: int, seed: int) -> pd.DataFrame:
         "other_cause": other,
         "death_from_icans": ~other & (rng.random(n) < 0.02),
     })
-    return _punch_holes(frame, rng, 0.06)
+    frame = _punch_holes(frame, rng, 0.06)
+    # the tool named on the observation: mostly not (age decides), sometimes ICE or CAPD
+    frame["assessment_tool"] = rng.choice(np.array([None, None, None, "ice", "capd"],
+                                                   dtype=object), n)
+    return frame
 
 
 def marrow_frame(n: int, seed: int) -> pd.DataFrame:

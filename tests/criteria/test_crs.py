@@ -31,6 +31,8 @@ RULE = {
     "other": "not CRS: signs attributed to another cause",
     "death": "grade 5: death due to CRS",
     "no fever": "not CRS: no fever >= 38.0 C and no anti-cytokine or antipyretic therapy given",
+    "premedication": "not CRS: no fever >= 38.0 C (premedication given before CRS began does "
+    "not waive the fever requirement)",
     "none": "grade 0: no fever, hypotension or hypoxia",
     "fever": "grade 1: fever >= 38.0 C without hypotension or hypoxia",
     "fluids": "grade 2: hypotension not requiring vasopressors",
@@ -88,6 +90,24 @@ VIGNETTES = [
       vasopressors=1),
     v("ASTCT: fever after tocilizumab still grade 1", 1, "fever",
       anticytokine_or_antipyretic=True),
+    # ASTCT: "fever is no longer required ... once antipyretics or anti-cytokine therapy are
+    # given" as treatment of CRS, whose onset requires fever; premedication before CRS
+    # began (paracetamol or hydrocortisone with the infusion on day 0) does not waive it.
+    v("ASTCT: day-0 paracetamol premedication, 37.2 C with fluids -> not CRS", 0,
+      "premedication", temperature_c=37.2, anticytokine_or_antipyretic="premedication",
+      hypotension="fluids"),
+    v("ASTCT: premedication, 37.0 C on a non-rebreather -> not CRS", 0, "premedication",
+      temperature_c=37.0, anticytokine_or_antipyretic="premedication",
+      oxygen="non_rebreather"),
+    v("ASTCT: tocilizumab given for CRS (for_crs), 37.0 C with fluids -> grade 2", 2,
+      "fluids", temperature_c=37.0, anticytokine_or_antipyretic="for_crs",
+      hypotension="fluids"),
+    v("older sheets: 'yes' means given for CRS, 37.0 C with fluids -> grade 2", 2, "fluids",
+      temperature_c=37.0, anticytokine_or_antipyretic="yes", hypotension="fluids"),
+    v("premedication with fever 38.6 C -> grade 1 (fever present)", 1, "fever",
+      temperature_c=38.6, anticytokine_or_antipyretic="Premedication"),
+    v("premedication, temperature missing, fluids: 0 or 2 -> not gradable", None, "?temp",
+      temperature_c=None, anticytokine_or_antipyretic="premedication", hypotension="fluids"),
     v("ASTCT: fever threshold is a parameter (38.3): 38.2 is no fever", 0,
       "not CRS: no fever >= 38.3 C and no anti-cytokine or antipyretic therapy given",
       {"fever_c": 38.3}, temperature_c=38.2),
@@ -130,6 +150,19 @@ VIGNETTES = [
     v("parameter low_flow_max_l_min=4: 5 L/min is high-flow", 3,
       "grade 3: nasal cannula at > 4 L/min counts as high-flow (labelled low-flow)",
       {"low_flow_max_l_min": 4}, oxygen="low_flow_nasal_cannula", oxygen_l_min=5),
+    # Hypoxia is graded by the oxygen support it requires (ASTCT): a cannula at 0 L/min
+    # delivers none, so it is room air.
+    v("nasal cannula at 0 L/min is not oxygen: fever only -> grade 1", 1, "fever",
+      oxygen="nasal_cannula", oxygen_l_min=0),
+    v("low-flow nasal cannula at 0 L/min is not oxygen -> grade 1", 1, "fever",
+      oxygen="low_flow_nasal_cannula", oxygen_l_min=0),
+    v("high-flow cannula at 0 L/min is not oxygen, even graded by label -> grade 1", 1,
+      "fever", {"hfnc_at_low_rate": "label"}, oxygen="high_flow_nasal_cannula",
+      oxygen_l_min=0),
+    v("blow-by at 0 L/min is not oxygen -> grade 1", 1, "fever", oxygen="blow_by",
+      oxygen_l_min=0),
+    v("nasal cannula at 0 L/min with fluids -> grade 2 by hypotension", 2, "fluids",
+      oxygen="nasal_cannula", oxygen_l_min=0, hypotension="fluids"),
     v("ASTCT: facemask -> grade 3", 3, "mask", oxygen="facemask"),
     v("ASTCT: non-rebreather -> grade 3", 3, "mask", oxygen="non_rebreather"),
     v("ASTCT: Venturi mask -> grade 3", 3, "mask", oxygen="venturi"),
@@ -214,7 +247,8 @@ def test_crs_grade(inputs: dict[str, Any], kwargs: dict[str, Any], grade: int | 
         pytest.param({"oxygen": "ecmo"}, "allowed", id="unknown oxygen label"),
         pytest.param({"vasopressors": 1.5, "hypotension": "vasopressors"}, "whole numbers",
                      id="fractional vasopressor count"),
-        pytest.param({"anticytokine_or_antipyretic": "maybe"}, "yes/no", id="bad yes/no"),
+        pytest.param({"anticytokine_or_antipyretic": "maybe"},
+                     "allowed: 'no', 'for_crs', 'premedication'", id="bad therapy value"),
     ],
 )
 def test_crs_grade_refuses(changes: dict[str, Any], message: str) -> None:
@@ -231,7 +265,7 @@ OXYGEN_GRADE = {"room_air": 0, "blow_by": 2, "facemask": 3, "non_rebreather": 3,
                 "venturi": 3, "cpap": 4, "bipap": 4, "mechanical_ventilation": 4}
 
 
-def reference_crs(temperature_c: float, anticytokine_or_antipyretic: bool, hypotension: str,
+def reference_crs(temperature_c: float, anticytokine_or_antipyretic: Any, hypotension: str,
                   vasopressors: int, vasopressin: bool, oxygen: str, oxygen_l_min: Any,
                   other_cause: bool, death_from_crs: bool) -> int | frozenset[int]:
     """ASTCT grade of one fully known observation, straight from the consensus table."""
@@ -246,7 +280,8 @@ def reference_crs(temperature_c: float, anticytokine_or_antipyretic: bool, hypot
     if death_from_crs:
         return 5
     fever = temperature_c >= 38.0
-    if not fever and not anticytokine_or_antipyretic:
+    # only therapy given for CRS (True) waives fever; premedication does not
+    if not fever and anticytokine_or_antipyretic is not True:
         return 0
     if hypotension == "none":
         h = 0
@@ -257,18 +292,20 @@ def reference_crs(temperature_c: float, anticytokine_or_antipyretic: bool, hypot
     rate_known = oxygen_l_min is not None and not np.isnan(oxygen_l_min)
     if oxygen in OXYGEN_GRADE:
         x = OXYGEN_GRADE[oxygen]
+        if oxygen == "blow_by" and oxygen_l_min == 0:
+            x = 0  # no flow, no oxygen
     elif not rate_known:  # a labelled cannula is taken at its label
         if oxygen == "nasal_cannula":  # unlabelled: low-flow (2) or high-flow (3)
             return frozenset({max(h, 2), max(h, 3)})
         x = {"low_flow_nasal_cannula": 2, "high_flow_nasal_cannula": 3}[oxygen]
     else:
-        x = 3 if oxygen_l_min > 6 else 2
+        x = 0 if oxygen_l_min == 0 else 3 if oxygen_l_min > 6 else 2
     return max(h, x, 1 if fever else 0)
 
 
 CANDIDATES: dict[str, list[Any]] = {
     "temperature_c": [37.0, 39.0],
-    "anticytokine_or_antipyretic": [False, True],
+    "anticytokine_or_antipyretic": [False, True, "premedication"],
     "hypotension": ["none", "fluids", "vasopressors"],
     "vasopressors": [0, 1, 2],
     "vasopressin": [False, True],

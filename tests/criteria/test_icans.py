@@ -32,6 +32,8 @@ CHILD = {"ice_score": None, "age_years": 11}
 
 RULE = {
     "none": "grade 0: no ICANS findings",
+    "none sedated": "grade 0: no ICANS findings that count (the patient was sedated: what "
+    "sedation explains is not counted)",
     "other": "not ICANS: findings attributed to another cause",
     "death": "grade 5: death due to ICANS",
     "ice 7-9": "grade 1: ICE score 7-9 (age >= 12)",
@@ -40,6 +42,12 @@ RULE = {
     "ice 0": "grade 3: ICE score 0 with the patient arousable (age >= 12)",
     "capd 1-8": "grade 1: CAPD score 1-8 (age < 12)",
     "capd 9": "grade 3: CAPD score >= 9 (age < 12)",
+    "ice 7-9 used": "grade 1: ICE score 7-9 (ICE used)",
+    "ice 0 used": "grade 3: ICE score 0 with the patient arousable (ICE used)",
+    "ice 0 sedated": "grade 3: ICE score 0 while sedated (counted because "
+    "sedation_excludes_scores is false)",
+    "capd 1-8 used": "grade 1: CAPD score 1-8 (CAPD used)",
+    "capd 9 used": "grade 3: CAPD score >= 9 (CAPD used)",
     "spontaneous": "grade 1: depressed consciousness, awakens spontaneously",
     "voice": "grade 2: depressed consciousness, awakens to voice",
     "touch": "grade 3: depressed consciousness, awakens only to tactile stimulus",
@@ -57,6 +65,8 @@ RULE = {
     "?death": "not gradable: death_from_icans missing",
     "?ice": "not gradable: ICE score missing (age >= 12)",
     "?capd": "not gradable: CAPD score missing (age < 12)",
+    "?ice tool": "not gradable: ICE score missing (ICE recorded as the tool)",
+    "?capd tool": "not gradable: CAPD score missing (CAPD recorded as the tool)",
     "?score": "not gradable: ICE/CAPD score missing and age missing",
     "?disagree": "not gradable: age missing and ICE and CAPD scores disagree",
     "?consciousness": "not gradable: level of consciousness missing",
@@ -97,17 +107,35 @@ VIGNETTES = [
       consciousness="awakens_to_touch"),
     v("ASTCT: ICE 2 and awakens to touch: tie at 3, rule names ICE", 3, "ice 1-2",
       ice_score=2, consciousness="awakens_to_touch"),
-    v("ASTCT: sedation excludes the consciousness domain (unarousable, ICE 8 -> 1)", 1,
-      "ice 7-9", ice_score=8, consciousness="unarousable", sedated=True),
-    v("ASTCT: sedated, awakens to touch, ICE 10 -> 0", 0, "none",
+    # ASTCT: depressed consciousness due to sedating medication does not count; an ICE or
+    # CAPD taken under it (propofol, RASS -4/-5) is not assessable (default: excluded).
+    v("ASTCT: sedated (propofol), unarousable, ICE 8 -> both excluded -> 0", 0,
+      "none sedated", ice_score=8, consciousness="unarousable", sedated=True),
+    v("ASTCT: sedated, RASS -5, ICE 0 -> not 'arousable' grade 3: excluded -> 0", 0,
+      "none sedated", ice_score=0, consciousness="unarousable", sedated=True),
+    v("ASTCT: sedated, awakens to touch, ICE 10 -> 0", 0, "none sedated",
       consciousness="awakens_to_touch", sedated=True),
+    v("ASTCT: sedated, ICE 2, but a focal edema on imaging -> 3", 3, "focal edema",
+      ice_score=2, consciousness="awakens_to_touch", sedated=True, cerebral_edema="focal"),
+    v("sedated, consciousness missing, ICE 4: alert (ICE counts) or not -> not gradable",
+      None, "?consciousness", ice_score=4, consciousness=None, sedated=True),
+    v("sedated, consciousness missing, ICE 10 -> 0 either way", 0, "none", ice_score=10,
+      consciousness=None, sedated=True),
+    v("sedation recorded but the patient alert: assessable, ICE 2 -> 3", 3, "ice 1-2",
+      ice_score=2, sedated=True),
     v("sedation unknown with depressed consciousness -> not gradable", None, "?sedation",
       consciousness="awakens_to_voice", sedated=None),
+    v("sedation unknown, depressed consciousness and ICE 5 -> not gradable", None,
+      "?sedation", ice_score=5, consciousness="awakens_spontaneously", sedated=None),
     v("sedation unknown but alert -> does not matter", 0, "none", sedated=None),
-    v("default: sedation does not exclude the ICE score (ICE 2 -> 3)", 3, "ice 1-2",
-      ice_score=2, sedated=True),
-    v("parameter sedation_excludes_scores: sedated ICE 2 -> 0", 0, "none",
-      {"sedation_excludes_scores": True}, ice_score=2, sedated=True),
+    v("sedation unknown but alert: ICE 5 counts -> 2", 2, "ice 3-6", ice_score=5,
+      sedated=None),
+    v("parameter sedation_excludes_scores=False: sedated ICE 2 counts -> 3", 3, "ice 1-2",
+      {"sedation_excludes_scores": False}, ice_score=2, consciousness="awakens_to_voice",
+      sedated=True),
+    v("sedation_excludes_scores=False: sedated unarousable ICE 0 -> 3, never 'arousable'",
+      3, "ice 0 sedated", {"sedation_excludes_scores": False}, ice_score=0,
+      consciousness="unarousable", sedated=True),
     # CAPD (age < 12) and the age cut-off
     v("ASTCT: CAPD 0 at age 11 is normal", 0, "none", **CHILD, capd_score=0),
     v("ASTCT: CAPD 5, alert, age 11 -> grade 1", 1, "capd 1-8", **CHILD, capd_score=5),
@@ -132,12 +160,28 @@ VIGNETTES = [
       age_years=12, ice_score=None, capd_score=12),
     v("age 11 with only ICE recorded: CAPD missing -> not gradable", None, "?capd",
       age_years=11, ice_score=8),
-    v("age missing, only ICE recorded -> ICE used", 1, "ice 7-9", age_years=None,
+    v("age missing, only ICE recorded -> ICE used", 1, "ice 7-9 used", age_years=None,
       ice_score=8),
-    v("age missing, only CAPD recorded -> CAPD used", 3, "capd 9", age_years=None,
+    v("age missing, only CAPD recorded -> CAPD used", 3, "capd 9 used", age_years=None,
       ice_score=None, capd_score=10),
-    v("age missing, ICE and CAPD agree -> graded", 1, "ice 7-9", age_years=None,
+    v("age missing, ICE and CAPD agree -> graded", 1, "ice 7-9 used", age_years=None,
       ice_score=8, capd_score=4),
+    # ASTCT pediatric table: CAPD for children < 12 and for older patients who cannot do
+    # the ICE (developmental delay); the tool named on the observation wins over age.
+    v("ASTCT: age 15 with developmental delay, CAPD named, CAPD 6 -> 1", 1, "capd 1-8 used",
+      age_years=15, ice_score=None, capd_score=6, assessment_tool="capd"),
+    v("ASTCT: age 15, CAPD named, CAPD 10 -> 3 (ICE 10 ignored)", 3, "capd 9 used",
+      age_years=15, ice_score=10, capd_score=10, assessment_tool="CAPD"),
+    v("CAPD named but its score missing -> not gradable", None, "?capd tool",
+      age_years=15, ice_score=8, assessment_tool="capd"),
+    v("ICE named at age 11 (able to do it): ICE 8 -> 1", 1, "ice 7-9 used", age_years=11,
+      ice_score=8, capd_score=None, assessment_tool="ice"),
+    v("ICE named, ICE 0, alert -> 3 (arousable)", 3, "ice 0 used", ice_score=0,
+      assessment_tool="ice"),
+    v("ICE named but its score missing -> not gradable", None, "?ice tool", ice_score=None,
+      capd_score=3, assessment_tool="ice"),
+    v("tool missing: age decides (15, CAPD only) -> ICE missing", None, "?ice",
+      age_years=15, ice_score=None, capd_score=6, assessment_tool=None),
     v("age missing, ICE and CAPD disagree -> not gradable", None, "?disagree",
       age_years=None, ice_score=8, capd_score=12),
     v("age and both scores missing -> not gradable", None, "?score", age_years=None,
@@ -207,7 +251,7 @@ def test_icans_grade_refuses(changes: dict[str, Any], message: str) -> None:
 def reference_icans(ice_score: Any, capd_score: Any, age_years: Any, consciousness: str,
                     sedated: bool, seizure: str, motor_weakness: bool, cerebral_edema: str,
                     raised_icp_signs: bool, other_cause: bool,
-                    death_from_icans: bool) -> int | frozenset[int]:
+                    death_from_icans: bool, assessment_tool: Any = None) -> int | frozenset[int]:
     """ASTCT ICANS grade of one observation, straight from the consensus table."""
     if other_cause and death_from_icans:
         raise ValueError("contradiction")
@@ -224,12 +268,19 @@ def reference_icans(ice_score: Any, capd_score: Any, age_years: Any, consciousne
 
     known = {"ice": ice_score is not None and not np.isnan(ice_score),
              "capd": capd_score is not None and not np.isnan(capd_score)}
-    if age_years is None or np.isnan(age_years):
+    if assessment_tool is not None:  # the tool named wins (ASTCT pediatric table)
+        tools = [assessment_tool]
+    elif age_years is None or np.isnan(age_years):
         # the tool recorded is the one used; with both, either could apply
         tools = [t for t in ("ice", "capd") if known[t]] or ["ice", "capd"]
     else:
         tools = ["capd" if age_years < 12 else "ice"]
     scores: set[int] = set()
+    # under sedation that depressed consciousness, neither the level of consciousness nor
+    # the ICE/CAPD score counts (an alert patient was assessable)
+    if sedated and consciousness != "alert":
+        tools = []
+        scores = {0}
     for tool in tools:
         if known[tool]:
             value = ice_score if tool == "ice" else capd_score

@@ -92,9 +92,17 @@ def test_the_build_is_deterministic() -> None:
 
 
 def test_anticytokine_or_antipyretic_is_given_from_some_day_onward() -> None:
-    # The column means "given at or before this time": once yes, it stays yes.
-    flag = TABLES["crs_observations"].groupby(KEY)["anticytokine_or_antipyretic"]
-    assert flag.apply(lambda s: s.astype(bool).is_monotonic_increasing).all()
+    # The column means "given for CRS at or before this time" (yes = for_crs): once yes,
+    # it stays yes.
+    given = TABLES["crs_observations"]["anticytokine_or_antipyretic"].astype(bool)
+    flag = given.groupby([TABLES["crs_observations"][k] for k in KEY])
+    assert flag.apply(lambda s: s.is_monotonic_increasing).all()
+    # ... and never before CRS began (the first day >= 38.0 C): none is a premedication,
+    # which would not waive the fever requirement (ASTCT, Lee et al. 2019).
+    crs = TABLES["crs_observations"]
+    first_given = crs[given].groupby(KEY)["day"].min()
+    first_fever = crs[crs["temperature_c"] >= 38.0].groupby(KEY)["day"].min()
+    assert (first_given >= first_fever.reindex(first_given.index)).all()
 
 
 def test_no_crs_means_no_fever() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from reinfuse.criteria._common import (
     NA,
@@ -24,6 +25,8 @@ from reinfuse.criteria._common import (
     FloatArray,
     GradeResult,
     Int8Array,
+    Layout,
+    _is_array,
     as_codes,
     as_float,
     as_tristate,
@@ -37,6 +40,7 @@ from reinfuse.criteria._common import (
 )
 
 __all__ = [
+    "ANTICYTOKINE_OR_ANTIPYRETIC",
     "HYPOTENSION_LEVELS",
     "OXYGEN_SUPPORT",
     "crs_grade",
@@ -48,6 +52,20 @@ SCALE = "ASTCT consensus CRS grade (Lee et al., Biol Blood Marrow Transplant 201
 
 HYPOTENSION_LEVELS = ("none", "fluids", "vasopressors")
 H_NONE, H_FLUIDS, H_VASO = range(3)
+
+#: Antipyretic or anti-cytokine therapy at or before an observation: ``"no"``, ``"for_crs"``
+#: (given as treatment after CRS began: fever is no longer required) or ``"premedication"``
+#: (given only before CRS began, e.g. paracetamol with the infusion: fever still required).
+ANTICYTOKINE_OR_ANTIPYRETIC = ("no", "for_crs", "premedication")
+T_NO, T_FOR_CRS, T_PREMEDICATION = range(3)
+#: Yes/no spellings of the therapy column: yes means given for CRS (its meaning before
+#: ``premedication`` existed, so older sheets keep their meaning).
+_THERAPY_ALIASES = {
+    **dict.fromkeys(("yes", "y", "true", "t", "1", "1.0", "checked", "given_for_crs",
+                     "treatment"), "for_crs"),
+    **dict.fromkeys(("n", "false", "f", "0", "0.0", "unchecked", "none"), "no"),
+    **dict.fromkeys(("premed", "premedication_only", "prophylaxis"), "premedication"),
+}
 
 OXYGEN_SUPPORT = (
     "room_air",
@@ -87,6 +105,8 @@ def crs_rules(fever_c: float = 38.0, low_flow_max_l_min: float = 6.0) -> tuple[s
         "not CRS: signs attributed to another cause",
         "grade 5: death due to CRS",
         f"not CRS: no fever >= {f} C and no anti-cytokine or antipyretic therapy given",
+        f"not CRS: no fever >= {f} C (premedication given before CRS began does not waive "
+        "the fever requirement)",
         "grade 0: no fever, hypotension or hypoxia",
         f"grade 1: fever >= {f} C without hypotension or hypoxia",
         "grade 2: hypotension not requiring vasopressors",
@@ -113,10 +133,10 @@ def crs_rules(fever_c: float = 38.0, low_flow_max_l_min: float = 6.0) -> tuple[s
     )
 
 
-(R_FALLBACK, R_OTHER, R_DEATH, R_NO_FEVER, R_NONE, R_FEVER, R_FLUIDS, R_ONE_VASO,
+(R_FALLBACK, R_OTHER, R_DEATH, R_NO_FEVER, R_NO_FEVER_PREMED, R_NONE, R_FEVER, R_FLUIDS, R_ONE_VASO,
  R_VASOPRESSIN_ALONE, R_ONE_PLUS_VASOPRESSIN, R_MULTI, R_BLOWBY, R_LFNC, R_HFNC_LOW_RATE,
  R_HFNC, R_LFNC_HIGH_RATE, R_MASK, R_PPV, U_OTHER, U_DEATH, U_TEMP, U_ANTI, U_HYPOTENSION,
- U_VASO_COUNT, U_OXYGEN, U_RATE) = range(26)
+ U_VASO_COUNT, U_OXYGEN, U_RATE) = range(27)
 
 
 def _hypotension(
@@ -179,12 +199,17 @@ def _hypotension(
 def _hypoxia(
     oxygen: Int8Array, rate: FloatArray, low_flow_max: float, hfnc_at_low_rate: str
 ) -> tuple[Int8Array, Int8Array, Int8Array]:
-    """Interval [lo, hi] of the hypoxia grade and the rule for a decided grade."""
+    """Interval [lo, hi] of the hypoxia grade and the rule for a decided grade.
+
+    A nasal cannula or blow-by at a recorded 0 L/min delivers no oxygen: no hypoxia grade.
+    """
     high_rate = gt(rate, low_flow_max)
     low_rate = le(rate, low_flow_max)
     hfnc_low_is_2 = hfnc_at_low_rate == "rate"
+    no_flow = (rate == 0) & ((oxygen == O_BLOWBY) | (oxygen == O_LFNC) | (oxygen == O_HFNC)
+                             | (oxygen == O_NC))
     conditions = [
-        oxygen == O_AIR,
+        (oxygen == O_AIR) | no_flow,
         oxygen == O_BLOWBY,
         (oxygen == O_LFNC) & high_rate,
         oxygen == O_LFNC,
@@ -205,6 +230,17 @@ def _hypoxia(
         default=U_OXYGEN,
     ).astype(np.int8)
     return lo, hi, rule
+
+
+def _therapy(x: object, lay: Layout) -> Int8Array:
+    """Codes into :data:`ANTICYTOKINE_OR_ANTIPYRETIC`; yes/no columns take the fast path."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and _is_array(x) and (
+            pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+        tri = as_tristate(x, "anticytokine_or_antipyretic", lay)
+        return np.where(tri == YES, T_FOR_CRS, np.where(tri == NO, T_NO, NA)).astype(np.int8)
+    return as_codes(x, "anticytokine_or_antipyretic", lay, ANTICYTOKINE_OR_ANTIPYRETIC,
+                    aliases=_THERAPY_ALIASES)
 
 
 def crs_grade(
@@ -230,8 +266,11 @@ def crs_grade(
         Highest temperature of the observation, degrees Celsius (20-45; a value above 45
         raises, as it is probably Fahrenheit).
     anticytokine_or_antipyretic
-        Anti-cytokine therapy (tocilizumab, corticosteroids) or antipyretics given before
-        this observation (yes/no). Once given, fever is no longer required.
+        Anti-cytokine therapy (tocilizumab, corticosteroids) or antipyretics given at or
+        before this observation: ``"for_crs"`` (given as treatment after CRS began; yes/no
+        values read yes as ``"for_crs"``), ``"premedication"`` (given only before CRS
+        began, e.g. paracetamol or hydrocortisone with the infusion on day 0) or ``"no"``.
+        Only therapy given for CRS waives the fever requirement.
     hypotension
         ``"none"``, ``"fluids"`` (hypotension not requiring vasopressors) or
         ``"vasopressors"``. Missing is inferred from the vasopressor columns when they
@@ -249,8 +288,8 @@ def crs_grade(
         ``"mechanical_ventilation"`` (case-insensitive; common abbreviations such as
         ``"HFNC"``, ``"NRB"`` accepted).
     oxygen_l_min
-        Oxygen flow rate in L/min; read for nasal cannula only. ``None``: not recorded (the
-        cannula label decides).
+        Oxygen flow rate in L/min; read for nasal cannula and blow-by only. ``None``: not
+        recorded (the cannula label decides). 0 L/min on a cannula or blow-by is no oxygen.
     other_cause
         The fever, hypotension and hypoxia of the observation are attributed to another
         cause (e.g. sepsis): not CRS, grade 0. Default ``False``.
@@ -298,7 +337,12 @@ def crs_grade(
     - vasopressin counts as a vasopressor for grade 3 but not toward "multiple";
     - without fever (and without prior antipyretic or anti-cytokine therapy) it is not CRS:
       grade 0. After such therapy fever is not required and the grade follows hypotension
-      and hypoxia (no fever, hypotension or hypoxia then gives grade 0);
+      and hypoxia (no fever, hypotension or hypoxia then gives grade 0). The consensus
+      waives fever "once antipyretics or anti-cytokine therapy are given" as treatment of
+      CRS, whose onset requires fever: premedication before CRS began (day 0 paracetamol or
+      hydrocortisone) does not waive it (``"premedication"``);
+    - hypoxia is graded by the oxygen support it requires: a nasal cannula or blow-by at a
+      recorded 0 L/min delivers no oxygen and counts as room air;
     - signs attributable to another cause are not CRS; organ toxicities do not change the
       grade (they are graded by CTCAE separately, and are not inputs). ``other_cause``
       removes the whole observation; to discount a single sign (e.g. hypoxia from a
@@ -348,7 +392,9 @@ def crs_grade(
     })
     temp = as_float(temperature_c, "temperature_c", lay, low=20, high=45,
                     hint="Give temperatures in degrees Celsius (F -> C: (F - 32) * 5 / 9).")
-    anti = as_tristate(anticytokine_or_antipyretic, "anticytokine_or_antipyretic", lay)
+    therapy = _therapy(anticytokine_or_antipyretic, lay)
+    # Only therapy given for CRS waives the fever requirement (premedication counts as no).
+    anti = np.where(therapy == T_FOR_CRS, YES, np.where(therapy == NA, NA, NO)).astype(np.int8)
     hyp = as_codes(hypotension, "hypotension", lay, HYPOTENSION_LEVELS,
                    aliases={"fluid": "fluids", "vasopressor": "vasopressors"})
     n_vaso = as_float(vasopressors, "vasopressors", lay, low=0, high=20, integer=True)
@@ -407,6 +453,7 @@ def crs_grade(
             unknown & (h_lo != h_hi) & (h_hi > lo),
             unknown & (x_lo != x_hi) & (x_hi > lo),
             unknown,
+            (lo == 0) & not_crs & (therapy == T_PREMEDICATION),
             (lo == 0) & not_crs,
             lo == 0,
             (lo == h_lo) & (lo >= 2),
@@ -422,6 +469,7 @@ def crs_grade(
             np.where(hyp == NA, U_HYPOTENSION, U_VASO_COUNT),
             x_rule,
             R_FALLBACK,
+            R_NO_FEVER_PREMED,
             R_NO_FEVER,
             R_NONE,
             h_rule,

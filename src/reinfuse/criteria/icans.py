@@ -31,6 +31,7 @@ from reinfuse.criteria._common import (
 )
 
 __all__ = [
+    "ASSESSMENT_TOOLS",
     "CEREBRAL_EDEMA",
     "CONSCIOUSNESS_LEVELS",
     "SEIZURE_TYPES",
@@ -53,6 +54,10 @@ CONSCIOUSNESS_LEVELS = (
 SEIZURE_TYPES = ("none", "rapidly_resolving", "eeg_nonconvulsive_resolved", "prolonged",
                  "repetitive")
 CEREBRAL_EDEMA = ("none", "focal", "diffuse")
+#: Encephalopathy tool used at an assessment: the ICE score or the Cornell Assessment of
+#: Pediatric Delirium.
+ASSESSMENT_TOOLS = ("ice", "capd")
+_TOOL_ALIASES = {"ice_score": "ice", "cornell": "capd", "capd_score": "capd"}
 
 
 def icans_rules(capd_age_below: float = 12) -> tuple[str, ...]:
@@ -63,13 +68,24 @@ def icans_rules(capd_age_below: float = 12) -> tuple[str, ...]:
         "not ICANS: findings attributed to another cause",
         "grade 5: death due to ICANS",
         "grade 0: no ICANS findings",
-        # encephalopathy score
+        "grade 0: no ICANS findings that count (the patient was sedated: what sedation "
+        "explains is not counted)",
+        # encephalopathy score, the tool chosen by age
         f"grade 1: ICE score 7-9 (age >= {a})",
         f"grade 2: ICE score 3-6 (age >= {a})",
         f"grade 3: ICE score 1-2 (age >= {a})",
         f"grade 3: ICE score 0 with the patient arousable (age >= {a})",
         f"grade 1: CAPD score 1-8 (age < {a})",
         f"grade 3: CAPD score >= 9 (age < {a})",
+        # ... the tool named by the observation (or the only score recorded, age missing)
+        "grade 1: ICE score 7-9 (ICE used)",
+        "grade 2: ICE score 3-6 (ICE used)",
+        "grade 3: ICE score 1-2 (ICE used)",
+        "grade 3: ICE score 0 with the patient arousable (ICE used)",
+        "grade 1: CAPD score 1-8 (CAPD used)",
+        "grade 3: CAPD score >= 9 (CAPD used)",
+        "grade 3: ICE score 0 while sedated (counted because sedation_excludes_scores is "
+        "false)",
         # consciousness
         "grade 1: depressed consciousness, awakens spontaneously",
         "grade 2: depressed consciousness, awakens to voice",
@@ -90,6 +106,8 @@ def icans_rules(capd_age_below: float = 12) -> tuple[str, ...]:
         "not gradable: death_from_icans missing",
         f"not gradable: ICE score missing (age >= {a})",
         f"not gradable: CAPD score missing (age < {a})",
+        "not gradable: ICE score missing (ICE recorded as the tool)",
+        "not gradable: CAPD score missing (CAPD recorded as the tool)",
         "not gradable: ICE/CAPD score missing and age missing",
         "not gradable: age missing and ICE and CAPD scores disagree",
         "not gradable: level of consciousness missing",
@@ -101,11 +119,18 @@ def icans_rules(capd_age_below: float = 12) -> tuple[str, ...]:
     )
 
 
-(R_FALLBACK, R_OTHER, R_DEATH, R_NONE, R_ICE_7_9, R_ICE_3_6, R_ICE_1_2, R_ICE_0, R_CAPD_1_8,
- R_CAPD_9, R_AWAKE_SPONT, R_AWAKE_VOICE, R_AWAKE_TOUCH, R_UNAROUSABLE, R_SEIZ_RAPID,
- R_SEIZ_EEG, R_SEIZ_PROLONGED, R_SEIZ_REPETITIVE, R_MOTOR, R_EDEMA_FOCAL, R_EDEMA_DIFFUSE,
- R_ICP, U_OTHER, U_DEATH, U_ICE, U_CAPD, U_SCORE_NO_AGE, U_SCORE_DISAGREE, U_CONSCIOUSNESS,
- U_SEDATION, U_SEIZURE, U_MOTOR, U_EDEMA, U_ICP) = range(34)
+(R_FALLBACK, R_OTHER, R_DEATH, R_NONE, R_NONE_SEDATED, R_ICE_7_9, R_ICE_3_6, R_ICE_1_2,
+ R_ICE_0, R_CAPD_1_8, R_CAPD_9, T_ICE_7_9, T_ICE_3_6, T_ICE_1_2, T_ICE_0, T_CAPD_1_8,
+ T_CAPD_9, R_ICE_0_SEDATED, R_AWAKE_SPONT, R_AWAKE_VOICE, R_AWAKE_TOUCH, R_UNAROUSABLE,
+ R_SEIZ_RAPID, R_SEIZ_EEG, R_SEIZ_PROLONGED, R_SEIZ_REPETITIVE, R_MOTOR, R_EDEMA_FOCAL,
+ R_EDEMA_DIFFUSE, R_ICP, U_OTHER, U_DEATH, U_ICE, U_CAPD, U_ICE_TOOL, U_CAPD_TOOL,
+ U_SCORE_NO_AGE, U_SCORE_DISAGREE, U_CONSCIOUSNESS, U_SEDATION, U_SEIZURE, U_MOTOR, U_EDEMA,
+ U_ICP) = range(44)
+
+#: Score rule chosen by age -> the same rule when the tool was named (or the only score).
+_NAMED_TOOL_RULE = np.arange(44, dtype=np.int8)
+_NAMED_TOOL_RULE[[R_ICE_7_9, R_ICE_3_6, R_ICE_1_2, R_ICE_0, R_CAPD_1_8, R_CAPD_9]] = [
+    T_ICE_7_9, T_ICE_3_6, T_ICE_1_2, T_ICE_0, T_CAPD_1_8, T_CAPD_9]
 
 
 class _Domain:
@@ -153,7 +178,7 @@ def _flag(tri: Int8Array, grade: int, rule: int, unknown_rule: int) -> _Domain:
     return _Domain(lo, hi, np.full(tri.shape, rule, dtype=np.int8), unknown_rule)
 
 
-def _excluded_by(sedated: Int8Array, d: _Domain, unknown_rule: int) -> _Domain:
+def _excluded_by(sedated: Int8Array, d: _Domain, unknown_rule: int | Int8Array) -> _Domain:
     """Domain ignored under sedation; unknown sedation widens it to [0, hi]."""
     lo = np.where(sedated == NO, d.lo, 0).astype(np.int8)
     hi = np.where(sedated == YES, 0, d.hi).astype(np.int8)
@@ -173,9 +198,10 @@ def icans_grade(
     raised_icp_signs: object = False,
     other_cause: object = False,
     death_from_icans: object = False,
+    assessment_tool: object = None,
     *,
     capd_age_below: float = 12,
-    sedation_excludes_scores: bool = False,
+    sedation_excludes_scores: bool = True,
 ) -> GradeResult:
     """ASTCT consensus ICANS grade (0-5) of each observation, with the rule that set it.
 
@@ -183,21 +209,26 @@ def icans_grade(
     ----------
     ice_score
         Immune effector Cell-associated Encephalopathy score, 0-10 (whole numbers); used
-        from age ``capd_age_below`` on. ``None`` if never recorded.
+        where ``assessment_tool`` is ``"ice"``, or, where no tool is named, from age
+        ``capd_age_below`` on. ``None`` if never recorded.
     capd_score
-        Cornell Assessment of Pediatric Delirium score, 0-32; used below age
+        Cornell Assessment of Pediatric Delirium score, 0-32; used where
+        ``assessment_tool`` is ``"capd"``, or, where no tool is named, below age
         ``capd_age_below``. ``None`` if never recorded.
     age_years
-        Age at the observation, years. Chooses ICE or CAPD. Where age is missing, the one
-        score recorded is used (both recorded: graded only if they agree). ``None``: no
-        ages given.
+        Age at the observation, years: chooses ICE or CAPD where ``assessment_tool`` is
+        missing. Where age is missing too, the one score recorded is used (both recorded:
+        graded only if they agree). ``None``: no ages given.
     consciousness
         Depressed level of consciousness: ``"alert"``, ``"awakens_spontaneously"``,
         ``"awakens_to_voice"``, ``"awakens_to_touch"`` or ``"unarousable"`` (unarousable
         or needing vigorous/repetitive tactile stimuli; stupor; coma).
     sedated
-        Sedating medication explains the depressed consciousness (yes/no): the
-        consciousness domain is then not counted. Default ``False``.
+        Sedating medication explains the depressed consciousness (yes/no; e.g. propofol,
+        RASS -4 or -5): the consciousness domain is then not counted, nor (with
+        ``sedation_excludes_scores``) the ICE/CAPD score. A patient recorded ``"alert"``
+        was assessable whatever this says. Missing: either, so the observation is graded
+        only where it cannot matter. Default ``False``.
     seizure
         ``"none"`` (default), ``"rapidly_resolving"`` (any clinical seizure that resolves
         rapidly), ``"eeg_nonconvulsive_resolved"`` (non-convulsive seizures on EEG that
@@ -216,14 +247,23 @@ def icans_grade(
         The findings are attributed to another cause: not ICANS, grade 0. Default ``False``.
     death_from_icans
         Death due to ICANS with no other principal cause: grade 5. Default ``False``.
+    assessment_tool
+        The encephalopathy tool used at this assessment: ``"ice"`` or ``"capd"``. The
+        consensus uses the CAPD for children under 12 *and* for older patients who cannot
+        do the ICE (e.g. developmental delay), so a named tool wins over age. ``None``
+        (default) or missing: age decides.
     capd_age_below
-        CAPD replaces ICE for ages strictly below this (years). Default 12 ("< 12 years",
-        the ASTCT consensus table). Sources disagree: some protocols use CAPD for
-        "12 years and under"; for that reading with ages in (possibly fractional) years,
-        pass ``capd_age_below=13``.
+        Where no tool is named, CAPD replaces ICE for ages strictly below this (years).
+        Default 12 ("< 12 years", the ASTCT consensus table). Sources disagree: some
+        protocols use CAPD for "12 years and under"; for that reading with ages in
+        (possibly fractional) years, pass ``capd_age_below=13``.
     sedation_excludes_scores
-        Also ignore the ICE/CAPD score while sedated. Default ``False``: the consensus
-        excludes sedation only from the level-of-consciousness domain.
+        Whether an ICE/CAPD score taken while sedation depressed the patient's
+        consciousness is excluded, like the consciousness domain. Default ``True``: the
+        consensus counts only findings not attributable to sedating medication, and an ICE
+        or CAPD taken under deep sedation (RASS -4/-5, propofol) measures the drug, not
+        the syndrome. ``False`` counts such scores (the rule then says so, never
+        "arousable").
 
     Returns
     -------
@@ -240,11 +280,13 @@ def icans_grade(
     - ICE score (age >= 12): 7-9 grade 1; 3-6 grade 2; 0-2 grade 3; ICE 0 because the
       patient is unarousable is grade 4 (through the consciousness domain). ICE 0 in an
       arousable patient (e.g. global aphasia) is grade 3. ICE 10 is normal;
-    - CAPD (age < 12): 1-8 grade 1 (2 when awakening only to voice, through the
-      consciousness domain); >= 9 grade 3; unable to perform CAPD because unarousable is
-      grade 4 (consciousness domain). CAPD 0 is normal;
+    - CAPD (children < 12, and older patients who cannot do the ICE, e.g. developmental
+      delay: the consensus's pediatric grading table): 1-8 grade 1 (2 when awakening only
+      to voice, through the consciousness domain); >= 9 grade 3; unable to perform CAPD
+      because unarousable is grade 4 (consciousness domain). CAPD 0 is normal;
     - consciousness: awakens spontaneously 1; to voice 2; only to tactile stimulus 3;
-      unarousable, stupor or coma 4; depressed consciousness due to sedation not counted;
+      unarousable, stupor or coma 4; depressed consciousness due to sedating medication
+      is not counted, and neither (by default) is an ICE/CAPD score taken under it;
     - seizure: rapidly resolving clinical seizure, or non-convulsive EEG seizure resolving
       with intervention, 3; prolonged (> 5 min) or repetitive without return to baseline 4;
     - deep focal motor weakness 4; focal/local edema 3; diffuse edema or signs of raised
@@ -265,8 +307,10 @@ def icans_grade(
     [3, 4, 1, 3, 2]
     >>> print(r.rule[0])
     grade 3: ICE score 0 with the patient arousable (age >= 12)
-    >>> icans_grade(9, None, 40, "unarousable", sedated=True).item()
-    (1, 'grade 1: ICE score 7-9 (age >= 12)')
+    >>> icans_grade(9, None, 40, "unarousable", sedated=True).item()[0]  # all from sedation
+    0
+    >>> icans_grade(None, 6, 15, "alert", assessment_tool="capd").item()
+    (1, 'grade 1: CAPD score 1-8 (CAPD used)')
     """
     if not (np.isfinite(capd_age_below) and 0 < capd_age_below <= 30):
         raise CriteriaError(
@@ -284,6 +328,7 @@ def icans_grade(
         "raised_icp_signs": raised_icp_signs,
         "other_cause": other_cause,
         "death_from_icans": death_from_icans,
+        "assessment_tool": assessment_tool,
     })
     ice = as_float(ice_score, "ice_score", lay, low=0, high=10, integer=True)
     capd = as_float(capd_score, "capd_score", lay, low=0, high=32, integer=True)
@@ -297,6 +342,8 @@ def icans_grade(
     icp = as_tristate(raised_icp_signs, "raised_icp_signs", lay)
     other = as_tristate(other_cause, "other_cause", lay)
     death = as_tristate(death_from_icans, "death_from_icans", lay)
+    tool = as_codes(assessment_tool, "assessment_tool", lay, ASSESSMENT_TOOLS,
+                    aliases=_TOOL_ALIASES)
     bad = (other == YES) & (death == YES)
     if bad.any():
         rows = np.flatnonzero(bad)
@@ -305,24 +352,40 @@ def icans_grade(
             f"at position {rows[0]}; grade 5 requires no other principal cause."
         )
 
-    # --- encephalopathy score: ICE from capd_age_below on, CAPD below ---------------
+    # --- encephalopathy score: the tool named, else ICE from capd_age_below on, CAPD below
     i_lo, i_hi, i_rule = _ice(ice)
     c_lo, c_hi, c_rule = _capd(capd)
-    use_capd = lt(age, capd_age_below)
-    use_ice = ge(age, capd_age_below)
-    no_age = np.isnan(age)
+    unnamed = tool == NA
+    use_capd = unnamed & lt(age, capd_age_below)
+    use_ice = unnamed & ge(age, capd_age_below)
+    no_age = unnamed & np.isnan(age)
     has_ice, has_capd = ~np.isnan(ice), ~np.isnan(capd)
-    by_ice = use_ice | (no_age & has_ice & ~has_capd)
-    by_capd = use_capd | (no_age & has_capd & ~has_ice)
+    named_ice = tool == 0
+    named_capd = tool == 1
+    by_ice = named_ice | use_ice | (no_age & has_ice & ~has_capd)
+    by_capd = named_capd | use_capd | (no_age & has_capd & ~has_ice)
     both = no_age & has_ice & has_capd
     s_lo = np.select([by_ice, by_capd, both], [i_lo, c_lo, np.minimum(i_lo, c_lo)], default=0)
     s_hi = np.select([by_ice, by_capd, both], [i_hi, c_hi, np.maximum(i_hi, c_hi)], default=3)
     s_rule = np.where(by_capd, c_rule, i_rule).astype(np.int8)
-    s_why = np.select([use_ice, use_capd, both], [U_ICE, U_CAPD, U_SCORE_DISAGREE],
+    # the rule says why this tool: age, or the tool named (or the only score recorded)
+    s_rule = np.where(use_ice | use_capd, s_rule, _NAMED_TOOL_RULE[s_rule]).astype(np.int8)
+    s_why = np.select([named_ice, named_capd, use_ice, use_capd, both],
+                      [U_ICE_TOOL, U_CAPD_TOOL, U_ICE, U_CAPD, U_SCORE_DISAGREE],
                       default=U_SCORE_NO_AGE).astype(np.int8)
     score = _Domain(s_lo.astype(np.int8), s_hi.astype(np.int8), s_rule, s_why)
+    # Sedation depressing consciousness (three-valued AND): a patient recorded alert was
+    # assessable whatever the sedation; an unknown level of consciousness leaves it open.
+    depressed = np.where(cons == NA, NA, np.where(cons == 0, NO, YES))
+    under_sedation = np.where((depressed == NO) | (sed == NO), NO,
+                              np.where((depressed == YES) & (sed == YES), YES, NA)
+                              ).astype(np.int8)
     if sedation_excludes_scores:
-        score = _excluded_by(sed, score, U_SEDATION)
+        score = _excluded_by(under_sedation, score,
+                             np.where(sed == NA, U_SEDATION, U_CONSCIOUSNESS).astype(np.int8))
+    else:  # counted, but an ICE 0 under sedation is not "arousable"
+        score.rule = np.where((under_sedation == YES) & by_ice & (ice == 0), R_ICE_0_SEDATED,
+                              score.rule).astype(np.int8)
 
     consciousness_d = _excluded_by(
         sed,
@@ -360,8 +423,8 @@ def icans_grade(
     for d in domains:  # the first undecided domain that could raise the grade
         conditions.append(unknown & (d.lo != d.hi) & (d.hi > lo))
         codes.append(np.broadcast_to(np.asarray(d.unknown_rule, dtype=np.int8), lo.shape))
-    conditions += [unknown, lo == 0]
-    codes += [R_FALLBACK, R_NONE]
+    conditions += [unknown, (lo == 0) & (under_sedation == YES), lo == 0]
+    codes += [R_FALLBACK, R_NONE_SEDATED, R_NONE]
     for d in domains:  # the first domain reaching the grade
         conditions.append(d.lo == lo)
         codes.append(d.rule)

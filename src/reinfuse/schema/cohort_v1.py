@@ -4,8 +4,8 @@ the template workbook and the documentation (``docs/cohort-format.md`` is genera
 
 from __future__ import annotations
 
-from reinfuse.criteria.crs import OXYGEN_SUPPORT
-from reinfuse.criteria.icans import CONSCIOUSNESS_LEVELS, SEIZURE_TYPES
+from reinfuse.criteria.crs import ANTICYTOKINE_OR_ANTIPYRETIC, OXYGEN_SUPPORT
+from reinfuse.criteria.icans import ASSESSMENT_TOOLS, CONSCIOUSNESS_LEVELS, SEIZURE_TYPES
 from reinfuse.schema._model import CohortFormat, Column, ColumnKind, Table
 
 YESNO: ColumnKind = "yesno"
@@ -189,62 +189,98 @@ OXYGEN = OXYGEN_SUPPORT
 CONSCIOUSNESS = CONSCIOUSNESS_LEVELS
 SEIZURES = SEIZURE_TYPES
 
+#: What a blank cell means in the raw observation sheets, said once per column below.
+_UNKNOWN = (" Blank = unknown (never read as no): the row is graded only where no answer "
+            "could change its grade.")
+
 CRS_OBSERVATIONS = Table(
     name="crs_observations",
     meaning="Optional. One row per CRS assessment (e.g. daily): the findings the ASTCT "
-            "grade is derived from.",
+            "grade is derived from. A blank cell is unknown, not absent: a row is graded "
+            "only where every value the blank could take gives the same grade.",
     key=("patient_id", "infusion", "day"),
     required_table=False,
     columns=(
         *_keys("observation"),
         # Ranges are the grading engine's own (criteria.crs), so a value the sheet accepts
         # can always be graded.
-        Column("temperature_c", "number", "Highest temperature.", unit="°C", minimum=20,
-               maximum=45),
-        Column("anticytokine_or_antipyretic", YESNO, "Tocilizumab, corticosteroids or "
-               "antipyretics given at or before this time (fever no longer required)."),
-        Column("hypotension", "code", "Hypotension and its treatment.",
+        Column("temperature_c", "number", "Highest temperature." + _UNKNOWN, unit="°C",
+               minimum=20, maximum=45),
+        Column("anticytokine_or_antipyretic", "code", "Tocilizumab, corticosteroids or "
+               "antipyretics at or before this time: for_crs = given as treatment after CRS "
+               "began (fever is then no longer required; yes means this); premedication = "
+               "given only before CRS began, e.g. paracetamol with the infusion on day 0 "
+               "(fever still required); no = none (ASTCT, Lee et al. 2019)." + _UNKNOWN,
+               codes=ANTICYTOKINE_OR_ANTIPYRETIC,
+               synonyms={"yes": "for_crs", "y": "for_crs", "true": "for_crs", "1": "for_crs",
+                         "1.0": "for_crs", "given_for_crs": "for_crs", "treatment": "for_crs",
+                         "n": "no", "false": "no", "0": "no", "0.0": "no", "none": "no",
+                         "premed": "premedication", "premedication_only": "premedication"}),
+        Column("hypotension", "code", "Hypotension and its treatment." + _UNKNOWN,
                codes=("none", "fluids", "vasopressors"),
                synonyms={"no": "none", "fluid": "fluids", "pressors": "vasopressors"}),
-        Column("vasopressors", "integer", "Number of vasopressors, excluding vasopressin.",
-               minimum=0, maximum=20),
-        Column("vasopressin", YESNO, "Vasopressin given."),
-        Column("oxygen", "code", "Oxygen support.", codes=OXYGEN,
+        Column("vasopressors", "integer", "Number of vasopressors, excluding vasopressin."
+               + _UNKNOWN, minimum=0, maximum=20),
+        Column("vasopressin", YESNO, "Vasopressin given." + _UNKNOWN),
+        Column("oxygen", "code", "Oxygen support." + _UNKNOWN, codes=OXYGEN,
                synonyms={"ra": "room_air", "lfnc": "low_flow_nasal_cannula",
                          "hfnc": "high_flow_nasal_cannula", "nc": "nasal_cannula",
                          "nrb": "non_rebreather", "ventilator": "mechanical_ventilation",
                          "intubated": "mechanical_ventilation"}),
-        Column("oxygen_l_min", "number", "Oxygen flow.", unit="L/min", minimum=0, maximum=100),
+        Column("oxygen_l_min", "number", "Oxygen flow (read for nasal cannula and blow-by; "
+               "0 L/min is no oxygen). Blank = not recorded: a cannula is then taken at its "
+               "label, an unlabelled nasal_cannula is unknown.", unit="L/min", minimum=0,
+               maximum=100),
         Column("other_cause", YESNO, "Fever, hypotension or hypoxia attributable to "
-               "something else."),
-        Column("death_from_crs", YESNO, "Death due to CRS with no other principal cause."),
+               "something else (then not CRS)." + _UNKNOWN + " Write no when they were "
+               "not."),
+        Column("death_from_crs", YESNO, "Death due to CRS with no other principal cause."
+               + _UNKNOWN + " A blank on a day the patient survived (a later death_date or "
+               "last_followup_date in infusions) is no."),
     ),
 )
 
 ICANS_OBSERVATIONS = Table(
     name="icans_observations",
     meaning="Optional. One row per neurological assessment: the findings the ICANS grade is "
-            "derived from.",
+            "derived from. A blank cell is unknown, not absent: a row is graded only where "
+            "every value the blank could take gives the same grade.",
     key=("patient_id", "infusion", "day"),
     required_table=False,
     columns=(
         *_keys("assessment"),
-        Column("ice_score", "integer", "Immune effector cell encephalopathy score.",
-               minimum=0, maximum=10),
-        Column("capd_score", "integer", "Cornell Assessment of Pediatric Delirium (children).",
+        Column("ice_score", "integer", "Immune effector cell encephalopathy score."
+               + _UNKNOWN, minimum=0, maximum=10),
+        Column("capd_score", "integer", "Cornell Assessment of Pediatric Delirium (children "
+               "under 12, and older patients who cannot do the ICE)." + _UNKNOWN,
                minimum=0, maximum=32),
-        Column("consciousness", "code", "Level of consciousness.", codes=CONSCIOUSNESS,
-               synonyms={"awake": "alert", "normal": "alert"}),
-        Column("sedated", YESNO, "Depressed consciousness due to sedating medication."),
-        Column("seizure", "code", "Seizures.", codes=SEIZURES, synonyms={"no": "none"}),
+        Column("assessment_tool", "code", "The encephalopathy tool used at this assessment: "
+               "ice or capd (CAPD for children under 12 and for older patients who cannot "
+               "do the ICE, e.g. developmental delay; ASTCT, Lee et al. 2019). Blank: age "
+               "at the infusion decides (CAPD below plan.derive capd_age_below, 12 by "
+               "default).", codes=ASSESSMENT_TOOLS,
+               synonyms={"ice_score": "ice", "cornell": "capd", "capd_score": "capd"},
+               optional=True),
+        Column("consciousness", "code", "Level of consciousness." + _UNKNOWN,
+               codes=CONSCIOUSNESS, synonyms={"awake": "alert", "normal": "alert"}),
+        Column("sedated", YESNO, "Depressed consciousness due to sedating medication (e.g. "
+               "propofol, RASS -4/-5): the level of consciousness and, by default "
+               "(plan.derive sedation_excludes_scores), the ICE/CAPD score are then not "
+               "counted." + _UNKNOWN + " Irrelevant when the patient is alert."),
+        Column("seizure", "code", "Seizures." + _UNKNOWN, codes=SEIZURES,
+               synonyms={"no": "none"}),
         Column("motor_weakness", YESNO, "Deep focal motor weakness (hemiparesis, "
-               "paraparesis)."),
-        Column("cerebral_edema", "code", "Cerebral edema on imaging.",
+               "paraparesis)." + _UNKNOWN),
+        Column("cerebral_edema", "code", "Cerebral edema on imaging." + _UNKNOWN
+               + " Write none when imaging showed none.",
                codes=("none", "focal", "diffuse"), synonyms={"no": "none", "local": "focal"}),
         Column("raised_icp_signs", YESNO, "Decerebrate or decorticate posturing, cranial "
-               "nerve VI palsy, papilledema or Cushing's triad."),
-        Column("other_cause", YESNO, "Findings attributable to something else."),
-        Column("death_from_icans", YESNO, "Death due to ICANS with no other principal cause."),
+               "nerve VI palsy, papilledema or Cushing's triad." + _UNKNOWN),
+        Column("other_cause", YESNO, "Findings attributable to something else (then not "
+               "ICANS)." + _UNKNOWN),
+        Column("death_from_icans", YESNO, "Death due to ICANS with no other principal cause."
+               + _UNKNOWN + " A blank on a day the patient survived (a later death_date or "
+               "last_followup_date in infusions) is no."),
     ),
 )
 
