@@ -358,6 +358,8 @@ def pre_infusion_status(
     traumatic_tap: TraumaticTap = "when_available",
     unknown_flow: Literal["missing", "CNS1"] = "missing",
     unassessed_cns_signs: Literal["absent", "missing"] = "absent",
+    unknown_circulating_blasts: Literal["missing", "apply"] = "missing",
+    unrecorded_csf_rbc: Literal["clean", "missing"] = "clean",
 ) -> pd.DataFrame:
     """Disease status before each infusion: marrow, MRD, CNS and extramedullary disease.
 
@@ -385,11 +387,21 @@ def pre_infusion_status(
         Marrow class of an M1 marrow without MRD, passed to
         :func:`~reinfuse.criteria.marrow.marrow_class`. Default ``"missing"``.
     traumatic_tap
-        Steinherz-Bleyer rule of :func:`~reinfuse.criteria.cns.cns_status`.
-        ``"when_available"`` (default): applied when the CSF RBC and the blood WBC and RBC
-        of the lumbar-puncture day are all recorded; otherwise the CSF counts are taken as
-        they are. ``"always"``: a blast-positive tap with WBC >= 5/uL and RBC >= 10/uL whose
-        counts are incomplete gets a missing status. ``"never"``: not applied.
+        Steinherz-Bleyer rule of :func:`~reinfuse.criteria.cns.cns_status`, which applies
+        only when the patient has circulating blasts (``blood_blasts`` of the
+        lumbar-puncture day). ``"when_available"`` (default): applied when the CSF RBC, the
+        blood WBC and RBC and the circulating blasts of the lumbar-puncture day are all
+        recorded (circulating blasts need not be with
+        ``unknown_circulating_blasts="apply"``); otherwise the CSF counts are taken as they
+        are. ``"always"``: a blast-positive traumatic tap (WBC >= 5/uL, RBC >= 10/uL) with
+        circulating blasts whose counts are incomplete, or negative by Steinherz-Bleyer
+        with circulating blasts unrecorded, gets a missing status. ``"never"``: not
+        applied.
+    unknown_circulating_blasts, unrecorded_csf_rbc
+        Passed to :func:`~reinfuse.criteria.cns.cns_status`: a traumatic tap negative by
+        Steinherz-Bleyer without a recorded ``blood_blasts`` is missing (default) or CNS2
+        (``"apply"``); a blast-positive CSF with WBC >= 5/uL and no RBC count is CNS3
+        (``"clean"``, default) or missing.
     unknown_flow
         Status of a blast-negative CSF without flow cytometry (``cns_status``). Default
         ``"missing"`` (it could be "CNS1 flow+"); ``"CNS1"`` for cohorts without CSF flow.
@@ -454,6 +466,8 @@ def pre_infusion_status(
         traumatic_tap=traumatic_tap,
         unknown_flow=unknown_flow,
         unassessed_cns_signs=unassessed_cns_signs,
+        unknown_circulating_blasts=unknown_circulating_blasts,
+        unrecorded_csf_rbc=unrecorded_csf_rbc,
     )
 
 
@@ -468,11 +482,15 @@ def _pre_status(
     traumatic_tap: str,
     unknown_flow: Literal["missing", "CNS1"],
     unassessed_cns_signs: str,
+    unknown_circulating_blasts: Literal["missing", "apply"] = "missing",
+    unrecorded_csf_rbc: Literal["clean", "missing"] = "clean",
 ) -> pd.DataFrame:
     _check_number(window_days, "window_days")
     _check_choice(mrd_from, "mrd_from", ("latest", "same_marrow"))
     _check_choice(traumatic_tap, "traumatic_tap", ("when_available", "always", "never"))
     _check_choice(unassessed_cns_signs, "unassessed_cns_signs", ("absent", "missing"))
+    _check_choice(unknown_circulating_blasts, "unknown_circulating_blasts", ("missing", "apply"))
+    _check_choice(unrecorded_csf_rbc, "unrecorded_csf_rbc", ("clean", "missing"))
     n_groups = t.n_groups
     window = (t.day >= -window_days) & (t.day <= 0)
     num, flag = t.num, t.flag
@@ -495,6 +513,7 @@ def _pre_status(
            for name in ("csf_wbc_per_ul", "csf_rbc_per_ul", "blood_wbc", "blood_rbc")}
     csf_blasts = _take(flag["csf_blasts"], csf_i, NA)
     csf_flow = _take(flag["csf_flow_positive"], csf_i, NA)
+    circulating = _take(flag["blood_blasts"], csf_i, NA)
     signs = _take(flag["cns_clinical_signs"], signs_i, NA)
     emd = _take(flag["emd"], emd_i, NA)
 
@@ -510,13 +529,17 @@ def _pre_status(
     else:
         with_tap = pd.Categorical(cns_status(
             *cns_args, csf_rbc_per_ul=csf["csf_rbc_per_ul"], blood_wbc=csf["blood_wbc"],
-            blood_rbc=csf["blood_rbc"], blood_units="si", **common))
+            blood_rbc=csf["blood_rbc"], circulating_blasts=_as_float_arg(circulating),
+            blood_units="si", unknown_circulating_blasts=unknown_circulating_blasts,
+            unrecorded_csf_rbc=unrecorded_csf_rbc, **common))
         if traumatic_tap == "always":
             status = with_tap
         else:
             without = pd.Categorical(cns_status(*cns_args, traumatic_tap_rule=False, **common))
             counts = ~(np.isnan(csf["csf_rbc_per_ul"]) | np.isnan(csf["blood_wbc"])
                        | np.isnan(csf["blood_rbc"]))
+            if unknown_circulating_blasts == "missing":
+                counts &= circulating != NA
             status = pd.Categorical.from_codes(
                 np.where(counts, with_tap.codes, without.codes), dtype=with_tap.dtype)
 
@@ -533,6 +556,7 @@ def _pre_status(
             "pre_csf_flow_positive": _bool_array(csf_flow),
             "pre_blood_wbc": csf["blood_wbc"],
             "pre_blood_rbc": csf["blood_rbc"],
+            "pre_blood_blasts": _bool_array(circulating),
             "pre_csf_day": day_of(csf_i),
             "pre_cns_clinical_signs": _bool_array(signs),
             "pre_cns_signs_day": day_of(signs_i),
