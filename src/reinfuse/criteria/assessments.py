@@ -653,6 +653,8 @@ def best_response(
     csf_flow_blocks_cr: bool = False,
     pd_increase: Literal["relative", "points"] = "relative",
     tie_break: Literal["earliest", "mrd_negative_first"] = "earliest",
+    mrd_negative_cr_from: Literal["window", "best_assessment"] = "window",
+    pr_count_recovery: bool = False,
 ) -> pd.DataFrame:
     """Best response to each infusion (CR, CRi, PR, SD, PD or NE) from the assessments.
 
@@ -716,14 +718,31 @@ def best_response(
     tie_break
         Among the assessments with the best class: ``"earliest"`` (default) or
         ``"mrd_negative_first"`` (an MRD-negative CR/CRi first, then the earliest).
+    mrd_negative_cr_from
+        Which assessments decide ``mrd_negative_cr`` when the best response is CR/CRi.
+        ``"window"`` (default): any remission (CR or CRi) assessment in the response window
+        with MRD < ``mrd_negative_below``: an MRD-positive CR on day 28 followed by an
+        MRD-negative one on day 56 is an MRD-negative CR (the MRD reported is then the
+        negative one, its day ``mrd_negative_day``). ``"best_assessment"``: only the MRD
+        of the assessment chosen as best (the earliest, unless ``tie_break`` says
+        otherwise).
+    pr_count_recovery
+        Require count recovery (ANC >= ``count_recovery_anc`` and platelets >=
+        ``count_recovery_platelets``) for PR as well, as NCCN-style response tables do.
+        Default ``False``: PR is defined by marrow blasts alone, as in the seed study.
+        Missing counts are read as ``missing_counts`` says (``"CRi"``: not recovered, so
+        not PR; ``"CR"``: recovered; ``"NE"``: the assessment is not classified).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by ``(patient_id, infusion)``: ``best_response`` (categorical: CR, CRi, PR,
         SD, PD, NE), ``response_day`` (day the best response was first documented),
-        ``best_response_mrd_pct`` (MRD at that assessment), ``mrd_negative_cr`` (via
-        :func:`~reinfuse.criteria.response.mrd_negative_cr`, CRi included),
+        ``best_response_mrd_pct`` (MRD at that assessment, or at the MRD-negative
+        remission assessment that decided, see ``mrd_negative_cr_from``),
+        ``mrd_negative_cr`` (via :func:`~reinfuse.criteria.response.mrd_negative_cr`, CRi
+        included), ``mrd_negative_day`` (first MRD-negative remission assessment in the
+        window),
         ``first_cr_day`` (first CR), ``first_remission_day`` (first CR or CRi), and
         ``rule`` (the rule that decided).
 
@@ -782,6 +801,7 @@ def best_response(
     _check_choice(unknown_baseline_sites, "unknown_baseline_sites", ("not_new", "new", "missing"))
     _check_choice(pd_increase, "pd_increase", ("relative", "points"))
     _check_choice(tie_break, "tie_break", ("earliest", "mrd_negative_first"))
+    _check_choice(mrd_negative_cr_from, "mrd_negative_cr_from", ("window", "best_assessment"))
     _check_number(count_recovery_anc, "count_recovery_anc")
     _check_number(count_recovery_platelets, "count_recovery_platelets")
     _check_number(companion_days, "companion_days")
@@ -841,6 +861,8 @@ def best_response(
         pr = _and(_tri(~np.isnan(pre_blasts), pre_blasts > 0),
                   _tri(both, blasts <= half + np.abs(half) * RTOL),
                   _tri(morph >= 0, morph <= 1))
+        if pr_count_recovery:
+            pr = _and(pr, recovered)
         bar = (pre_blasts * (1 + _PD_INCREASE) if pd_increase == "relative"
                else pre_blasts + _PD_POINTS)
         progression = _and(_tri(both, blasts > pre_blasts + np.abs(pre_blasts) * RTOL),
@@ -872,7 +894,10 @@ def best_response(
         f"platelets < {count_recovery_platelets:g})",
         f"CRi: {free_text}; count recovery not documented (missing_counts='CRi')",
         "PR: marrow blasts reduced by >= 50 % from the pre-infusion value, to <= 25 %, "
-        "no new extramedullary disease",
+        "no new extramedullary disease" + (
+            f", count recovery (ANC >= {count_recovery_anc:g}, platelets >= "
+            f"{count_recovery_platelets:g}; pr_count_recovery=True)"
+            if pr_count_recovery else ""),
         f"PD: marrow blasts {increase}",
         "SD: neither CR/CRi, PR nor PD",
         f"NE: no assessment in the response window (days {w0:g} to {w1:g})",
@@ -906,14 +931,34 @@ def best_response(
                          np.where(has_row, 9, 8)).astype(np.int8)
     labels = pd.Categorical.from_codes(best, categories=list(RESPONSE_CODES))
     best_mrd = _take(mrd, chosen, np.nan)
+    negative_cr = mrd_negative_cr(labels, best_mrd, mrd_negative_below)
+    mrd_negative_day = np.where(pd.array(negative_cr, dtype="boolean").to_numpy(
+        dtype=bool, na_value=False), _take(t.day, chosen, np.nan), np.nan)
+    remission = (category == _CR) | (category == _CRI)
+    if mrd_negative_cr_from == "window":
+        # any MRD-negative remission assessment in the window; unknown while a remission
+        # assessment without MRD could have been the negative one
+        first_negative = _first_per_group(t.gid, remission & lt(mrd, mrd_negative_below),
+                                          n_groups)
+        unknown = np.bincount(t.gid[remission & np.isnan(mrd)], minlength=n_groups) > 0
+        best_remission = (best == _CR) | (best == _CRI)
+        tri = np.select(
+            [~best_remission & (best != _NE), best == _NE, first_negative >= 0, unknown,
+             ~np.isnan(best_mrd)],
+            [NO, NA, YES, NA, NO], default=NA).astype(np.int8)
+        negative_cr = _bool_array(tri)
+        best_mrd = np.where(best_remission & (first_negative >= 0),
+                            _take(mrd, first_negative, np.nan), best_mrd)
+        mrd_negative_day = np.where(tri == YES, _take(t.day, first_negative, np.nan), np.nan)
     first_cr = _first_per_group(t.gid, category == _CR, n_groups)
-    first_remission = _first_per_group(t.gid, (category == _CR) | (category == _CRI), n_groups)
+    first_remission = _first_per_group(t.gid, remission, n_groups)
     return pd.DataFrame(
         {
             "best_response": labels,
             "response_day": _take(t.day, chosen, np.nan),
             "best_response_mrd_pct": best_mrd,
-            "mrd_negative_cr": mrd_negative_cr(labels, best_mrd, mrd_negative_below),
+            "mrd_negative_cr": negative_cr,
+            "mrd_negative_day": mrd_negative_day,
             "first_cr_day": _take(t.day, first_cr, np.nan),
             "first_remission_day": _take(t.day, first_remission, np.nan),
             "rule": pd.Categorical.from_codes(best_rule, categories=rules),
@@ -957,6 +1002,9 @@ def relapse_after_response(
     relapse_marrow
         Marrow relapse: ``"above_5"`` (default) marrow blasts > 5 %, the wording of the
         definition; ``"not_m1"``: blasts >= 5 % (M2 or M3: no longer the < 5 % of a CR).
+        The two differ only for a marrow of exactly 5 % blasts after a remission (M2, yet
+        not > 5 %): by default it is not a relapse, and the ``rule`` of an infusion with
+        such a marrow and no relapse says so, so that the reader sees the boundary case.
     mrd_relapse
         Count MRD-only reappearance as (marrow) relapse: an MRD >= ``mrd_negative_below``
         after an MRD-negative assessment in remission, morphology still M1. Default
@@ -1088,10 +1136,15 @@ def relapse_after_response(
         f"relapse: MRD >= {mrd_negative_below:g} % after MRD-negative remission "
         "(mrd_relapse=True)",
     ]
+    rules.append("in remission, no relapse documented; a marrow with exactly 5 % blasts "
+                 "(M2, but not > 5 %) is not a relapse (relapse_marrow='above_5')")
+    boundary = after & ge(blasts, _RELAPSE_MARROW_ABOVE) & ~gt(blasts, _RELAPSE_MARROW_ABOVE)
+    at_boundary = np.bincount(t.gid[boundary], minlength=n_groups) > 0
     in_remission = ~np.isnan(start_g)
     rule_g = np.select(
-        [~in_remission, first < 0, on_first(marrow), on_first(cns | emd)],
-        [0, 1, 2, 3],
+        [~in_remission, (first < 0) & at_boundary, first < 0, on_first(marrow),
+         on_first(cns | emd)],
+        [0, 5, 1, 2, 3],
         default=4,
     ).astype(np.int8)
     relapsed_g = np.where(in_remission, np.where(first >= 0, YES, NO), NA).astype(np.int8)
