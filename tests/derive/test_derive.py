@@ -104,3 +104,112 @@ def test_reinfusion_modifications(frame: pd.DataFrame) -> None:
     assert row["modifications"] == "intensified LD; lower disease burden"
     assert bool(row["seed_eligible"]) and row["seed_indication"] == "relapse after CR"
     assert pd.isna(frame.loc[("P1", 1), "modifications"])
+
+
+# --- centre definitions (issue 8): scale-aware severe neurotoxicity, LD classes -----------
+
+@pytest.mark.parametrize(
+    ("grades", "scales", "options", "severe", "scale"),
+    [
+        # Seed study (CTCAE): severe "if the AE was >grade 3"; ASTCT: ICANS grade >= 3 is
+        # severe (Lee et al. 2019). A blank scale is the seed's CTCAE by default.
+        pytest.param(["3", "3", "3"], ["ctcae", "icans", ""], {},
+                     [False, True, False], ["ctcae", "icans", "ctcae"],
+                     id="grade 3: CTCAE not severe (> 3), ICANS severe (>= 3), blank = CTCAE"),
+        pytest.param(["4", "2", "0"], ["ctcae", "icans", "icans"], {},
+                     [True, False, False], ["ctcae", "icans", "icans"],
+                     id="CTCAE 4 severe; ICANS 2 and 0 not"),
+        pytest.param(["3", "4", "2"], ["", "", ""], {"neurotox_scale_default": "missing"},
+                     [None, True, False], [None, None, None],
+                     id="scale unknown: grade 3 unknown (rules disagree), 4 and 2 agree"),
+        pytest.param(["3", "3", "3"], ["", "", ""], {"neurotox_scale_default": "icans"},
+                     [True, True, True], ["icans", "icans", "icans"],
+                     id="neurotox_scale_default='icans'"),
+        pytest.param(["3", "3", "3"], ["ctcae", "icans", ""],
+                     {"severe_neurotox_min_grade_ctcae": 3}, [True, True, True],
+                     ["ctcae", "icans", "ctcae"], id="centre: CTCAE grade >= 3 severe"),
+    ],
+)
+def test_severe_neurotox_by_scale(write_cohort_csv, grades: list[str], scales: list[str],
+                                  options: dict[str, object], severe: list[bool | None],
+                                  scale: list[str | None]) -> None:
+    folder = write_cohort_csv(extra_columns={"infusions": {"neurotox_scale": scales}},
+                              edits=[("infusions", i, "neurotox_grade", g)
+                                     for i, g in enumerate(grades)])
+    frame = derive(load_cohort(folder), DeriveOptions(**options))  # type: ignore[arg-type]
+    assert [None if pd.isna(v) else bool(v) for v in frame["neurotox_severe"]] == severe
+    assert [None if pd.isna(v) else v for v in frame["neurotox_severe_scale"]] == scale
+
+
+def _plan_with(derive_toml: str) -> str:
+    from reinfuse.plan import default_plan_text
+
+    return default_plan_text().replace(
+        "[abbreviations]", "[plan.derive]\n" + derive_toml + "\n\n[abbreviations]", 1)
+
+
+def test_plan_ld_definition_changes_ld_class(write_cohort_csv) -> None:
+    # Tisagenlecleucel's label lymphodepletion: fludarabine 30 mg/m2 x 4 = 120 and
+    # cyclophosphamide 500 mg/m2 x 2 = 1000 (Kymriah prescribing information). The seed's
+    # standard is 75 + 900 and intensified 120 + 1200: 120 + 1000 is neither ("other").
+    from reinfuse.plan import parse_plan
+
+    folder = write_cohort_csv([("infusions", 0, "ld_regimen", ""),
+                               ("infusions", 0, "ld_fludarabine_mg_m2", "120"),
+                               ("infusions", 0, "ld_cyclophosphamide_mg_m2", "1000")])
+    cohort = load_cohort(folder)
+    seed = derive(cohort)
+    options = parse_plan(_plan_with("ld_standard_totals = [120, 1000]")).derive_options()
+    centre = derive(cohort, options)
+    assert seed.loc[0, "ld_class"] == "other"
+    assert centre.loc[0, "ld_class"] == "standard"
+    # P1's reinfusion (recorded "intensified") now follows a standard course.
+    assert seed.loc[1, "ld_pair"] == "other"
+    assert centre.loc[1, "ld_pair"] == "standard->intensified"
+    assert options.to_dict()["ld_standard_totals"] == [120, 1000]
+
+
+def test_plan_derive_options_recorded_in_results_json(tmp_path, write_cohort_csv) -> None:
+    import json
+
+    from reinfuse.plan import parse_plan
+    from reinfuse.report import build_report
+
+    plan = parse_plan("""
+[plan]
+population = "all"
+[plan.derive]
+ld_standard_totals = [120, 1000]
+pr_count_recovery = true
+mrd_negative_cr_from = "best_assessment"
+[[tables]]
+id = "t"
+title = "T"
+columns = [{ id = "all", label = "All (n={n})" }]
+rows = [{ label = "Any neurotoxicity", stat = "count", variable = "neurotox_any" }]
+""")
+    output = build_report(load_cohort(write_cohort_csv()), plan, tmp_path / "out")
+    recorded = json.loads(output.results_json.read_text(encoding="utf-8"))["derive_options"]
+    assert recorded["ld_standard_totals"] == [120, 1000]
+    assert recorded["pr_count_recovery"] is True
+    assert recorded["mrd_negative_cr_from"] == "best_assessment"
+    assert recorded["severe_neurotox_min_grade_ctcae"] == 4
+    assert recorded["severe_neurotox_min_grade_icans"] == 3
+
+
+def test_plan_refuses_bad_disease_options() -> None:
+    from reinfuse.errors import PlanError
+    from reinfuse.plan import parse_plan
+
+    with pytest.raises(PlanError, match="'traumatic_tap' is 'sometimes'; allowed: "
+                                        "when_available, always, never"):
+        parse_plan(_plan_with('traumatic_tap = "sometimes"')).derive_options()
+    # Values of the right type but out of range: every problem at once.
+    plan = parse_plan(_plan_with("ld_tolerance = 0.5\nld_standard_totals = [120, 1200]\n"
+                                 "response_window_days = [90, 1]"))
+    with pytest.raises(PlanError) as info:
+        plan.derive_options()
+    message = str(info.value)
+    assert "'ld_tolerance' must be from 0 to 0.2" in message
+    assert "'ld_standard_totals' and 'ld_intensified_totals' must differ" in message
+    assert "'response_window_days' must be [first, last]" in message

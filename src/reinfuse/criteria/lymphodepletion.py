@@ -6,6 +6,8 @@ Doses are totals per course in mg/m2 (e.g. fludarabine 25 mg/m2 x 3 days = 75). 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from reinfuse.criteria._common import (
@@ -74,8 +76,8 @@ def _check_totals(value: object, name: str) -> tuple[float, float]:
             f"{name} must be two course totals in mg/m2 (fludarabine, cyclophosphamide), "
             f"each >= 0; got {value!r}."
         )
-    flu, cy = value  # type: ignore[misc]
-    return float(flu), float(cy)
+    pair: Any = value
+    return float(pair[0]), float(pair[1])
 
 
 def classify_regimen(
