@@ -213,3 +213,33 @@ def test_plan_refuses_bad_disease_options() -> None:
     assert "'ld_tolerance' must be from 0 to 0.2" in message
     assert "'ld_standard_totals' and 'ld_intensified_totals' must differ" in message
     assert "'response_window_days' must be [first, last]" in message
+
+
+def test_reconciliation_uses_the_centre_definitions(write_cohort_csv) -> None:
+    # P1 infusion 1 (2018-01-10): 60% blasts before; day 28 CR (2% blasts, counts
+    # recovered) with MRD 0.5% (positive: >= 0.01%); day 56 CR with MRD 0 (negative);
+    # day 81 20% blasts (relapse). The infusions sheet records CR with MRD 0.
+    # Issue 8: an MRD-negative assessment within the response window (days 1-90) makes
+    # the CR MRD-negative; the earliest-assessment reading stays an option.
+    from reinfuse.io.read import read_raw
+    from reinfuse.validate import validate
+
+    folder = write_cohort_csv()
+    (folder / "disease_assessments.csv").write_text(
+        "patient_id,infusion,day,marrow_blasts_pct,mrd_pct,csf_blasts,emd,anc,platelets\n"
+        "P1,1,-5,60,55,no,no,,\n"
+        "P1,1,28,2,0.5,no,no,1.5,150\n"
+        "P1,1,56,1,0,no,no,1.6,160\n"
+        "P1,1,81,20,18,,no,,\n")
+    outcomes = {}
+    for reading in ("window", "best_assessment"):
+        options = DeriveOptions(mrd_negative_cr_from=reading)  # type: ignore[arg-type]
+        report = validate(read_raw(folder), options=options)
+        assert report.ok
+        frame = derive(report.cohort, options).set_index(["patient_id", "infusion"])
+        differs = [f.column for f in report.findings
+                   if f.rule == "derived-differs-from-recorded"]
+        outcomes[reading] = (frame.loc[("P1", 1), "best_response_mrd_pct"],
+                             bool(frame.loc[("P1", 1), "mrd_negative_cr"]), differs)
+    assert outcomes["window"] == (0.0, True, [])
+    assert outcomes["best_assessment"] == (0.5, False, ["best_response_mrd_pct"])
