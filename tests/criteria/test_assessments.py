@@ -414,6 +414,9 @@ def test_mrd_negative_cr_in_window(rows: list[dict[str, Any]], kwargs: dict[str,
     out = one(best_response(table(rows), **kwargs))
     assert same(out["mrd_negative_cr"], negative)
     assert same(out["mrd_negative_day"], negative_day)
+    # the rule names the other assessment when it decided
+    later = negative is True and negative_day != out["response_day"]
+    assert ("MRD-negative (< 0.01 %) at another remission assessment" in out["rule"]) is later
 
 
 def test_first_remission_and_first_cr_days() -> None:

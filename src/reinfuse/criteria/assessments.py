@@ -950,6 +950,12 @@ def best_response(
         best_mrd = np.where(best_remission & (first_negative >= 0),
                             _take(mrd, first_negative, np.nan), best_mrd)
         mrd_negative_day = np.where(tri == YES, _take(t.day, first_negative, np.nan), np.nan)
+        # say so when the MRD-negative assessment is not the one chosen as best
+        later = (tri == YES) & (first_negative != chosen)
+        best_rule = np.where(later, best_rule + len(rules), best_rule).astype(np.int8)
+        rules = [*rules, *(f"{r}; MRD-negative (< {mrd_negative_below:g} %) at another "
+                           "remission assessment in the window (mrd_negative_day)"
+                           for r in rules)]
     first_cr = _first_per_group(t.gid, category == _CR, n_groups)
     first_remission = _first_per_group(t.gid, remission, n_groups)
     return pd.DataFrame(
