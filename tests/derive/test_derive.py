@@ -243,3 +243,28 @@ def test_reconciliation_uses_the_centre_definitions(write_cohort_csv) -> None:
                              bool(frame.loc[("P1", 1), "mrd_negative_cr"]), differs)
     assert outcomes["window"] == (0.0, True, [])
     assert outcomes["best_assessment"] == (0.5, False, ["best_response_mrd_pct"])
+
+
+@pytest.mark.parametrize(("blood_blasts", "expected"), [("yes", "CNS2"), ("no", "CNS3"),
+                                                        ("", "CNS3")])
+def test_blood_blasts_column_reaches_the_traumatic_tap_rule(write_cohort_csv,
+                                                            blood_blasts: str,
+                                                            expected: str) -> None:
+    # A bloody tap before P2's infusion: CSF 40 WBC and 20,000 RBC/uL with blasts; blood
+    # 5 x 10^9/L WBC and 4 x 10^12/L RBC. Steinherz/Bleyer: 40/20,000 = 0.002 is not
+    # > 2 x 5,000/4,000,000 = 0.0025, so CNS2 with circulating blasts; without them the
+    # correction does not apply (COG): CNS3. Not recorded: taken as is (when_available).
+    from reinfuse.criteria.assessments import pre_infusion_status
+    from reinfuse.io.read import read_raw
+    from reinfuse.validate import validate
+
+    folder = write_cohort_csv()
+    (folder / "disease_assessments.csv").write_text(
+        "patient_id,infusion,day,marrow_blasts_pct,mrd_pct,csf_wbc_per_ul,csf_rbc_per_ul,"
+        "csf_blasts,csf_flow_positive,blood_wbc,blood_rbc,blood_blasts,cns_clinical_signs,"
+        "emd,anc,platelets\n"
+        f"P2,1,-3,,,40,20000,yes,no,5,4,{blood_blasts},no,no,,\n")
+    report = validate(read_raw(folder))
+    assert not [f for f in report.findings if "blood_blasts" in f.message], report.findings
+    pre = pre_infusion_status(report.cohort.tables["disease_assessments"])
+    assert pre.loc[("P2", 1), "cns_status"] == expected
