@@ -268,3 +268,24 @@ def test_blood_blasts_column_reaches_the_traumatic_tap_rule(write_cohort_csv,
     assert not [f for f in report.findings if "blood_blasts" in f.message], report.findings
     pre = pre_infusion_status(report.cohort.tables["disease_assessments"])
     assert pre.loc[("P2", 1), "cns_status"] == expected
+
+
+def test_validate_checks_ld_regimen_against_the_centre_totals(write_cohort_csv) -> None:
+    # A centre records its tisagenlecleucel-label course (120 + 1000 mg/m2) as "standard".
+    # Under the seed's definitions the totals make it "other", a contradiction; under the
+    # centre's (ld_standard_totals = [120, 1000]) they agree.
+    from reinfuse.io.read import read_raw
+    from reinfuse.validate import validate
+
+    folder = write_cohort_csv([("infusions", 0, "ld_fludarabine_mg_m2", "120"),
+                               ("infusions", 0, "ld_cyclophosphamide_mg_m2", "1000")])
+    seed = validate(read_raw(folder))
+    centre = validate(read_raw(folder), options=DeriveOptions(ld_standard_totals=(120, 1000)))
+    rule = "ld-regimen-contradicts-doses"
+    clash = [f.message for f in seed.findings if f.rule == rule]
+    assert len(clash) == 1 and "fludarabine 120, cyclophosphamide 1000" in clash[0]
+    assert "make it 'other'" in clash[0]
+    # Under the centre's definitions P1's course agrees; P2's seed-standard 75 + 900,
+    # recorded "standard", is now the one that contradicts them.
+    clash = [f.message for f in centre.findings if f.rule == rule]
+    assert len(clash) == 1 and "fludarabine 75, cyclophosphamide 900" in clash[0]
