@@ -289,3 +289,12 @@ def test_validate_checks_ld_regimen_against_the_centre_totals(write_cohort_csv) 
     # recorded "standard", is now the one that contradicts them.
     clash = [f.message for f in centre.findings if f.rule == rule]
     assert len(clash) == 1 and "fludarabine 75, cyclophosphamide 900" in clash[0]
+
+
+def test_every_option_round_trips_through_the_plan() -> None:
+    # Whatever results.json records can be written back into [plan.derive] unchanged.
+    changed = DeriveOptions(ld_standard_totals=(120.0, 1000.0), traumatic_tap="always",
+                            relapse_marrow="not_m1", pr_count_recovery=True,
+                            neurotox_scale_default="missing", response_window_days=(1.0, 60.0))
+    for options in (DeriveOptions(), changed):
+        assert DeriveOptions.from_mapping(options.to_dict()) == options
