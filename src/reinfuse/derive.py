@@ -112,6 +112,32 @@ def _survival(frame: pd.DataFrame, *, censor: pd.Series, relapse_event: pd.Serie
     # patient is followed and censored at last contact unless relapse or death is known.
 
 
+def _severe_neurotox(frame: pd.DataFrame, opts: DeriveOptions) -> None:
+    """``neurotox_severe`` by the scale of the grade, and ``neurotox_severe_scale``.
+
+    CTCAE (the seed study): severe "if the AE was >grade 3" (clinical-definitions
+    "Neurotoxicity by CTCAE v5"), i.e. grade >= ``severe_neurotox_min_grade_ctcae`` (4).
+    ICANS: grade >= ``severe_neurotox_min_grade_icans`` (3), severe ICANS of the ASTCT
+    consensus (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638). A blank
+    ``neurotox_scale`` is ``neurotox_scale_default`` (CTCAE); with ``"missing"`` a grade
+    is severe or not only when both rules agree.
+    """
+    grade = frame["neurotox_grade"].astype("Float64")
+    recorded = (frame["neurotox_scale"].astype("string") if "neurotox_scale" in frame
+                else pd.Series(pd.NA, index=frame.index, dtype="string"))
+    default = None if opts.neurotox_scale_default == "missing" else opts.neurotox_scale_default
+    scale = recorded.str.lower().fillna(default) if default else recorded.str.lower()
+    ctcae = grade >= opts.severe_neurotox_min_grade_ctcae
+    icans = grade >= opts.severe_neurotox_min_grade_icans
+    severe = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    severe = severe.mask(scale.eq("ctcae").fillna(False), ctcae)
+    severe = severe.mask(scale.eq("icans").fillna(False), icans)
+    agree = scale.isna() & ctcae.eq(icans).fillna(False)
+    severe = severe.mask(agree, ctcae)
+    frame["neurotox_severe"] = severe.astype("boolean")
+    frame["neurotox_severe_scale"] = scale.where(grade.notna()).astype("string")
+
+
 def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame:
     """Build the analysis frame: one row per infusion, patient columns joined, all derivations.
 
@@ -152,9 +178,10 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         - ``antigen_increased``: CD19 or CD22 ABC higher than before the previous infusion.
         - ``prior_immunotherapy`` (blinatumomab or inotuzumab), ``prior_car_any``.
         - ``mrd_positive_cr``; ``crs_any``, ``crs_severe`` (grade >= 3), ``neurotox_any``,
-          ``neurotox_severe`` (grade >= ``severe_neurotox_min_grade``, 4 by default: the
-          seed study's "> grade 3"), and ``previous_crs_any``,
-          ``previous_neurotox_any`` at the previous infusion.
+          ``neurotox_severe`` (by the grade's scale ``neurotox_severe_scale``: CTCAE
+          grade >= ``severe_neurotox_min_grade_ctcae``, 4 by default: the seed study's
+          "> grade 3"; ICANS grade >= ``severe_neurotox_min_grade_icans``, 3), and
+          ``previous_crs_any``, ``previous_neurotox_any`` at the previous infusion.
         - ``expansion_detected``: CAR T cells detected after the infusion, in blood (peak
           above zero) or in the CSF.
         - On reinfusions: ``mod_intensified_ld``, ``mod_higher_dose``, ``mod_lower_burden``,
@@ -175,16 +202,21 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["n_infusions"] = frame.groupby("patient_id")["infusion"].transform("count")
     frame["marrow_class_pre"] = pd.Series(marrow_class(
         frame["pre_marrow_blasts_pct"], frame["pre_marrow_mrd_pct"],
-        mrd_negative_below=opts.mrd_negative_below), index=frame.index).astype("string")
+        mrd_negative_below=opts.mrd_negative_below, unknown_mrd=opts.unknown_mrd),
+        index=frame.index).astype("string")
     frame["marrow_group_pre"] = frame["marrow_class_pre"].map(MARROW_GROUPS).astype("string")
     frame["cns_status_pre"] = pd.Series(cns_status(
         frame["pre_csf_wbc_per_ul"], frame["pre_csf_blasts"], frame["pre_csf_flow_positive"],
         # Signs of CNS leukemia are charted when present: a blank cell means none recorded.
         clinical_signs=frame["pre_cns_clinical_signs"].fillna(False),
-        # Format v1 records CSF red cells but not blood counts, so the Steinherz-Bleyer
-        # traumatic-tap correction cannot be applied here (disease_assessments will).
-        csf_rbc_per_ul=frame["pre_csf_rbc_per_ul"], traumatic_tap_rule=False,
-        wbc_threshold=opts.cns_wbc_threshold), index=frame.index).astype("string")
+        # Format v1 records CSF red cells but neither blood counts nor circulating blasts,
+        # so the Steinherz-Bleyer correction is never "available" here (disease_assessments
+        # apply it); traumatic_tap="always" leaves a bloody blast-positive tap unknown.
+        csf_rbc_per_ul=frame["pre_csf_rbc_per_ul"],
+        traumatic_tap_rule=opts.traumatic_tap == "always",
+        wbc_threshold=opts.cns_wbc_threshold, unknown_flow=opts.unknown_csf_flow,
+        unknown_circulating_blasts=opts.unknown_circulating_blasts,
+        unrecorded_csf_rbc=opts.unrecorded_csf_rbc), index=frame.index).astype("string")
 
     response = frame["best_response"]
     frame["objective_response"] = pd.Series(objective_response(response),
@@ -199,7 +231,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
 
     from_doses = pd.Series(classify_regimen(
         frame["ld_fludarabine_mg_m2"], frame["ld_cyclophosphamide_mg_m2"],
-        frame["ld_cytarabine_mg_m2"]), index=frame.index).astype("string")
+        frame["ld_cytarabine_mg_m2"], **opts.regimen_kwargs()),
+        index=frame.index).astype("string")
     frame["ld_class"] = frame["ld_regimen"].astype("string").fillna(from_doses)
     frame["ld_intensified"] = frame["ld_class"].eq("intensified").astype("boolean")
     frame.loc[frame["ld_class"].isna(), "ld_intensified"] = pd.NA
@@ -280,8 +313,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["crs_any"] = (frame["crs_grade"] >= 1).astype("boolean")
     frame["crs_severe"] = (frame["crs_grade"] >= 3).astype("boolean")
     frame["neurotox_any"] = (frame["neurotox_grade"] >= 1).astype("boolean")
-    severe_neurotox = frame["neurotox_grade"] >= opts.severe_neurotox_min_grade
-    frame["neurotox_severe"] = severe_neurotox.astype("boolean")
+    _severe_neurotox(frame, opts)
 
     for column in ("crs_any", "neurotox_any"):
         frame[f"previous_{column}"] = _previous(frame, column).astype("boolean")

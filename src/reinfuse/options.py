@@ -43,10 +43,85 @@ class DeriveOptions:
         ``antigen_after`` values that count as antigen loss or dim emergence.
     dose_tolerance
         Relative difference below which two doses count as equal (1%).
-    severe_neurotox_min_grade
-        Lowest neurotoxicity grade counted as severe. Default 4: the seed study defines
-        severe neurotoxicity as "AE >grade 3" (clinical-definitions.md), unlike severe CRS
-        (grade >= 3); set 3 for the usual "grade 3 or higher".
+    severe_neurotox_min_grade_ctcae, severe_neurotox_min_grade_icans
+        Lowest neurotoxicity grade counted as severe, by the scale of ``neurotox_grade``
+        (the ``neurotox_scale`` column). CTCAE default 4: the seed study, graded by CTCAE,
+        calls neurotoxicity severe "if the AE was >grade 3" (clinical-definitions.md).
+        ICANS default 3: ASTCT grade 3 or higher is severe ICANS (Lee et al., Biol Blood
+        Marrow Transplant 2019;25:625-638).
+    neurotox_scale_default
+        Scale of a ``neurotox_grade`` whose ``neurotox_scale`` is blank: ``"ctcae"``
+        (default, the seed study's scale), ``"icans"``, or ``"missing"`` (then a grade on
+        which the two rules disagree, 3 by default, is of unknown severity).
+    pre_window_days
+        Days before an infusion (day 0 included) whose disease assessments describe the
+        disease at infusion (30).
+    response_window_days
+        First and last day after an infusion whose assessments count toward its best
+        response (1, 90).
+    traumatic_tap
+        Steinherz/Bleyer traumatic-tap correction of CNS status: ``"when_available"``
+        (default: applied when the CSF RBC, blood counts and circulating blasts of the
+        lumbar-puncture day are recorded), ``"always"`` (missing when they are not) or
+        ``"never"``. The infusions sheet records no blood counts, so there it applies
+        only with ``"always"``.
+    unknown_circulating_blasts
+        A traumatic tap negative by Steinherz/Bleyer without recorded circulating blasts:
+        ``"missing"`` (default) or ``"apply"`` (assume circulating blasts: CNS2).
+    unrecorded_csf_rbc
+        Blasts with CSF WBC >= ``cns_wbc_threshold`` and no RBC count: ``"clean"``
+        (default: CNS3) or ``"missing"``.
+    unknown_csf_flow
+        A blast-free CSF whose flow cytometry was not done: ``"missing"`` (default: it
+        could be "CNS1 flow+") or ``"CNS1"``.
+    unknown_mrd
+        An M1 marrow without MRD: ``"missing"`` (default: it could be an MRD-negative CR)
+        or ``"M1"``.
+    mrd_from
+        Pre-infusion MRD: the ``"latest"`` in the window (default) or only from the
+        ``"same_marrow"`` as the morphology.
+    unassessed_cns_signs
+        No clinical-signs value before an infusion: ``"absent"`` (default, signs are
+        charted when present) or ``"missing"``.
+    count_recovery_anc, count_recovery_platelets
+        Count recovery of CR (and of PR with ``pr_count_recovery``): ANC >= 1.0 x 10^9/L
+        and platelets >= 100 x 10^9/L (clinical-definitions "Response").
+    missing_counts
+        An otherwise complete remission without ANC or platelets: ``"CRi"`` (default),
+        ``"CR"`` or ``"NE"``.
+    companion_days
+        Blood counts up to this many days older than a marrow count for it (7).
+    site_findings, unassessed_sites, unknown_baseline_sites, csf_flow_blocks_cr,
+    pd_increase
+        Response rules of :func:`reinfuse.criteria.assessments.best_response`, with its
+        defaults (``"until_reassessed"``, ``"absent"``, ``"not_new"``, false,
+        ``"relative"``).
+    response_tie_break
+        Among assessments with the best response: the ``"earliest"`` (default) or an
+        MRD-negative one first (``"mrd_negative_first"``).
+    mrd_negative_cr_from
+        ``"window"`` (default): a CR is MRD-negative when any remission assessment of the
+        response window has MRD below ``mrd_negative_below``; ``"best_assessment"``: only
+        the assessment chosen as best.
+    pr_count_recovery
+        Require count recovery for PR, as NCCN-style response tables do (default false:
+        the seed study's PR, by marrow blasts alone).
+    relapse_marrow
+        Marrow relapse after CR: ``"above_5"`` blasts > 5 % (default, the definition's
+        wording; exactly 5 % is not a relapse) or ``"not_m1"`` (>= 5 %, M2 or M3).
+    mrd_relapse
+        Count MRD-only reappearance after MRD-negative remission as relapse (false).
+    relapse_sites_within_days
+        Findings up to this many days after the relapse assessment count as its sites (0).
+    ld_standard_totals, ld_intensified_totals
+        The centre's (fludarabine, cyclophosphamide) course totals in mg/m2 that define
+        "standard" and "intensified" lymphodepletion. Defaults: the seed study's
+        (75, 900) and (120, 1200); tisagenlecleucel's label regimen as standard is
+        (120, 1000).
+    ld_flag_fludarabine
+        Fludarabine course total of FLAG (125 = 25 x 5); cytarabine without it is not FLAG.
+    ld_tolerance
+        Relative tolerance around those totals (0.10, at most 0.2).
     censor_at_next_infusion
         Censor remission and event-free survival from an infusion at the next infusion
         (new treatment), unless a relapse or death came first. Default True.
@@ -92,7 +167,9 @@ class DeriveOptions:
     cri_counts_as_cr: bool = True
     antigen_loss_statuses: tuple[str, ...] = ("dim", "negative")
     dose_tolerance: float = 0.01
-    severe_neurotox_min_grade: int = 4
+    severe_neurotox_min_grade_ctcae: int = 4
+    severe_neurotox_min_grade_icans: int = 3
+    neurotox_scale_default: Literal["ctcae", "icans", "missing"] = "ctcae"
     censor_at_next_infusion: bool = True
     censor_at_hsct: bool = True
     # --- reconciliation of raw observations with recorded summaries (reconcile.py) --------
@@ -105,6 +182,34 @@ class DeriveOptions:
     capd_age_below: float = 12.0
     sedation_excludes_scores: bool = True
     # --- disease assessments, CNS, response and lymphodepletion (criteria.*) --------------
+    pre_window_days: float = 30.0
+    response_window_days: tuple[float, float] = (1.0, 90.0)
+    traumatic_tap: Literal["when_available", "always", "never"] = "when_available"
+    unknown_circulating_blasts: Literal["missing", "apply"] = "missing"
+    unrecorded_csf_rbc: Literal["clean", "missing"] = "clean"
+    unknown_csf_flow: Literal["missing", "CNS1"] = "missing"
+    unknown_mrd: Literal["missing", "M1"] = "missing"
+    mrd_from: Literal["latest", "same_marrow"] = "latest"
+    unassessed_cns_signs: Literal["absent", "missing"] = "absent"
+    count_recovery_anc: float = 1.0
+    count_recovery_platelets: float = 100.0
+    missing_counts: Literal["CRi", "CR", "NE"] = "CRi"
+    companion_days: float = 7.0
+    site_findings: Literal["until_reassessed", "recent"] = "until_reassessed"
+    unassessed_sites: Literal["absent", "missing"] = "absent"
+    unknown_baseline_sites: Literal["not_new", "new", "missing"] = "not_new"
+    csf_flow_blocks_cr: bool = False
+    pd_increase: Literal["relative", "points"] = "relative"
+    response_tie_break: Literal["earliest", "mrd_negative_first"] = "earliest"
+    mrd_negative_cr_from: Literal["window", "best_assessment"] = "window"
+    pr_count_recovery: bool = False
+    relapse_marrow: Literal["above_5", "not_m1"] = "above_5"
+    mrd_relapse: bool = False
+    relapse_sites_within_days: float = 0.0
+    ld_standard_totals: tuple[float, float] = (75.0, 900.0)
+    ld_intensified_totals: tuple[float, float] = (120.0, 1200.0)
+    ld_flag_fludarabine: float = 125.0
+    ld_tolerance: float = 0.10
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -114,6 +219,44 @@ class DeriveOptions:
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for results.json."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def pre_status_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`reinfuse.criteria.assessments.pre_infusion_status`."""
+        return {"window_days": self.pre_window_days,
+                "mrd_negative_below": self.mrd_negative_below,
+                "cns_wbc_threshold": self.cns_wbc_threshold, "mrd_from": self.mrd_from,
+                "unknown_mrd": self.unknown_mrd, "traumatic_tap": self.traumatic_tap,
+                "unknown_flow": self.unknown_csf_flow,
+                "unassessed_cns_signs": self.unassessed_cns_signs,
+                "unknown_circulating_blasts": self.unknown_circulating_blasts,
+                "unrecorded_csf_rbc": self.unrecorded_csf_rbc}
+
+    def best_response_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`reinfuse.criteria.assessments.best_response`."""
+        return {"window": self.response_window_days,
+                "count_recovery_anc": self.count_recovery_anc,
+                "count_recovery_platelets": self.count_recovery_platelets,
+                "mrd_negative_below": self.mrd_negative_below,
+                "missing_counts": self.missing_counts, "companion_days": self.companion_days,
+                "site_findings": self.site_findings, "unassessed_sites": self.unassessed_sites,
+                "unknown_baseline_sites": self.unknown_baseline_sites,
+                "csf_flow_blocks_cr": self.csf_flow_blocks_cr,
+                "pd_increase": self.pd_increase, "tie_break": self.response_tie_break,
+                "mrd_negative_cr_from": self.mrd_negative_cr_from,
+                "pr_count_recovery": self.pr_count_recovery}
+
+    def relapse_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`reinfuse.criteria.assessments.relapse_after_response`."""
+        return {"include_cri": self.cri_counts_as_cr, "relapse_marrow": self.relapse_marrow,
+                "mrd_relapse": self.mrd_relapse,
+                "mrd_negative_below": self.mrd_negative_below,
+                "sites_within_days": self.relapse_sites_within_days}
+
+    def regimen_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`reinfuse.criteria.lymphodepletion.classify_regimen`."""
+        return {"tolerance": self.ld_tolerance, "standard_totals": self.ld_standard_totals,
+                "intensified_totals": self.ld_intensified_totals,
+                "flag_fludarabine": self.ld_flag_fludarabine}
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, where: str = "plan.derive"
@@ -229,4 +372,32 @@ def _problems(options: DeriveOptions) -> list[str]:
         out.append("'mrd_negative_below' must be above 0")
     if not 0 <= options.dose_tolerance < 1:
         out.append("'dose_tolerance' must be from 0 to below 1")
+    out += _disease_problems(options)
+    return out
+
+
+def _disease_problems(options: DeriveOptions) -> list[str]:
+    """Range checks of the disease, response and lymphodepletion definitions."""
+    out = []
+    for name in ("severe_neurotox_min_grade_ctcae", "severe_neurotox_min_grade_icans"):
+        if not 1 <= getattr(options, name) <= 5:
+            out.append(f"'{name}' must be a grade from 1 to 5")
+    for name in ("pre_window_days", "count_recovery_anc", "count_recovery_platelets",
+                 "companion_days", "relapse_sites_within_days"):
+        if not getattr(options, name) >= 0:
+            out.append(f"'{name}' must be 0 or more")
+    first, last = options.response_window_days
+    if not first <= last:
+        out.append(f"'response_window_days' must be [first, last] with first <= last, got "
+                   f"[{first:g}, {last:g}]")
+    for name in ("ld_standard_totals", "ld_intensified_totals"):
+        if any(v < 0 for v in getattr(options, name)):
+            out.append(f"'{name}' must be two totals in mg/m2 (fludarabine, "
+                       "cyclophosphamide), each 0 or more")
+    if tuple(options.ld_standard_totals) == tuple(options.ld_intensified_totals):
+        out.append("'ld_standard_totals' and 'ld_intensified_totals' must differ")
+    if not options.ld_flag_fludarabine > 0:
+        out.append("'ld_flag_fludarabine' must be above 0")
+    if not 0 <= options.ld_tolerance <= 0.2:
+        out.append("'ld_tolerance' must be from 0 to 0.2")
     return out

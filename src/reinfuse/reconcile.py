@@ -340,7 +340,7 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
 
     assessments = tables.get("disease_assessments")
     if assessments is not None and not assessments.empty:
-        infusions, found = _reconcile_assessments(infusions, assessments, prefer)
+        infusions, found = _reconcile_assessments(infusions, assessments, prefer, options)
         findings += found
     return Reconciliation(infusions=infusions, findings=tuple(findings), graded=graded)
 
@@ -368,7 +368,8 @@ def _reconcile_expansion(infusions: pd.DataFrame, counts: pd.DataFrame, prefer: 
 
 
 def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
-                           prefer: Prefer) -> tuple[pd.DataFrame, list[Finding]]:
+                           prefer: Prefer, options: DeriveOptions
+                           ) -> tuple[pd.DataFrame, list[Finding]]:
     from reinfuse.criteria.assessments import (
         best_response,
         pre_infusion_status,
@@ -376,7 +377,7 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
     )
 
     findings: list[Finding] = []
-    pre = pre_infusion_status(assessments)
+    pre = pre_infusion_status(assessments, **options.pre_status_kwargs())
     # Each pre-infusion domain comes from its own latest assessment in the window; the
     # message names the day it was taken.
     for recorded, day_column, numeric in (
@@ -401,7 +402,7 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
             prefer=prefer, equal=_close if numeric else _same_text)
         findings += found
 
-    best = best_response(assessments, pre_status=pre)
+    best = best_response(assessments, pre_status=pre, **options.best_response_kwargs())
     dates = infusions.set_index(KEY)["date"]
     because = "assessment on day " + best["response_day"].map(display)
     if "rule" in best:
@@ -422,7 +423,7 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
             prefer=prefer, equal=equal)
         findings += found
 
-    relapse = relapse_after_response(assessments, best)
+    relapse = relapse_after_response(assessments, best, **options.relapse_kwargs())
     if "relapse_day" in relapse:
         relapse_dates = dates.reindex(relapse.index) + pd.to_timedelta(
             relapse["relapse_day"].astype("float64"), unit="D").dt.floor("D")

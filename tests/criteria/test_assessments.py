@@ -132,8 +132,28 @@ CNS_CASES = [
     pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 5.0}, {"cns_wbc_threshold": 10.0},
                  "CNS2", id="cns_wbc_threshold=10: WBC 5 with blasts is CNS2"),
     pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "csf_rbc_per_ul": 20_000.0,
-                  "blood_wbc": 5.0, "blood_rbc": 4.0}, {}, "CNS2",
-                 id="Steinherz-Bleyer: 40/20,000 = 0.002 not > 2 x 5,000/4e6 -> CNS2"),
+                  "blood_wbc": 5.0, "blood_rbc": 4.0, "blood_blasts": True}, {}, "CNS2",
+                 id="Steinherz-Bleyer with circulating blasts: 40/20,000 = 0.002 not > "
+                    "2 x 5,000/4e6 -> CNS2"),
+    pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "csf_rbc_per_ul": 20_000.0,
+                  "blood_wbc": 5.0, "blood_rbc": 4.0, "blood_blasts": False}, {}, "CNS3",
+                 id="COG: no circulating blasts, correction does not apply -> CNS3"),
+    pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "csf_rbc_per_ul": 20_000.0,
+                  "blood_wbc": 5.0, "blood_rbc": 4.0}, {}, "CNS3",
+                 id="when_available: circulating blasts unrecorded, taken as is (CNS3)"),
+    pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "csf_rbc_per_ul": 20_000.0,
+                  "blood_wbc": 5.0, "blood_rbc": 4.0}, {"traumatic_tap": "always"}, None,
+                 id="always: circulating blasts unrecorded, SB negative -> unknown"),
+    pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "csf_rbc_per_ul": 20_000.0,
+                  "blood_wbc": 5.0, "blood_rbc": 4.0},
+                 {"unknown_circulating_blasts": "apply"}, "CNS2",
+                 id="unknown_circulating_blasts='apply': SB applied -> CNS2"),
+    pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "blood_blasts": True},
+                 {"traumatic_tap": "always"}, "CNS3",
+                 id="issue 8: WBC >= 5 with blasts and no RBC count -> CNS3 (always)"),
+    pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "blood_blasts": True},
+                 {"traumatic_tap": "always", "unrecorded_csf_rbc": "missing"}, None,
+                 id="unrecorded_csf_rbc='missing': no RBC count -> unknown"),
     pytest.param({"csf_blasts": True, "csf_wbc_per_ul": 40.0, "csf_rbc_per_ul": 2_000.0,
                   "blood_wbc": 5.0, "blood_rbc": 4.0}, {}, "CNS3",
                  id="Steinherz-Bleyer: 40/2,000 = 0.02 > 0.0025 -> CNS3"),
@@ -294,6 +314,24 @@ BEST_CASES = [
                  id="no pre-infusion marrow: CR needs none"),
     pytest.param([pre(-40), post(28, 20.0)], {}, "NE", None, "could be classified",
                  id="pre-infusion marrow on day -40 is outside the default 30-day window"),
+    # PR with count recovery (an option, as NCCN-style response tables list it; issue 8).
+    # 60% -> 20% is a >= 50% reduction to <= 25% (clinical-definitions "Response").
+    pytest.param([pre(), post(28, 20.0, anc=0.5)], {}, "PR", 28.0, "PR:",
+                 id="seed default: PR needs no count recovery (ANC 0.5)"),
+    pytest.param([pre(), post(28, 20.0, anc=0.5)], {"pr_count_recovery": True}, "SD", 28.0,
+                 "SD:", id="pr_count_recovery=True: ANC 0.5 < 1.0, not PR -> SD"),
+    pytest.param([pre(), post(28, 20.0, platelets=99.0)], {"pr_count_recovery": True}, "SD",
+                 28.0, "SD:", id="pr_count_recovery=True: platelets 99 < 100 -> SD"),
+    pytest.param([pre(), post(28, 20.0, anc=1.0, platelets=100.0)],
+                 {"pr_count_recovery": True}, "PR", 28.0, "count recovery",
+                 id="pr_count_recovery=True: ANC 1.0 and platelets 100 (>=) -> PR"),
+    pytest.param([pre(), post(28, 20.0, anc=0.5)],
+                 {"pr_count_recovery": True, "count_recovery_anc": 0.5}, "PR", 28.0, "PR:",
+                 id="pr_count_recovery with count_recovery_anc=0.5 -> PR"),
+    pytest.param([pre(), post(28, 20.0, anc=None, platelets=None)],
+                 {"pr_count_recovery": True, "missing_counts": "NE"}, "NE", None,
+                 "could be classified",
+                 id="pr_count_recovery, counts missing, missing_counts='NE' -> unclassified"),
 ]
 
 
@@ -325,21 +363,60 @@ def test_best_response_from_recorded_pre_status() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tie_break", "day", "mrd", "negative"),
+    ("kwargs", "day", "mrd", "negative"),
     [
-        pytest.param("earliest", 28.0, 0.5, False,
-                     id="tie_break='earliest': CR on day 28 (MRD 0.5%)"),
-        pytest.param("mrd_negative_first", 60.0, 0.0, True,
+        pytest.param({"mrd_negative_cr_from": "best_assessment"}, 28.0, 0.5, False,
+                     id="mrd_negative_cr_from='best_assessment': CR on day 28 (MRD 0.5%)"),
+        pytest.param({}, 28.0, 0.0, True,
+                     id="issue 8 default 'window': MRD-negative on day 60 makes the day-28 "
+                        "CR an MRD-negative CR; the response day stays 28"),
+        pytest.param({"tie_break": "mrd_negative_first"}, 60.0, 0.0, True,
                      id="tie_break='mrd_negative_first': MRD-negative CR on day 60"),
     ],
 )
-def test_best_response_mrd_at_best(tie_break: Any, day: float, mrd: float,
+def test_best_response_mrd_at_best(kwargs: dict[str, Any], day: float, mrd: float,
                                    negative: bool) -> None:
     rows = [pre(), post(28, 2.0, mrd_pct=0.5), post(60, 1.0, mrd_pct=0.0)]
-    out = one(best_response(table(rows), tie_break=tie_break))
+    out = one(best_response(table(rows), **kwargs))
     assert (out["best_response"], out["response_day"]) == ("CR", day)
     assert out["best_response_mrd_pct"] == mrd
     assert out["mrd_negative_cr"] is negative
+
+
+# MRD-negative CR (clinical-definitions "Bone marrow, CNS and MRD status": M1 marrow with
+# MRD < 0.01 %) reached at any remission assessment of the response window (issue 8).
+MRD_WINDOW_CASES = [
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(56, 1.0, mrd_pct=0.0)], {}, True,
+                 56.0, id="issue 8 vignette: MRD+ CR day 28, MRD-negative CR day 56"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(56, 1.0, mrd_pct=0.0095)], {},
+                 True, 56.0, id="MRD 0.0095% on day 56 is < 0.01%: negative"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(56, 1.0, mrd_pct=0.01)], {},
+                 False, None, id="MRD 0.01% on day 56 is not < 0.01%: still positive"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(56, 1.0, mrd_pct=None)], {}, None,
+                 None, id="day-56 remission marrow without MRD: could be negative -> unknown"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(120, 1.0, mrd_pct=0.0)], {}, False,
+                 None, id="MRD-negative on day 120 is outside the (1, 90) window"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(120, 1.0, mrd_pct=0.0)],
+                 {"window": (1, 120)}, True, 120.0, id="window=(1, 120) includes day 120"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5), post(56, 1.0, mrd_pct=0.0, emd=True)],
+                 {}, False, None,
+                 id="MRD-negative marrow with new EMD (PD, not a remission) does not count"),
+    pytest.param([pre(), post(28, 20.0, mrd_pct=0.0)], {}, False, None,
+                 id="best response PR: not an MRD-negative CR whatever the MRD"),
+    pytest.param([pre(), post(28, 2.0, mrd_pct=0.5, anc=0.5), post(56, 1.0, mrd_pct=0.0)],
+                 {}, True, 56.0, id="CRi MRD+ on day 28 then CR MRD-negative on day 56"),
+]
+
+
+@pytest.mark.parametrize(("rows", "kwargs", "negative", "negative_day"), MRD_WINDOW_CASES)
+def test_mrd_negative_cr_in_window(rows: list[dict[str, Any]], kwargs: dict[str, Any],
+                                   negative: bool | None, negative_day: float | None) -> None:
+    out = one(best_response(table(rows), **kwargs))
+    assert same(out["mrd_negative_cr"], negative)
+    assert same(out["mrd_negative_day"], negative_day)
+    # the rule names the other assessment when it decided
+    later = negative is True and negative_day != out["response_day"]
+    assert ("MRD-negative (< 0.01 %) at another remission assessment" in out["rule"]) is later
 
 
 def test_first_remission_and_first_cr_days() -> None:
@@ -407,6 +484,30 @@ def test_relapse_after_response(rows: list[dict[str, Any]], kwargs: dict[str, An
     assert same(out["relapsed"], relapsed)
     assert same(out["relapse_day"], day)
     assert same(out["relapse_sites"], sites)
+
+
+@pytest.mark.parametrize(
+    ("blasts", "kwargs", "relapsed", "rule"),
+    [
+        # clinical-definitions "Response": relapse is marrow blasts > 5 % after CR, while
+        # M2 is 5-25 %: exactly 5 % is M2 but not > 5 % (issue 8, stated rule).
+        pytest.param(5.0, {}, False, "exactly 5 % blasts (M2, but not > 5 %) is not a relapse",
+                     id="above_5 (default): 5% is not a relapse, and the rule says why"),
+        pytest.param(4.99, {}, False, "in remission, no relapse documented",
+                     id="4.99% is M1: in remission"),
+        pytest.param(5.01, {}, True, "marrow blasts > 5 %", id="5.01% is > 5%: relapse"),
+        pytest.param(5.0, {"relapse_marrow": "not_m1"}, True, "marrow blasts >= 5 %",
+                     id="not_m1: 5% (M2) is a relapse"),
+    ],
+)
+def test_relapse_at_five_percent(blasts: float, kwargs: dict[str, Any], relapsed: bool,
+                                 rule: str) -> None:
+    assessments = table([*IN_CR, post(150, blasts)])
+    out = one(relapse_after_response(assessments, best_response(assessments), **kwargs))
+    assert out["relapsed"] is relapsed
+    assert rule in out["rule"]
+    if not relapsed:
+        assert out["rule"].startswith("in remission")
 
 
 def test_remission_starts_at_first_cri_not_at_best_response() -> None:

@@ -16,6 +16,8 @@ from reinfuse.criteria import CriteriaError, cns_status, cns_subclass
 NAN = float("nan")
 # A bloody tap: blood 5,000 WBC and 4,000,000 RBC per uL -> blood ratio 0.00125, x2 = 0.0025
 BLOOD = {"blood_wbc": 5_000, "blood_rbc": 4e6}
+# COG applies the Steinherz/Bleyer correction to patients with circulating blasts.
+BLOOD_BLASTS = {**BLOOD, "circulating_blasts": True}
 
 
 def s(rule_id: str, expected: str | None, wbc: Any, blasts: Any, flow: Any = None,
@@ -50,11 +52,22 @@ def s(rule_id: str, expected: str | None, wbc: Any, blasts: Any, flow: Any = Non
           wbc_threshold=6),
         # Steinherz-Bleyer
         s("SB: 40 WBC / 20,000 RBC = 0.002, not > 0.0025 -> CNS2", "CNS2", 40, True,
-          csf_rbc_per_ul=20_000, **BLOOD),
+          csf_rbc_per_ul=20_000, **BLOOD_BLASTS),
+        s("COG: no circulating blasts, SB not applied -> CNS3 (blasts cannot come from "
+          "blood)", "CNS3", 40, True, csf_rbc_per_ul=20_000, **BLOOD,
+          circulating_blasts=False),
+        s("circulating blasts unrecorded, SB negative: CNS2 or CNS3 -> missing", None, 40,
+          True, csf_rbc_per_ul=20_000, **BLOOD),
+        s("circulating blasts unrecorded, SB positive -> CNS3 either way", "CNS3", 40, True,
+          csf_rbc_per_ul=2_000, **BLOOD),
+        s("parameter unknown_circulating_blasts='apply' -> CNS2", "CNS2", 40, True,
+          csf_rbc_per_ul=20_000, **BLOOD, unknown_circulating_blasts="apply"),
+        s("no circulating blasts, blood counts missing -> CNS3", "CNS3", 40, True,
+          csf_rbc_per_ul=20_000, circulating_blasts=False),
         s("SB: 40 WBC / 2,000 RBC = 0.02 > 0.0025 -> CNS3", "CNS3", 40, True,
           csf_rbc_per_ul=2_000, **BLOOD),
         s("SB: exactly 2x (10 WBC / 4,000 RBC = 0.0025) is not > 2x -> CNS2", "CNS2", 10,
-          True, csf_rbc_per_ul=4_000, **BLOOD),
+          True, csf_rbc_per_ul=4_000, **BLOOD_BLASTS),
         s("SB not applied to a clean tap (RBC 5 < 10) -> CNS3", "CNS3", 40, True,
           csf_rbc_per_ul=5, **BLOOD),
         s("SB not needed below WBC 5 -> CNS2", "CNS2", 4, True, csf_rbc_per_ul=20_000,
@@ -62,10 +75,17 @@ def s(rule_id: str, expected: str | None, wbc: Any, blasts: Any, flow: Any = Non
         s("SB switched off (traumatic_tap_rule=False) -> CNS3", "CNS3", 40, True,
           csf_rbc_per_ul=20_000, traumatic_tap_rule=False, **BLOOD),
         s("SB in SI units (5 x 10^9/L, 4 x 10^12/L) -> CNS2", "CNS2", 40, True,
-          csf_rbc_per_ul=20_000, blood_wbc=5, blood_rbc=4, blood_units="si"),
-        s("SB with CSF RBC missing -> missing", None, 40, True, csf_rbc_per_ul=NAN, **BLOOD),
-        s("SB with blood WBC missing on a bloody tap -> missing", None, 40, True,
-          csf_rbc_per_ul=20_000, blood_wbc=NAN, blood_rbc=4e6),
+          csf_rbc_per_ul=20_000, blood_wbc=5, blood_rbc=4, blood_units="si",
+          circulating_blasts=True),
+        s("issue 8: WBC >= 5 with blasts and no CSF RBC count -> CNS3, not an error",
+          "CNS3", 40, True, csf_rbc_per_ul=NAN, **BLOOD_BLASTS),
+        s("issue 8: only the CSF RBC given (no blood counts), clean tap -> CNS3", "CNS3",
+          40, True, csf_rbc_per_ul=2),
+        s("parameter unrecorded_csf_rbc='missing' -> missing", None, 40, True,
+          csf_rbc_per_ul=NAN, unrecorded_csf_rbc="missing"),
+        s("SB with blood WBC missing on a bloody tap with circulating blasts -> missing",
+          None, 40, True, csf_rbc_per_ul=20_000, blood_wbc=NAN, blood_rbc=4e6,
+          circulating_blasts=True),
         s("SB blood counts missing but clean tap -> CNS3", "CNS3", 40, True,
           csf_rbc_per_ul=0, blood_wbc=NAN, blood_rbc=NAN),
     ],
@@ -106,8 +126,8 @@ def test_cns_subclass(wbc: Any, blasts: Any, rbc: Any, kwargs: dict[str, Any],
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        pytest.param(lambda: cns_status(40, True, None, csf_rbc_per_ul=2000), "blood_wbc",
-                     id="traumatic-tap rule with only some counts"),
+        pytest.param(lambda: cns_status(40, True, None, unknown_circulating_blasts="yes"),
+                     "'missing' or 'apply'", id="unknown_circulating_blasts not a choice"),
         pytest.param(lambda: cns_status(40, True, None, csf_rbc_per_ul=2000, blood_wbc=5,
                                         blood_rbc=4), "blood_units='si'",
                      id="SI blood counts passed as per-uL"),

@@ -358,6 +358,8 @@ def pre_infusion_status(
     traumatic_tap: TraumaticTap = "when_available",
     unknown_flow: Literal["missing", "CNS1"] = "missing",
     unassessed_cns_signs: Literal["absent", "missing"] = "absent",
+    unknown_circulating_blasts: Literal["missing", "apply"] = "missing",
+    unrecorded_csf_rbc: Literal["clean", "missing"] = "clean",
 ) -> pd.DataFrame:
     """Disease status before each infusion: marrow, MRD, CNS and extramedullary disease.
 
@@ -385,11 +387,21 @@ def pre_infusion_status(
         Marrow class of an M1 marrow without MRD, passed to
         :func:`~reinfuse.criteria.marrow.marrow_class`. Default ``"missing"``.
     traumatic_tap
-        Steinherz-Bleyer rule of :func:`~reinfuse.criteria.cns.cns_status`.
-        ``"when_available"`` (default): applied when the CSF RBC and the blood WBC and RBC
-        of the lumbar-puncture day are all recorded; otherwise the CSF counts are taken as
-        they are. ``"always"``: a blast-positive tap with WBC >= 5/uL and RBC >= 10/uL whose
-        counts are incomplete gets a missing status. ``"never"``: not applied.
+        Steinherz-Bleyer rule of :func:`~reinfuse.criteria.cns.cns_status`, which applies
+        only when the patient has circulating blasts (``blood_blasts`` of the
+        lumbar-puncture day). ``"when_available"`` (default): applied when the CSF RBC, the
+        blood WBC and RBC and the circulating blasts of the lumbar-puncture day are all
+        recorded (circulating blasts need not be with
+        ``unknown_circulating_blasts="apply"``); otherwise the CSF counts are taken as they
+        are. ``"always"``: a blast-positive traumatic tap (WBC >= 5/uL, RBC >= 10/uL) with
+        circulating blasts whose counts are incomplete, or negative by Steinherz-Bleyer
+        with circulating blasts unrecorded, gets a missing status. ``"never"``: not
+        applied.
+    unknown_circulating_blasts, unrecorded_csf_rbc
+        Passed to :func:`~reinfuse.criteria.cns.cns_status`: a traumatic tap negative by
+        Steinherz-Bleyer without a recorded ``blood_blasts`` is missing (default) or CNS2
+        (``"apply"``); a blast-positive CSF with WBC >= 5/uL and no RBC count is CNS3
+        (``"clean"``, default) or missing.
     unknown_flow
         Status of a blast-negative CSF without flow cytometry (``cns_status``). Default
         ``"missing"`` (it could be "CNS1 flow+"); ``"CNS1"`` for cohorts without CSF flow.
@@ -454,6 +466,8 @@ def pre_infusion_status(
         traumatic_tap=traumatic_tap,
         unknown_flow=unknown_flow,
         unassessed_cns_signs=unassessed_cns_signs,
+        unknown_circulating_blasts=unknown_circulating_blasts,
+        unrecorded_csf_rbc=unrecorded_csf_rbc,
     )
 
 
@@ -468,11 +482,15 @@ def _pre_status(
     traumatic_tap: str,
     unknown_flow: Literal["missing", "CNS1"],
     unassessed_cns_signs: str,
+    unknown_circulating_blasts: Literal["missing", "apply"] = "missing",
+    unrecorded_csf_rbc: Literal["clean", "missing"] = "clean",
 ) -> pd.DataFrame:
     _check_number(window_days, "window_days")
     _check_choice(mrd_from, "mrd_from", ("latest", "same_marrow"))
     _check_choice(traumatic_tap, "traumatic_tap", ("when_available", "always", "never"))
     _check_choice(unassessed_cns_signs, "unassessed_cns_signs", ("absent", "missing"))
+    _check_choice(unknown_circulating_blasts, "unknown_circulating_blasts", ("missing", "apply"))
+    _check_choice(unrecorded_csf_rbc, "unrecorded_csf_rbc", ("clean", "missing"))
     n_groups = t.n_groups
     window = (t.day >= -window_days) & (t.day <= 0)
     num, flag = t.num, t.flag
@@ -495,6 +513,7 @@ def _pre_status(
            for name in ("csf_wbc_per_ul", "csf_rbc_per_ul", "blood_wbc", "blood_rbc")}
     csf_blasts = _take(flag["csf_blasts"], csf_i, NA)
     csf_flow = _take(flag["csf_flow_positive"], csf_i, NA)
+    circulating = _take(flag["blood_blasts"], csf_i, NA)
     signs = _take(flag["cns_clinical_signs"], signs_i, NA)
     emd = _take(flag["emd"], emd_i, NA)
 
@@ -510,13 +529,17 @@ def _pre_status(
     else:
         with_tap = pd.Categorical(cns_status(
             *cns_args, csf_rbc_per_ul=csf["csf_rbc_per_ul"], blood_wbc=csf["blood_wbc"],
-            blood_rbc=csf["blood_rbc"], blood_units="si", **common))
+            blood_rbc=csf["blood_rbc"], circulating_blasts=_as_float_arg(circulating),
+            blood_units="si", unknown_circulating_blasts=unknown_circulating_blasts,
+            unrecorded_csf_rbc=unrecorded_csf_rbc, **common))
         if traumatic_tap == "always":
             status = with_tap
         else:
             without = pd.Categorical(cns_status(*cns_args, traumatic_tap_rule=False, **common))
             counts = ~(np.isnan(csf["csf_rbc_per_ul"]) | np.isnan(csf["blood_wbc"])
                        | np.isnan(csf["blood_rbc"]))
+            if unknown_circulating_blasts == "missing":
+                counts &= circulating != NA
             status = pd.Categorical.from_codes(
                 np.where(counts, with_tap.codes, without.codes), dtype=with_tap.dtype)
 
@@ -533,6 +556,7 @@ def _pre_status(
             "pre_csf_flow_positive": _bool_array(csf_flow),
             "pre_blood_wbc": csf["blood_wbc"],
             "pre_blood_rbc": csf["blood_rbc"],
+            "pre_blood_blasts": _bool_array(circulating),
             "pre_csf_day": day_of(csf_i),
             "pre_cns_clinical_signs": _bool_array(signs),
             "pre_cns_signs_day": day_of(signs_i),
@@ -629,6 +653,8 @@ def best_response(
     csf_flow_blocks_cr: bool = False,
     pd_increase: Literal["relative", "points"] = "relative",
     tie_break: Literal["earliest", "mrd_negative_first"] = "earliest",
+    mrd_negative_cr_from: Literal["window", "best_assessment"] = "window",
+    pr_count_recovery: bool = False,
 ) -> pd.DataFrame:
     """Best response to each infusion (CR, CRi, PR, SD, PD or NE) from the assessments.
 
@@ -692,14 +718,31 @@ def best_response(
     tie_break
         Among the assessments with the best class: ``"earliest"`` (default) or
         ``"mrd_negative_first"`` (an MRD-negative CR/CRi first, then the earliest).
+    mrd_negative_cr_from
+        Which assessments decide ``mrd_negative_cr`` when the best response is CR/CRi.
+        ``"window"`` (default): any remission (CR or CRi) assessment in the response window
+        with MRD < ``mrd_negative_below``: an MRD-positive CR on day 28 followed by an
+        MRD-negative one on day 56 is an MRD-negative CR (the MRD reported is then the
+        negative one, its day ``mrd_negative_day``). ``"best_assessment"``: only the MRD
+        of the assessment chosen as best (the earliest, unless ``tie_break`` says
+        otherwise).
+    pr_count_recovery
+        Require count recovery (ANC >= ``count_recovery_anc`` and platelets >=
+        ``count_recovery_platelets``) for PR as well, as NCCN-style response tables do.
+        Default ``False``: PR is defined by marrow blasts alone, as in the seed study.
+        Missing counts are read as ``missing_counts`` says (``"CRi"``: not recovered, so
+        not PR; ``"CR"``: recovered; ``"NE"``: the assessment is not classified).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by ``(patient_id, infusion)``: ``best_response`` (categorical: CR, CRi, PR,
         SD, PD, NE), ``response_day`` (day the best response was first documented),
-        ``best_response_mrd_pct`` (MRD at that assessment), ``mrd_negative_cr`` (via
-        :func:`~reinfuse.criteria.response.mrd_negative_cr`, CRi included),
+        ``best_response_mrd_pct`` (MRD at that assessment, or at the MRD-negative
+        remission assessment that decided, see ``mrd_negative_cr_from``),
+        ``mrd_negative_cr`` (via :func:`~reinfuse.criteria.response.mrd_negative_cr`, CRi
+        included), ``mrd_negative_day`` (first MRD-negative remission assessment in the
+        window),
         ``first_cr_day`` (first CR), ``first_remission_day`` (first CR or CRi), and
         ``rule`` (the rule that decided).
 
@@ -758,6 +801,7 @@ def best_response(
     _check_choice(unknown_baseline_sites, "unknown_baseline_sites", ("not_new", "new", "missing"))
     _check_choice(pd_increase, "pd_increase", ("relative", "points"))
     _check_choice(tie_break, "tie_break", ("earliest", "mrd_negative_first"))
+    _check_choice(mrd_negative_cr_from, "mrd_negative_cr_from", ("window", "best_assessment"))
     _check_number(count_recovery_anc, "count_recovery_anc")
     _check_number(count_recovery_platelets, "count_recovery_platelets")
     _check_number(companion_days, "companion_days")
@@ -817,6 +861,8 @@ def best_response(
         pr = _and(_tri(~np.isnan(pre_blasts), pre_blasts > 0),
                   _tri(both, blasts <= half + np.abs(half) * RTOL),
                   _tri(morph >= 0, morph <= 1))
+        if pr_count_recovery:
+            pr = _and(pr, recovered)
         bar = (pre_blasts * (1 + _PD_INCREASE) if pd_increase == "relative"
                else pre_blasts + _PD_POINTS)
         progression = _and(_tri(both, blasts > pre_blasts + np.abs(pre_blasts) * RTOL),
@@ -848,7 +894,10 @@ def best_response(
         f"platelets < {count_recovery_platelets:g})",
         f"CRi: {free_text}; count recovery not documented (missing_counts='CRi')",
         "PR: marrow blasts reduced by >= 50 % from the pre-infusion value, to <= 25 %, "
-        "no new extramedullary disease",
+        "no new extramedullary disease" + (
+            f", count recovery (ANC >= {count_recovery_anc:g}, platelets >= "
+            f"{count_recovery_platelets:g}; pr_count_recovery=True)"
+            if pr_count_recovery else ""),
         f"PD: marrow blasts {increase}",
         "SD: neither CR/CRi, PR nor PD",
         f"NE: no assessment in the response window (days {w0:g} to {w1:g})",
@@ -882,14 +931,40 @@ def best_response(
                          np.where(has_row, 9, 8)).astype(np.int8)
     labels = pd.Categorical.from_codes(best, categories=list(RESPONSE_CODES))
     best_mrd = _take(mrd, chosen, np.nan)
+    negative_cr = mrd_negative_cr(labels, best_mrd, mrd_negative_below)
+    mrd_negative_day = np.where(pd.array(negative_cr, dtype="boolean").to_numpy(
+        dtype=bool, na_value=False), _take(t.day, chosen, np.nan), np.nan)
+    remission = (category == _CR) | (category == _CRI)
+    if mrd_negative_cr_from == "window":
+        # any MRD-negative remission assessment in the window; unknown while a remission
+        # assessment without MRD could have been the negative one
+        first_negative = _first_per_group(t.gid, remission & lt(mrd, mrd_negative_below),
+                                          n_groups)
+        unknown = np.bincount(t.gid[remission & np.isnan(mrd)], minlength=n_groups) > 0
+        best_remission = (best == _CR) | (best == _CRI)
+        tri = np.select(
+            [~best_remission & (best != _NE), best == _NE, first_negative >= 0, unknown,
+             ~np.isnan(best_mrd)],
+            [NO, NA, YES, NA, NO], default=NA).astype(np.int8)
+        negative_cr = _bool_array(tri)
+        best_mrd = np.where(best_remission & (first_negative >= 0),
+                            _take(mrd, first_negative, np.nan), best_mrd)
+        mrd_negative_day = np.where(tri == YES, _take(t.day, first_negative, np.nan), np.nan)
+        # say so when the MRD-negative assessment is not the one chosen as best
+        later = (tri == YES) & (first_negative != chosen)
+        best_rule = np.where(later, best_rule + len(rules), best_rule).astype(np.int8)
+        rules = [*rules, *(f"{r}; MRD-negative (< {mrd_negative_below:g} %) at another "
+                           "remission assessment in the window (mrd_negative_day)"
+                           for r in rules)]
     first_cr = _first_per_group(t.gid, category == _CR, n_groups)
-    first_remission = _first_per_group(t.gid, (category == _CR) | (category == _CRI), n_groups)
+    first_remission = _first_per_group(t.gid, remission, n_groups)
     return pd.DataFrame(
         {
             "best_response": labels,
             "response_day": _take(t.day, chosen, np.nan),
             "best_response_mrd_pct": best_mrd,
-            "mrd_negative_cr": mrd_negative_cr(labels, best_mrd, mrd_negative_below),
+            "mrd_negative_cr": negative_cr,
+            "mrd_negative_day": mrd_negative_day,
             "first_cr_day": _take(t.day, first_cr, np.nan),
             "first_remission_day": _take(t.day, first_remission, np.nan),
             "rule": pd.Categorical.from_codes(best_rule, categories=rules),
@@ -933,6 +1008,9 @@ def relapse_after_response(
     relapse_marrow
         Marrow relapse: ``"above_5"`` (default) marrow blasts > 5 %, the wording of the
         definition; ``"not_m1"``: blasts >= 5 % (M2 or M3: no longer the < 5 % of a CR).
+        The two differ only for a marrow of exactly 5 % blasts after a remission (M2, yet
+        not > 5 %): by default it is not a relapse, and the ``rule`` of an infusion with
+        such a marrow and no relapse says so, so that the reader sees the boundary case.
     mrd_relapse
         Count MRD-only reappearance as (marrow) relapse: an MRD >= ``mrd_negative_below``
         after an MRD-negative assessment in remission, morphology still M1. Default
@@ -1064,10 +1142,15 @@ def relapse_after_response(
         f"relapse: MRD >= {mrd_negative_below:g} % after MRD-negative remission "
         "(mrd_relapse=True)",
     ]
+    rules.append("in remission, no relapse documented; a marrow with exactly 5 % blasts "
+                 "(M2, but not > 5 %) is not a relapse (relapse_marrow='above_5')")
+    boundary = after & ge(blasts, _RELAPSE_MARROW_ABOVE) & ~gt(blasts, _RELAPSE_MARROW_ABOVE)
+    at_boundary = np.bincount(t.gid[boundary], minlength=n_groups) > 0
     in_remission = ~np.isnan(start_g)
     rule_g = np.select(
-        [~in_remission, first < 0, on_first(marrow), on_first(cns | emd)],
-        [0, 1, 2, 3],
+        [~in_remission, (first < 0) & at_boundary, first < 0, on_first(marrow),
+         on_first(cns | emd)],
+        [0, 5, 1, 2, 3],
         default=4,
     ).astype(np.int8)
     relapsed_g = np.where(in_remission, np.where(first >= 0, YES, NO), NA).astype(np.int8)

@@ -34,6 +34,8 @@ CNS_STATUSES = ("CNS1", "CNS1 flow+", "CNS2", "CNS3")
 CNS_SUBCLASSES = ("CNS1", "CNS2a", "CNS2b", "CNS2c", "CNS3a", "CNS3b", "CNS3c")
 
 BloodUnits = Literal["per_ul", "si"]
+UnknownCirculating = Literal["missing", "apply"]
+UnrecordedRbc = Literal["clean", "missing"]
 
 # Plausible blood RBC, per microlitre (0.1 to 10 x 10^12/L): outside it the unit is wrong.
 _RBC_PER_UL_RANGE = (1e5, 1e7)
@@ -96,12 +98,15 @@ def cns_status(
     csf_rbc_per_ul: object = None,
     blood_wbc: object = None,
     blood_rbc: object = None,
+    circulating_blasts: object = None,
     *,
     wbc_threshold: float = 5.0,
     traumatic_tap_rule: bool = True,
     traumatic_rbc_per_ul: float = 10.0,
     blood_units: BloodUnits = "per_ul",
     unknown_flow: Literal["missing", "CNS1"] = "missing",
+    unknown_circulating_blasts: UnknownCirculating = "missing",
+    unrecorded_csf_rbc: UnrecordedRbc = "clean",
 ) -> LabelOutput:
     """CNS status from cerebrospinal fluid: CNS1, CNS1 flow+, CNS2 or CNS3.
 
@@ -118,12 +123,17 @@ def cns_status(
         hypothalamic syndrome), yes/no. ``None`` (default): not considered (taken as absent).
     csf_rbc_per_ul, blood_wbc, blood_rbc
         For the Steinherz-Bleyer traumatic-tap rule: CSF red cells per microlitre and blood
-        white and red cell counts (unit: ``blood_units``). Give all three or none.
+        white and red cell counts (unit: ``blood_units``). ``None`` or a missing value is
+        not recorded.
+    circulating_blasts
+        Blasts in the peripheral blood on the day of the lumbar puncture (yes/no). The
+        traumatic-tap correction applies only when they are present: without circulating
+        blasts, blasts in a bloody CSF cannot come from the blood. ``None``: not recorded.
     wbc_threshold
         CSF WBC (per uL) from which a blast-positive CSF is CNS3. Default 5 (``>= 5``).
     traumatic_tap_rule
-        Apply the Steinherz-Bleyer rule when the three counts are given (default ``True``).
-        ``False`` ignores them.
+        Apply the Steinherz-Bleyer correction to traumatic taps (default ``True``).
+        ``False`` takes the CSF counts as they are.
     traumatic_rbc_per_ul
         CSF RBC per microlitre from which a tap counts as traumatic and the rule applies.
         Default 10, the COG subclass cut-off (RBC >= 10/uL).
@@ -134,6 +144,16 @@ def cns_status(
         Status of a blast-negative CSF whose flow cytometry is missing. ``"missing"``
         (default): unknown, because it could be "CNS1 flow+". ``"CNS1"``: count as CNS1 (for
         cohorts without CSF flow cytometry).
+    unknown_circulating_blasts
+        A traumatic tap (blasts, WBC >= ``wbc_threshold``, RBC >= ``traumatic_rbc_per_ul``)
+        negative by Steinherz-Bleyer when circulating blasts are not recorded: ``"missing"``
+        (default: CNS2 with circulating blasts, CNS3 without, so unknown) or ``"apply"``
+        (assume circulating blasts, i.e. CNS2). A tap positive by Steinherz-Bleyer is CNS3
+        either way.
+    unrecorded_csf_rbc
+        A blast-positive CSF with WBC >= ``wbc_threshold`` whose RBC count is not recorded:
+        ``"clean"`` (default: nothing shows the tap was traumatic, so CNS3) or
+        ``"missing"``.
 
     Returns
     -------
@@ -147,12 +167,28 @@ def cns_status(
     blasts; CNS3 = WBC >= 5/uL with blasts, or clinical signs of CNS leukemia. The seed
     study reports "CNS1 with flow-cytometry-detectable disease" separately ("CNS1 flow+").
 
-    Traumatic tap (Steinherz-Bleyer algorithm, as adopted by the Children's Oncology
-    Group): for a blast-positive CSF with WBC >= 5/uL and RBC >= ``traumatic_rbc_per_ul``,
-    the status is CNS3 only if CSF WBC/RBC > 2 x blood WBC/RBC, otherwise CNS2 (COG
-    "CNS2c"). COG applies the algorithm when the patient has circulating blasts; that
-    condition is not an input here (without circulating blasts the rule rarely changes
-    the result). Clinical signs give CNS3 whatever the CSF shows.
+    Traumatic tap (the Steinherz/Bleyer algorithm of the Children's Oncology Group CNS
+    classification; clinical-definitions "Bone marrow, CNS and MRD status"; COG protocols
+    apply it to patients with circulating blasts): when the patient has
+    circulating blasts and a blast-positive CSF with WBC >= 5/uL is traumatic (RBC >=
+    ``traumatic_rbc_per_ul``), the status is CNS3 only if CSF WBC/RBC > 2 x blood WBC/RBC,
+    otherwise CNS2 (COG "CNS2c"). Without circulating blasts the correction does not
+    apply: the tap is CNS3 (COG "CNS3a/b" by WBC). Clinical signs give CNS3 whatever the
+    CSF shows.
+
+    Truth table for blasts with WBC >= 5 and no clinical signs (``-``: any value):
+
+    ===============  ====================  ================  ========================
+    CSF RBC          circulating blasts    Steinherz-Bleyer  status
+    ===============  ====================  ================  ========================
+    < 10             -                     -                 CNS3
+    not recorded     -                     -                 CNS3 (unrecorded_csf_rbc)
+    >= 10            -                     positive          CNS3
+    >= 10            no                    -                 CNS3
+    >= 10            yes                   negative          CNS2
+    >= 10            yes                   not computable    missing
+    >= 10            not recorded          negative          missing (or CNS2)
+    ===============  ====================  ================  ========================
 
     Examples
     --------
@@ -161,26 +197,28 @@ def cns_status(
     ['CNS1', 'CNS1 flow+', 'CNS2', 'CNS3']
 
     A bloody tap: 40 WBC with 20,000 RBC/uL in the CSF, blood 5,000 WBC and 4 million
-    RBC/uL. CSF ratio 0.002 is not > 2 x 0.00125, so CNS2:
+    RBC/uL with circulating blasts. CSF ratio 0.002 is not > 2 x 0.00125, so CNS2; without
+    circulating blasts the correction does not apply:
 
     >>> cns_status(40, True, None, csf_rbc_per_ul=20_000, blood_wbc=5_000,
-    ...            blood_rbc=4e6)
+    ...            blood_rbc=4e6, circulating_blasts=True)
     'CNS2'
+    >>> cns_status(40, True, None, csf_rbc_per_ul=20_000, blood_wbc=5_000,
+    ...            blood_rbc=4e6, circulating_blasts=False)
+    'CNS3'
     """
     _check_positive(wbc_threshold, "wbc_threshold")
     _check_positive(traumatic_rbc_per_ul, "traumatic_rbc_per_ul")
     if unknown_flow not in ("missing", "CNS1"):
         raise CriteriaError(f"unknown_flow must be 'missing' or 'CNS1'; got {unknown_flow!r}.")
+    if unknown_circulating_blasts not in ("missing", "apply"):
+        raise CriteriaError("unknown_circulating_blasts must be 'missing' or 'apply'; got "
+                            f"{unknown_circulating_blasts!r}.")
+    if unrecorded_csf_rbc not in ("clean", "missing"):
+        raise CriteriaError("unrecorded_csf_rbc must be 'clean' or 'missing'; got "
+                            f"{unrecorded_csf_rbc!r}.")
     tap_inputs = {"csf_rbc_per_ul": csf_rbc_per_ul, "blood_wbc": blood_wbc,
-                  "blood_rbc": blood_rbc}
-    given = [k for k, v in tap_inputs.items() if v is not None]
-    use_tap = bool(traumatic_tap_rule) and len(given) == 3
-    if traumatic_tap_rule and 0 < len(given) < 3:
-        missing = [k for k in tap_inputs if k not in given]
-        raise CriteriaError(
-            f"the traumatic-tap rule needs csf_rbc_per_ul, blood_wbc and blood_rbc; "
-            f"{', '.join(missing)} not given. Give all three, or traumatic_tap_rule=False."
-        )
+                  "blood_rbc": blood_rbc, "circulating_blasts": circulating_blasts}
     lay = layout({"csf_wbc_per_ul": csf_wbc_per_ul, "csf_blasts": csf_blasts,
                   "csf_flow_positive": csf_flow_positive, "clinical_signs": clinical_signs,
                   **tap_inputs})
@@ -192,13 +230,11 @@ def cns_status(
     high_wbc = ge(wbc, wbc_threshold)
     low_wbc = lt(wbc, wbc_threshold)
     # CNS3 by CSF unless the traumatic-tap rule says otherwise: 1 CNS3, 0 CNS2, -1 unknown
-    if use_tap:
-        rbc = as_float(csf_rbc_per_ul, "csf_rbc_per_ul", lay, low=0)
-        bw, br = _blood_per_ul(blood_wbc, blood_rbc, lay, blood_units)
-        sb = _steinherz_bleyer(wbc, rbc, bw, br)
-        traumatic = ge(rbc, traumatic_rbc_per_ul)
-        clean = lt(rbc, traumatic_rbc_per_ul)
-        csf3 = np.select([clean, traumatic], [YES, sb], default=NA).astype(np.int8)
+    if traumatic_tap_rule:
+        csf3 = _tap_cns3(wbc, csf_rbc_per_ul, blood_wbc, blood_rbc, circulating_blasts, lay,
+                         traumatic_rbc_per_ul=traumatic_rbc_per_ul, blood_units=blood_units,
+                         unknown_circulating_blasts=unknown_circulating_blasts,
+                         unrecorded_csf_rbc=unrecorded_csf_rbc)
     else:
         csf3 = np.full(lay.n, YES, dtype=np.int8)
 
@@ -220,6 +256,42 @@ def cns_status(
         [signs == YES, signs == NO, by_csf == 3], [3, by_csf, 3], default=NA
     ).astype(np.int8)
     return labels_out(codes, CNS_STATUSES, lay, name="cns_status")
+
+
+def _tap_cns3(
+    wbc: FloatArray,
+    csf_rbc_per_ul: object,
+    blood_wbc: object,
+    blood_rbc: object,
+    circulating_blasts: object,
+    lay: Layout,
+    *,
+    traumatic_rbc_per_ul: float,
+    blood_units: BloodUnits,
+    unknown_circulating_blasts: UnknownCirculating,
+    unrecorded_csf_rbc: UnrecordedRbc,
+) -> Int8Array:
+    """Whether a blast-positive CSF with a high WBC stays CNS3 after the traumatic-tap
+    correction: 1 yes, 0 no (CNS2), -1 unknown (see the table of :func:`cns_status`)."""
+    rbc = as_float(csf_rbc_per_ul, "csf_rbc_per_ul", lay, low=0)
+    bw, br = _blood_per_ul(blood_wbc, blood_rbc, lay, blood_units)
+    circulating = as_tristate(circulating_blasts, "circulating_blasts", lay)
+    if unknown_circulating_blasts == "apply":
+        circulating = np.where(circulating == NA, YES, circulating).astype(np.int8)
+    sb = _steinherz_bleyer(wbc, rbc, bw, br)
+    traumatic = ge(rbc, traumatic_rbc_per_ul)
+    unrecorded = np.isnan(rbc)
+    return np.select(
+        [
+            lt(rbc, traumatic_rbc_per_ul),
+            unrecorded & (unrecorded_csf_rbc == "clean"),
+            traumatic & (sb == YES),
+            traumatic & (circulating == NO),
+            traumatic & (circulating == YES) & (sb == NO),
+        ],
+        [YES, YES, YES, YES, NO],
+        default=NA,
+    ).astype(np.int8)
 
 
 def cns_subclass(

@@ -6,6 +6,8 @@ Doses are totals per course in mg/m2 (e.g. fludarabine 25 mg/m2 x 3 days = 75). 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from reinfuse.criteria._common import (
@@ -43,16 +45,39 @@ REGIMEN_PAIRS = (
 )
 STANDARD, INTENSIFIED, FLAG, NONE, OTHER = range(5)
 
-#: Nominal course totals (mg/m2): standard = fludarabine 25 x 3 + cyclophosphamide 900 x 1;
-#: intensified = fludarabine 30 x 4 + cyclophosphamide 600 x 2.
+#: Nominal course totals (mg/m2) of the seed study: standard = fludarabine 25 x 3 +
+#: cyclophosphamide 900 x 1; intensified = fludarabine 30 x 4 + cyclophosphamide 600 x 2;
+#: FLAG = fludarabine 25 x 5 with cytarabine 2000 x 5 (and filgrastim).
 STANDARD_TOTALS = {"fludarabine": 75.0, "cyclophosphamide": 900.0}
 INTENSIFIED_TOTALS = {"fludarabine": 120.0, "cyclophosphamide": 1200.0}
-#: Largest tolerance for which the standard and intensified fludarabine windows stay apart.
+FLAG_TOTALS = {"fludarabine": 125.0, "cytarabine": 10000.0}
+#: Largest relative tolerance accepted (20 %).
 MAX_TOLERANCE = 0.2
 
 
 def _near(x: FloatArray, nominal: float, tolerance: float) -> BoolArray:
     return np.asarray(np.abs(x - nominal) <= tolerance * nominal * (1 + 1e-9))
+
+
+def _deviation(x: FloatArray, nominal: float) -> FloatArray:
+    """Relative distance from a nominal total (0 nominal: 0 when x is 0, else infinite)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if nominal == 0:
+            return np.where(x == 0, 0.0, np.inf)
+        return np.asarray(np.abs(x - nominal) / nominal, dtype=np.float64)
+
+
+def _check_totals(value: object, name: str) -> tuple[float, float]:
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and np.isfinite(v) and v >= 0 for v in value))
+    if not ok:
+        raise CriteriaError(
+            f"{name} must be two course totals in mg/m2 (fludarabine, cyclophosphamide), "
+            f"each >= 0; got {value!r}."
+        )
+    pair: Any = value
+    return float(pair[0]), float(pair[1])
 
 
 def classify_regimen(
@@ -61,6 +86,9 @@ def classify_regimen(
     cytarabine_mg_m2: object,
     *,
     tolerance: float = 0.10,
+    standard_totals: tuple[float, float] = (75.0, 900.0),
+    intensified_totals: tuple[float, float] = (120.0, 1200.0),
+    flag_fludarabine: float = 125.0,
 ) -> LabelOutput:
     """Lymphodepletion regimen from course totals: standard, intensified, flag, none, other.
 
@@ -72,7 +100,17 @@ def classify_regimen(
         Relative tolerance around the nominal totals, both ends inclusive. Default 0.10
         (10 %): absorbs rounding, capped body surface area and small adjustments, while a
         25 % renal dose reduction of fludarabine falls outside and gives ``"other"``.
-        Must be in [0, 0.2] so the standard and intensified windows cannot overlap.
+        Must be in [0, 0.2].
+    standard_totals, intensified_totals
+        The centre's (fludarabine, cyclophosphamide) course totals in mg/m2 that define
+        "standard" and "intensified" lymphodepletion. Defaults: the seed study's (75, 900)
+        and (120, 1200). A centre giving tisagenlecleucel's label regimen (fludarabine
+        30 x 4 = 120 + cyclophosphamide 500 x 2 = 1000) as its standard sets
+        ``standard_totals=(120, 1000)``.
+    flag_fludarabine
+        Fludarabine course total (mg/m2) of FLAG. Default 125 (25 x 5, seed study). A
+        course is FLAG only with cytarabine *and* fludarabine at this total (within
+        ``tolerance``) and no cyclophosphamide.
 
     Returns
     -------
@@ -81,33 +119,58 @@ def classify_regimen(
 
     Notes
     -----
-    Seed study (Methods; Table 2 legend):
+    Seed study (Methods; Table 2 legend; clinical-definitions "Lymphodepletion"):
 
     - standard: fludarabine 25 mg/m2 x 3 days (75) + cyclophosphamide 900 mg/m2 x 1 day;
     - intensified: fludarabine 30 mg/m2 x 4 days (120) + cyclophosphamide 600 mg/m2 x
       2 days (1200);
     - FLAG: fludarabine 25 mg/m2 x 5 days (125), cytarabine 2000 mg/m2 x 5 days (10000)
-      and filgrastim. Any cytarabine makes the course ``"flag"`` whatever else was given;
+      and filgrastim. Cytarabine alone does not make a course FLAG: fludarabine must be at
+      the FLAG total and cyclophosphamide absent (any cytarabine dose counts, since
+      cytarabine is often reduced). Cytarabine with other doses is ``"other"``;
     - ``"none"``: no fludarabine, cyclophosphamide or cytarabine;
     - ``"other"``: anything else (e.g. fludarabine 75 with cyclophosphamide 1200).
 
-    Missing totals give a missing class, except where the known totals already decide:
-    any cytarabine is ``"flag"``; with no cytarabine, a fludarabine or cyclophosphamide
-    total matching no regimen is ``"other"`` whatever the missing one is. A missing
-    cytarabine total leaves the class missing (fill 0 if cytarabine was not given).
+    When the centre's standard and intensified windows overlap (e.g. standard (120, 1000)
+    and intensified (120, 1200) at 10 %: cyclophosphamide 1080-1100 fits both), a course
+    fitting both takes the regimen whose totals are nearer (largest relative deviation of
+    the two drugs); an exact tie is left missing.
+
+    Missing totals give a missing class, except where the known totals already decide: a
+    known fludarabine or cyclophosphamide total matching no regimen is ``"other"``
+    whatever the missing ones are (fludarabine off both the standard/intensified and FLAG
+    totals, or cyclophosphamide off all of 0 and the two regimens); cytarabine with
+    cyclophosphamide given is ``"other"``. A missing cytarabine total leaves the class
+    missing when the course could be FLAG or standard (fill 0 if cytarabine was not
+    given).
 
     Examples
     --------
-    >>> classify_regimen([75, 120, 125, 0, 75, 60], [900, 1200, 0, 0, 1200, 900],
-    ...                  [0, 0, 10000, 0, 0, 0]).tolist()
-    ['standard', 'intensified', 'flag', 'none', 'other', 'other']
+    >>> classify_regimen([75, 120, 125, 0, 75, 60, 75], [900, 1200, 0, 0, 1200, 900, 900],
+    ...                  [0, 0, 10000, 0, 0, 0, 2000]).tolist()
+    ['standard', 'intensified', 'flag', 'none', 'other', 'other', 'other']
     >>> classify_regimen(80, 850, 0)
     'standard'
+    >>> classify_regimen(120, 1000, 0), classify_regimen(120, 1000, 0,
+    ...                                                  standard_totals=(120, 1000))
+    ('other', 'standard')
     """
     if not (np.isfinite(tolerance) and 0 <= tolerance <= MAX_TOLERANCE):
         raise CriteriaError(
             f"tolerance must be between 0 and {MAX_TOLERANCE} (a fraction, 0.10 = 10 %); "
             f"got {tolerance!r}."
+        )
+    s_flu, s_cy = _check_totals(standard_totals, "standard_totals")
+    i_flu, i_cy = _check_totals(intensified_totals, "intensified_totals")
+    if (s_flu, s_cy) == (i_flu, i_cy):
+        raise CriteriaError(
+            f"standard_totals and intensified_totals are the same ({s_flu:g}, {s_cy:g}); "
+            "the two regimens must differ in at least one drug."
+        )
+    if not (isinstance(flag_fludarabine, (int, float)) and np.isfinite(flag_fludarabine)
+            and flag_fludarabine > 0):
+        raise CriteriaError(
+            f"flag_fludarabine must be a positive total in mg/m2; got {flag_fludarabine!r}."
         )
     lay = layout({"fludarabine_mg_m2": fludarabine_mg_m2,
                   "cyclophosphamide_mg_m2": cyclophosphamide_mg_m2,
@@ -116,26 +179,37 @@ def classify_regimen(
     cy = as_float(cyclophosphamide_mg_m2, "cyclophosphamide_mg_m2", lay, low=0)
     ara = as_float(cytarabine_mg_m2, "cytarabine_mg_m2", lay, low=0)
 
-    f_std = _near(flu, STANDARD_TOTALS["fludarabine"], tolerance)
-    f_int = _near(flu, INTENSIFIED_TOTALS["fludarabine"], tolerance)
-    c_std = _near(cy, STANDARD_TOTALS["cyclophosphamide"], tolerance)
-    c_int = _near(cy, INTENSIFIED_TOTALS["cyclophosphamide"], tolerance)
+    f_std, c_std = _near(flu, s_flu, tolerance), _near(cy, s_cy, tolerance)
+    f_int, c_int = _near(flu, i_flu, tolerance), _near(cy, i_cy, tolerance)
+    f_flag = _near(flu, float(flag_fludarabine), tolerance)
     f_zero, c_zero = flu == 0, cy == 0
+    fits_std, fits_int = f_std & c_std, f_int & c_int
+    with np.errstate(invalid="ignore"):
+        d_std = np.maximum(_deviation(flu, s_flu), _deviation(cy, s_cy))
+        d_int = np.maximum(_deviation(flu, i_flu), _deviation(cy, i_cy))
+    standard = fits_std & (~fits_int | (d_std < d_int))
+    intensified = fits_int & (~fits_std | (d_int < d_std))
+    tie = fits_std & fits_int & (d_std == d_int)
     # a known total that fits no regimen decides "other" on its own
-    f_fits_none = ~np.isnan(flu) & ~(f_std | f_int | f_zero)
+    f_fits_none = ~np.isnan(flu) & ~(f_std | f_int | f_zero | f_flag)
     c_fits_none = ~np.isnan(cy) & ~(c_std | c_int | c_zero)
-    both_known = ~np.isnan(flu) & ~np.isnan(cy)
     no_ara = ara == 0
+    some_ara = ara > 0
+    no_ara_fits_none = ~np.isnan(flu) & ~(f_std | f_int | f_zero)
+    both_known = ~np.isnan(flu) & ~np.isnan(cy)
 
     codes = np.select(
         [
-            ara > 0,
-            no_ara & f_std & c_std,
-            no_ara & f_int & c_int,
+            some_ara & f_flag & c_zero,
+            some_ara & (~np.isnan(flu) & ~f_flag | ~np.isnan(cy) & ~c_zero),
+            no_ara & tie,
+            no_ara & standard,
+            no_ara & intensified,
             no_ara & f_zero & c_zero,
-            no_ara & (both_known | f_fits_none | c_fits_none),
+            no_ara & (both_known | no_ara_fits_none | c_fits_none),
+            f_fits_none | c_fits_none,
         ],
-        [FLAG, STANDARD, INTENSIFIED, NONE, OTHER],
+        [FLAG, OTHER, NA, STANDARD, INTENSIFIED, NONE, OTHER, OTHER],
         default=NA,
     ).astype(np.int8)
     return labels_out(codes, REGIMENS, lay, name="regimen", ordered=False)

@@ -72,10 +72,14 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
         f"with white cells ≥ {options.cns_wbc_threshold:g}/µL or clinical signs of CNS "
         "leukemia; objective response CR, CRi or PR; morphologic CR: "
         f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}; standard "
-        "lymphodepletion fludarabine 75 mg/m² and cyclophosphamide 900 mg/m² (course "
-        "totals), intensified 120 mg/m² and 1200 mg/m²; CRS graded by the ASTCT consensus "
+        f"lymphodepletion fludarabine {options.ld_standard_totals[0]:g} mg/m² and "
+        f"cyclophosphamide {options.ld_standard_totals[1]:g} mg/m² (course totals), "
+        f"intensified {options.ld_intensified_totals[0]:g} mg/m² and "
+        f"{options.ld_intensified_totals[1]:g} mg/m²; CRS graded by the ASTCT consensus "
         "(Lee et al. 2019); severe toxicity grade ≥ 3 (neurotoxicity grade ≥ "
-        f"{options.severe_neurotox_min_grade}); duration of remission from the first "
+        f"{options.severe_neurotox_min_grade_ctcae} by CTCAE, ≥ "
+        f"{options.severe_neurotox_min_grade_icans} by ICANS); duration of remission from "
+        "the first "
         "documented CR to relapse, censored at last follow-up or death.",
     ]
     tests: dict[str, list[str]] = {}

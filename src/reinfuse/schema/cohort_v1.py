@@ -323,6 +323,9 @@ DISEASE_ASSESSMENTS = Table(
         Column("csf_flow_positive", YESNO, "Disease detectable in CSF by flow cytometry."),
         Column("blood_wbc", "number", "Blood white cells.", unit="x10^9/L", minimum=0),
         Column("blood_rbc", "number", "Blood red cells.", unit="x10^12/L", minimum=0),
+        Column("blood_blasts", YESNO, "Circulating blasts in the blood (optional). The "
+               "Steinherz/Bleyer traumatic-tap correction of CNS status applies only with "
+               "them.", optional=True),
         Column("cns_clinical_signs", YESNO, "Clinical signs of CNS leukemia."),
         Column("emd", YESNO, "Non-CNS extramedullary disease."),
         Column("anc", "number", "Absolute neutrophil count.", unit="x10^9/L", minimum=0),

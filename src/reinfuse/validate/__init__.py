@@ -171,7 +171,7 @@ def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
     # the rules run again and report what is new, saying where it came from.
     before = {(f.rule, f.row, f.column) for f in found_before}
     tables["infusions"] = reconciled.infusions
-    for finding in check_infusions(reconciled.infusions, tables["patients"]):
+    for finding in check_infusions(reconciled.infusions, tables["patients"], options):
         if (finding.rule, finding.row, finding.column) not in before:
             found.append(replace(finding, message="after reconciliation with the raw "
                                  "observations: " + finding.message))
@@ -233,7 +233,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
                 and f.severity == "error"}
     if not blocking:
         findings += check_patients(tables["patients"])
-        findings += check_infusions(tables["infusions"], tables["patients"])
+        findings += check_infusions(tables["infusions"], tables["patients"], options)
         for name, frame in tables.items():
             if name not in CORE_TABLES:
                 findings += check_observations(name, frame, tables["infusions"])

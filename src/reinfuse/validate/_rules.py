@@ -14,6 +14,7 @@ import pandas as pd
 
 from reinfuse.cohort import SOURCE_ROW
 from reinfuse.findings import Finding, Severity, display
+from reinfuse.options import DeriveOptions
 from reinfuse.schema import REINFUSION_ONLY
 from reinfuse.schema.cohort_v1 import IDENTIFIER_PATTERNS
 
@@ -83,8 +84,13 @@ def _ordered(infusions: pd.DataFrame) -> pd.DataFrame:
     return infusions.sort_values(["patient_id", "infusion"], kind="stable")
 
 
-def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Finding]:
-    """Keys, numbering, dates, reinfusion-only fields and clinical consistency."""
+def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame,
+                    options: DeriveOptions | None = None) -> list[Finding]:
+    """Keys, numbering, dates, reinfusion-only fields and clinical consistency.
+
+    ``options`` (the centre's definitions) set the lymphodepletion totals the recorded
+    regimen is checked against; default: the seed study's.
+    """
     inf = infusions
     out: list[Finding] = []
     sheet = "infusions"
@@ -168,7 +174,7 @@ def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Fin
                 severity="warning", rule="relapse-indication-without-relapse",
                 expected="a relapse date on the previous infusion")
     out += _reinfusion_fields(inf)
-    out += _clinical(inf)
+    out += _clinical(inf, options or DeriveOptions())
     return out
 
 
@@ -254,7 +260,7 @@ def _reinfusion_fields(inf: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def _clinical(inf: pd.DataFrame) -> list[Finding]:
+def _clinical(inf: pd.DataFrame, options: DeriveOptions) -> list[Finding]:
     from reinfuse.criteria.lymphodepletion import classify_regimen
 
     out: list[Finding] = []
@@ -301,7 +307,8 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
     drugs = inf[["ld_fludarabine_mg_m2", "ld_cyclophosphamide_mg_m2", "ld_cytarabine_mg_m2"]]
     given = drugs[["ld_fludarabine_mg_m2", "ld_cyclophosphamide_mg_m2"]].notna().all(axis=1)
     derived = pd.Series(
-        classify_regimen(drugs.iloc[:, 0], drugs.iloc[:, 1], drugs.iloc[:, 2].fillna(0.0)),
+        classify_regimen(drugs.iloc[:, 0], drugs.iloc[:, 1], drugs.iloc[:, 2].fillna(0.0),
+                         **options.regimen_kwargs()),
         index=inf.index,
     ).astype("string")
     # Without a cytarabine total the course could still have been FLAG: only a regimen that
@@ -317,7 +324,12 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
                                   f"cytarabine {display(r['ld_cytarabine_mg_m2'])} mg/m2), which "
                                   f"make it '{derived[r.name]}'.",
                 fix="Correct ld_regimen or the drug totals (course totals in mg/m2: standard "
-                    "= fludarabine 75 + cyclophosphamide 900; intensified = 120 + 1200).",
+                    f"= fludarabine {options.ld_standard_totals[0]:g} + cyclophosphamide "
+                    f"{options.ld_standard_totals[1]:g}; intensified = "
+                    f"{options.ld_intensified_totals[0]:g} + "
+                    f"{options.ld_intensified_totals[1]:g}; FLAG = fludarabine "
+                    f"{options.ld_flag_fludarabine:g} with cytarabine; the plan's "
+                    "[plan.derive] ld_* options set them).",
                 rule="ld-regimen-contradicts-doses", expected="the regimen the doses define")
     return out
 
