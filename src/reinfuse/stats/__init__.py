@@ -50,12 +50,22 @@ from reinfuse.stats._survival import (
     kaplan_meier,
     logrank_test,
 )
+from reinfuse.stats._survival_groups import (
+    AtRiskRow,
+    GroupedKaplanMeier,
+    GroupLogRankResult,
+    kaplan_meier_by_group,
+    logrank_test_groups,
+)
 from reinfuse.stats._unpaired import mann_whitney_u
 
 __all__ = [
+    "AtRiskRow",
     "ChiSquareResult",
     "FisherResult",
+    "GroupLogRankResult",
     "GroupSummary",
+    "GroupedKaplanMeier",
     "KaplanMeierResult",
     "KaplanMeierStep",
     "KaplanMeierTable",
@@ -72,7 +82,9 @@ __all__ = [
     "chi_square",
     "fisher_exact",
     "kaplan_meier",
+    "kaplan_meier_by_group",
     "logrank_test",
+    "logrank_test_groups",
     "mann_whitney_u",
     "mcnemar",
     "median_ci",
