@@ -25,6 +25,7 @@ Reference values used by the tests, with their provenance, are listed in
 from __future__ import annotations
 
 from reinfuse.stats._categorical import chi_square, fisher_exact, mcnemar
+from reinfuse.stats._cox import CoxResult, CoxTerm, PHCheck, cox_regression
 from reinfuse.stats._describe import median_iqr, median_range
 from reinfuse.stats._difference import ProportionDifference, proportion_difference
 from reinfuse.stats._intervals import median_ci, proportion
@@ -62,6 +63,8 @@ from reinfuse.stats._unpaired import mann_whitney_u
 __all__ = [
     "AtRiskRow",
     "ChiSquareResult",
+    "CoxResult",
+    "CoxTerm",
     "FisherResult",
     "GroupLogRankResult",
     "GroupSummary",
@@ -75,11 +78,13 @@ __all__ = [
     "MedianCIResult",
     "MedianIQR",
     "MedianRange",
+    "PHCheck",
     "ProportionDifference",
     "ProportionResult",
     "SurvivalEstimate",
     "WilcoxonResult",
     "chi_square",
+    "cox_regression",
     "fisher_exact",
     "kaplan_meier",
     "kaplan_meier_by_group",
