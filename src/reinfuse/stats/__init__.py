@@ -25,6 +25,13 @@ Reference values used by the tests, with their provenance, are listed in
 from __future__ import annotations
 
 from reinfuse.stats._categorical import chi_square, fisher_exact, mcnemar
+from reinfuse.stats._competing import (
+    CumulativeIncidenceCurve,
+    CumulativeIncidenceResult,
+    LandmarkData,
+    cumulative_incidence,
+    landmark,
+)
 from reinfuse.stats._cox import CoxResult, CoxTerm, PHCheck, cox_regression
 from reinfuse.stats._describe import median_iqr, median_range
 from reinfuse.stats._difference import ProportionDifference, proportion_difference
@@ -65,6 +72,8 @@ __all__ = [
     "ChiSquareResult",
     "CoxResult",
     "CoxTerm",
+    "CumulativeIncidenceCurve",
+    "CumulativeIncidenceResult",
     "FisherResult",
     "GroupLogRankResult",
     "GroupSummary",
@@ -72,6 +81,7 @@ __all__ = [
     "KaplanMeierResult",
     "KaplanMeierStep",
     "KaplanMeierTable",
+    "LandmarkData",
     "LogRankResult",
     "MannWhitneyResult",
     "McNemarResult",
@@ -85,9 +95,11 @@ __all__ = [
     "WilcoxonResult",
     "chi_square",
     "cox_regression",
+    "cumulative_incidence",
     "fisher_exact",
     "kaplan_meier",
     "kaplan_meier_by_group",
+    "landmark",
     "logrank_test",
     "logrank_test_groups",
     "mann_whitney_u",
