@@ -35,6 +35,15 @@ from reinfuse.stats._competing import (
 from reinfuse.stats._cox import CoxResult, CoxTerm, PHCheck, cox_regression
 from reinfuse.stats._describe import median_iqr, median_range
 from reinfuse.stats._difference import ProportionDifference, proportion_difference
+from reinfuse.stats._groups import (
+    DunnComparison,
+    DunnResult,
+    JonckheereResult,
+    KruskalWallisResult,
+    dunn_test,
+    jonckheere_terpstra,
+    kruskal_wallis,
+)
 from reinfuse.stats._intervals import median_ci, proportion
 from reinfuse.stats._paired import wilcoxon_signed_rank
 from reinfuse.stats._results import (
@@ -74,13 +83,17 @@ __all__ = [
     "CoxTerm",
     "CumulativeIncidenceCurve",
     "CumulativeIncidenceResult",
+    "DunnComparison",
+    "DunnResult",
     "FisherResult",
     "GroupLogRankResult",
     "GroupSummary",
     "GroupedKaplanMeier",
+    "JonckheereResult",
     "KaplanMeierResult",
     "KaplanMeierStep",
     "KaplanMeierTable",
+    "KruskalWallisResult",
     "LandmarkData",
     "LogRankResult",
     "MannWhitneyResult",
@@ -96,9 +109,12 @@ __all__ = [
     "chi_square",
     "cox_regression",
     "cumulative_incidence",
+    "dunn_test",
     "fisher_exact",
+    "jonckheere_terpstra",
     "kaplan_meier",
     "kaplan_meier_by_group",
+    "kruskal_wallis",
     "landmark",
     "logrank_test",
     "logrank_test_groups",
