@@ -35,6 +35,13 @@ from reinfuse.stats._competing import (
 from reinfuse.stats._cox import CoxResult, CoxTerm, PHCheck, cox_regression
 from reinfuse.stats._describe import median_iqr, median_range
 from reinfuse.stats._difference import ProportionDifference, proportion_difference
+from reinfuse.stats._effect import (
+    CramersVResult,
+    RankEffectSize,
+    cliffs_delta,
+    cramers_v,
+    rank_biserial,
+)
 from reinfuse.stats._groups import (
     DunnComparison,
     DunnResult,
@@ -81,6 +88,7 @@ __all__ = [
     "ChiSquareResult",
     "CoxResult",
     "CoxTerm",
+    "CramersVResult",
     "CumulativeIncidenceCurve",
     "CumulativeIncidenceResult",
     "DunnComparison",
@@ -104,10 +112,13 @@ __all__ = [
     "PHCheck",
     "ProportionDifference",
     "ProportionResult",
+    "RankEffectSize",
     "SurvivalEstimate",
     "WilcoxonResult",
     "chi_square",
+    "cliffs_delta",
     "cox_regression",
+    "cramers_v",
     "cumulative_incidence",
     "dunn_test",
     "fisher_exact",
@@ -125,5 +136,6 @@ __all__ = [
     "median_range",
     "proportion",
     "proportion_difference",
+    "rank_biserial",
     "wilcoxon_signed_rank",
 ]
