@@ -248,11 +248,10 @@ def _assignments(n: int, sizes: list[int]) -> NDArray[np.int64]:
     return np.asarray(rows, dtype=np.int64)
 
 
-def _assignment_count(sizes: list[int]) -> int:
-    count = math.factorial(sum(sizes))
-    for s in sizes:
-        count //= math.factorial(s)
-    return count
+def _assignment_count(sizes: list[int]) -> float:
+    """Number of assignments n! / prod n_i! (as a float; huge counts need no exactness)."""
+    log_count = math.lgamma(sum(sizes) + 1) - sum(math.lgamma(s + 1) for s in sizes)
+    return math.exp(min(log_count, 700.0))
 
 
 def _check_draws(draws: int, seed: int) -> None:
@@ -351,7 +350,7 @@ def kruskal_wallis(
         method = "exact" if assignments <= EXACT_ASSIGNMENTS_LIMIT else "asymptotic"
     if method == "exact" and assignments > EXACT_ASSIGNMENTS_LIMIT:
         raise StatisticsError(
-            f"an exact p-value needs {assignments:,} assignments of values to groups, more "
+            f"an exact p-value needs {assignments:,.0f} assignments of values to groups, more "
             f"than the {EXACT_ASSIGNMENTS_LIMIT:,} enumerated; use method='monte-carlo'.")
     used_draws = used_seed = None
     tolerance = 1e-7 * max(1.0, abs(statistic))
@@ -363,7 +362,7 @@ def kruskal_wallis(
         h_all = _h_statistic(sums, size_array, n, tie_factor)
         pvalue = float((h_all >= statistic - tolerance).mean())
         distribution = "exact"
-        how = (f"exact permutation p-value (all {assignments:,} assignments of the "
+        how = (f"exact permutation p-value (all {round(assignments):,} assignments of the "
                f"{'midranks' if has_ties else 'ranks'} to groups of the observed sizes)")
     elif method == "monte-carlo":
         _check_draws(draws, seed)
@@ -534,10 +533,14 @@ def _jt_permuted(pooled: NDArray[np.float64], codes: NDArray[np.int64], k: int
 
 
 def _jt_statistic(samples: list[NDArray[np.float64]]) -> float:
+    """J from sorted samples and binary searches, O(n log n) (no pairwise matrix)."""
     j = 0.0
     for a, b in itertools.combinations(range(len(samples)), 2):
-        x, y = samples[a][:, None], samples[b][None, :]
-        j += float((x < y).sum()) + 0.5 * float((x == y).sum())
+        later = np.sort(samples[b])
+        above = later.size - np.searchsorted(later, samples[a], side="right")
+        tied = np.searchsorted(later, samples[a], side="right") - np.searchsorted(
+            later, samples[a], side="left")
+        j += float(above.sum()) + 0.5 * float(tied.sum())
     return j
 
 
