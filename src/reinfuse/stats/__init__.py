@@ -17,9 +17,21 @@ Descriptive statistics and intervals
     :func:`median_range`, :func:`median_iqr` (quartile definition selectable; Prism uses
     Hyndman-Fan type 6), :func:`proportion` (Clopper-Pearson or Wilson interval),
     :func:`median_ci` (distribution-free interval for the median).
+Time to event by group, Cox regression, competing risks
+    :func:`kaplan_meier_by_group` (curves and numbers at risk per group),
+    :func:`logrank_test_groups` (k >= 2 groups, optionally stratified),
+    :func:`cox_regression` (hazard ratios, likelihood-ratio and Wald tests, Schoenfeld
+    proportional-hazards check, refusal below 10 events per variable),
+    :func:`cumulative_incidence` (Aalen-Johansen, every competing cause; Gray's test is
+    not available and the result says so), :func:`landmark`.
+Several groups and effect sizes
+    :func:`kruskal_wallis` (exact, Monte Carlo or chi-squared; epsilon-squared),
+    :func:`dunn_test` (Holm, Bonferroni or Benjamini-Hochberg), :func:`jonckheere_terpstra`
+    (ordered groups), :func:`cliffs_delta`, :func:`rank_biserial`, :func:`cramers_v`.
 
 Reference values used by the tests, with their provenance, are listed in
-``tests/reference/stats_reference.md``.
+``tests/reference/stats_reference.md``, ``survival_groups_reference.md`` and
+``groups_reference.md``.
 """
 
 from __future__ import annotations
