@@ -79,6 +79,22 @@ def test_kruskal_exact_by_hand() -> None:
     assert r.distribution == "exact" and "all 12 assignments" in r.method
 
 
+@pytest.mark.parametrize(("groups", "h", "p"), [
+    # Sizes 3, 3, 3. Rank sums 24, 12, 9: H = 4/90 * (576 + 144 + 81) - 30 = 5.6.
+    ({"a": [7, 8, 9], "b": [3, 4, 5], "c": [1, 2, 6]}, 5.6, 0.050),
+    # Rank sums 24, 15, 6: H = 4/90 * 837 - 30 = 7.2.
+    ({"a": [7, 8, 9], "b": [4, 5, 6], "c": [1, 2, 3]}, 7.2, 0.004),
+])
+def test_kruskal_exact_matches_published_table(groups: dict[str, list[int]], h: float,
+                                               p: float) -> None:
+    # Kruskal and Wallis (1952) exact table, as reproduced in Siegel and Castellan,
+    # Nonparametric Statistics (1988), table O: n = (3, 3, 3), H = 5.6000 -> p = .050,
+    # H = 7.2000 -> p = .004.
+    r = kruskal_wallis(groups)
+    assert r.statistic == pytest.approx(h) and r.distribution == "exact"
+    assert round(r.pvalue, 3) == p
+
+
 def test_kruskal_exact_with_ties_by_enumeration() -> None:
     # Brute force from the definition: every way to split the 7 values into groups of 2, 2, 3.
     data = {"a": [1, 2], "b": [2, 3], "c": [3, 3, 5]}
