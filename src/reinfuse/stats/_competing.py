@@ -58,8 +58,8 @@ class CumulativeIncidenceCurve(_AsDict):
     event_free : ndarray
         Overall Kaplan-Meier probability of being free of every cause; at each time
         ``event_free + sum(incidence) = 1``.
-    n, n_missing : int
-        Subjects analysed and dropped (missing duration, cause or group).
+    n : int
+        Subjects in this group.
     """
 
     time: NDArray[np.float64]

@@ -491,22 +491,21 @@ def _jt_null_counts(sizes: list[int]) -> NDArray[np.float64]:
 
     ``J = sum_j U_j`` where ``U_j`` compares group j with the pooled earlier groups; under
     the null hypothesis the ``U_j`` are independent (the q-multinomial factorises into
-    Gaussian binomials), so the distribution is the convolution of Mann-Whitney counts.
+    Gaussian binomials), so the distribution is the convolution of Mann-Whitney
+    distributions. Each is counted exactly in integers, then turned into probabilities;
+    the convolution adds only positive terms, so small tail probabilities keep their
+    relative precision.
     """
-    counts = [1]
+    probabilities = np.ones(1)
     before = 0
     for size in sizes:
         if before:
-            part = _mann_whitney_counts(before, size)
-            merged = [0] * (len(counts) + len(part) - 1)
-            for i, a in enumerate(counts):
-                if a:
-                    for j, b in enumerate(part):
-                        merged[i + j] += a * b
-            counts = merged
+            counts = _mann_whitney_counts(before, size)
+            total = sum(counts)
+            part = np.array([c / total for c in counts], dtype=float)
+            probabilities = np.convolve(probabilities, part)
         before += size
-    total = sum(counts)
-    return np.array([c / total for c in counts], dtype=float)
+    return probabilities
 
 
 def _jt_permuted(pooled: NDArray[np.float64], codes: NDArray[np.int64], k: int

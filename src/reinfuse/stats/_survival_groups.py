@@ -41,7 +41,8 @@ class GroupedKaplanMeier(_AsDict):
     groups : tuple of str
         Group labels in the order used everywhere in the result.
     curves : dict of str to KaplanMeierResult
-        One Kaplan-Meier estimate per group (medians, pointwise limits, table).
+        One Kaplan-Meier estimate per group with subjects (medians, pointwise limits,
+        table); a group named in ``order`` without subjects has no curve.
     at_risk : tuple of AtRiskRow
         Numbers at risk per group at each requested time (empty if none was requested).
     n : int
