@@ -18,7 +18,7 @@ import pytest
 from lifelines.datasets import load_rossi
 
 from reinfuse.errors import StatisticsError
-from reinfuse.stats import CoxResult, cox_regression
+from reinfuse.stats import CoxResult, cox_regression, logrank_test
 
 ROSSI = load_rossi()
 COVARIATES = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
@@ -76,6 +76,9 @@ def test_global_tests_match_r(rossi_fit: CoxResult) -> None:
     assert round(rossi_fit.wald_statistic, 2) == 32.11
     assert f"{rossi_fit.wald_pvalue:.3e}" == "3.871e-05"
     assert round(rossi_fit.concordance, 2) == 0.64
+    # "Score (logrank) test = 33.53 on 7 df, p=2.11e-05"
+    assert round(rossi_fit.score_statistic, 2) == 33.53
+    assert f"{rossi_fit.score_pvalue:.2e}" == "2.11e-05"
     assert (rossi_fit.n, rossi_fit.n_events, rossi_fit.n_missing) == (432, 114, 0)
     assert rossi_fit.events_per_variable == pytest.approx(114 / 7)
 
@@ -112,10 +115,29 @@ def test_missing_values_dropped_and_counted() -> None:
     assert fit.n == 430 and fit.n_missing == 2
 
 
+def test_score_test_without_ties_is_the_logrank_test() -> None:
+    # With one binary covariate and no tied times the score test is the log-rank test
+    # (Efron and Breslow coincide): 6-MP vs placebo after breaking the ties by adding
+    # distinct small offsets; compare with the two-sample log-rank of the same data.
+    mp = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
+    mp_e = [1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+    pl = [1, 1, 2, 2, 3, 4, 4, 5, 5, 8, 8, 8, 8, 11, 11, 12, 12, 15, 17, 22, 23]
+    times = [t + i / 1000 for i, t in enumerate(mp + pl)]
+    data = pd.DataFrame({"t": times, "e": mp_e + [1] * 21, "drug": [1] * 21 + [0] * 21})
+    fit = cox_regression(data, "t", "e", ["drug"], ph_test=False)
+    lr = logrank_test(times[:21], mp_e, times[21:], [1] * 21)
+    assert fit.score_statistic == pytest.approx(lr.statistic, rel=1e-9)
+
+
 def test_strata_and_errors() -> None:
     fit = cox_regression(ROSSI, "week", "arrest", ["age", "prio"], strata=["fin"],
                          ph_test=False)
     assert fit.strata == ("fin",) and "stratified by fin" in fit.method
+    one = cox_regression(ROSSI.assign(all=1), "week", "arrest", ["age", "prio"],
+                         strata=["all"], ph_test=False)
+    plain = cox_regression(ROSSI, "week", "arrest", ["age", "prio"], ph_test=False)
+    assert one.score_statistic == pytest.approx(plain.score_statistic, rel=1e-10)
+    assert fit.score_statistic != pytest.approx(plain.score_statistic)
     with pytest.raises(StatisticsError, match="not in data"):
         cox_regression(ROSSI, "week", "arrest", ["nope"])
     text = ROSSI.assign(group=["a", "b"] * 216)

@@ -20,6 +20,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import proportional_hazard_test
+from numpy.typing import NDArray
 from scipy import stats
 
 from reinfuse.errors import StatisticsError
@@ -89,6 +90,8 @@ class CoxResult(_AsDict):
         confidence limits, Wald z and p.
     wald_statistic, wald_pvalue : float
         The global Wald test ``b' V^-1 b`` on ``df`` degrees of freedom.
+    score_statistic, score_pvalue : float
+        The score test at ``b = 0`` (R's "Score (logrank) test"), Efron's ties.
     log_likelihood : float
         Maximised log partial likelihood.
     concordance : float
@@ -120,6 +123,8 @@ class CoxResult(_AsDict):
     terms: tuple[CoxTerm, ...]
     wald_statistic: float
     wald_pvalue: float
+    score_statistic: float
+    score_pvalue: float
     log_likelihood: float
     concordance: float
     events_per_variable: float
@@ -137,6 +142,44 @@ class CoxResult(_AsDict):
                 return t
         raise StatisticsError(
             f"no covariate {name!r} in this model; it has {[t.name for t in self.terms]}.")
+
+
+def _score_test(time: NDArray[np.float64], event: NDArray[np.bool_],
+                x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Score vector and information at b = 0 for one stratum, Efron's handling of ties.
+
+    At an event time with risk set R (n subjects) and d tied events D, Efron's l-th term
+    (l = 0..d-1) has mean ``m_l = (S_R - (l/d) S_D) / (n - l)`` of the covariates and
+    second moment ``(Q_R - (l/d) Q_D) / (n - l)`` (S sums of x, Q sums of x x'). Then
+    ``U = sum_D x - sum m_l`` and ``I = sum [(Q_R - (l/d) Q_D) / (n - l) - m_l m_l']``.
+    """
+    order = np.argsort(-time, kind="stable")  # descending: risk sets are prefixes
+    t, e, xs = time[order], event[order], x[order]
+    p = xs.shape[1]
+    cum_s = np.cumsum(xs, axis=0)
+    cum_q = np.cumsum(xs[:, :, None] * xs[:, None, :], axis=0)
+    times = -np.unique(-t)  # distinct times, descending
+    # Risk set at time u: everyone with t >= u, i.e. the prefix up to the last row with t == u.
+    last = np.searchsorted(-t, -times, side="right") - 1
+    n_risk = (last + 1).astype(float)
+    s_r, q_r = cum_s[last], cum_q[last]
+    dead = e.astype(bool)
+    index = np.searchsorted(-times, -t)  # distinct-time index of every row
+    d = np.bincount(index[dead], minlength=times.size).astype(float)
+    s_d = np.zeros((times.size, p))
+    q_d = np.zeros((times.size, p, p))
+    np.add.at(s_d, index[dead], xs[dead])
+    np.add.at(q_d, index[dead], xs[dead][:, :, None] * xs[dead][:, None, :])
+    which = np.repeat(np.arange(times.size), d.astype(int))
+    start = np.concatenate([[0], np.cumsum(d.astype(int))[:-1]])
+    ell = np.arange(which.size) - start[which]
+    frac = ell / d[which]
+    den = n_risk[which] - ell
+    mean = (s_r[which] - frac[:, None] * s_d[which]) / den[:, None]
+    second = (q_r[which] - frac[:, None, None] * q_d[which]) / den[:, None, None]
+    score = xs[dead].sum(axis=0) - mean.sum(axis=0)
+    information = (second - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+    return score, information
 
 
 def cox_regression(
@@ -197,7 +240,9 @@ def cox_regression(
     by lifelines' ``CoxPHFitter`` (Newton-Raphson on the partial likelihood with Efron's
     handling of tied event times, as R's ``coxph`` default). Coefficients, standard errors,
     Wald z and p and the likelihood-ratio test are lifelines'; the global Wald test
-    ``b' V^-1 b`` is computed here from lifelines' variance matrix. The proportional-
+    ``b' V^-1 b`` is computed here from lifelines' variance matrix, and the score test
+    ``U' I^-1 U`` at ``b = 0`` (Efron's handling of ties, as R's ``coxph``), which lifelines
+    does not report, from its definition. The proportional-
     hazards check is ``lifelines.statistics.proportional_hazard_test`` (P. Grambsch and
     T. Therneau, Biometrika 81 (1994) 515-526), the per-covariate test of R's
     ``cox.zph`` in survival < 3.0; R >= 3.0 uses a refined score test whose values
@@ -300,6 +345,17 @@ def cox_regression(
     beta = summary["coef"].to_numpy()
     covariance = fitter.variance_matrix_.loc[summary.index, summary.index].to_numpy()
     wald = float(beta @ np.linalg.solve(covariance, beta))
+    score = np.zeros(df)
+    information = np.zeros((df, df))
+    blocks = ([np.arange(len(frame))] if not strata_cols else
+              list(frame.groupby(list(strata_cols)).indices.values()))
+    for block in blocks:
+        u, info = _score_test(frame[duration].to_numpy()[block],
+                              frame[event].to_numpy()[block] == 1.0,
+                              frame[list(covariates)].to_numpy(dtype=float)[block])
+        score += u
+        information += info
+    score_statistic = float(score @ np.linalg.lstsq(information, score, rcond=None)[0])
     lr = fitter.log_likelihood_ratio_test()
     checks: tuple[PHCheck, ...] = ()
     if ph_test:
@@ -315,7 +371,7 @@ def cox_regression(
     method = (f"Cox proportional-hazards regression (Efron's method for tied event times"
               f"{'; stratified by ' + ', '.join(strata_cols) if strata_cols else ''}): hazard "
               f"ratios with {level} Wald confidence intervals and Wald p-values; "
-              "likelihood-ratio and global Wald tests against the model without covariates")
+              "likelihood-ratio, global Wald and score tests against the model without covariates")
     if ph_test:
         method += ("; proportional hazards checked per covariate by the scaled Schoenfeld "
                    f"residual test (Grambsch-Therneau) on the {ph_transform!r} time scale")
@@ -323,6 +379,8 @@ def cox_regression(
         statistic=float(lr.test_statistic), pvalue=float(lr.p_value), df=df, method=method,
         n=len(frame), n_events=n_events, n_missing=n_missing, terms=terms,
         wald_statistic=wald, wald_pvalue=float(stats.chi2.sf(wald, df)),
+        score_statistic=score_statistic,
+        score_pvalue=float(stats.chi2.sf(score_statistic, df)),
         log_likelihood=float(fitter.log_likelihood_),
         concordance=float(fitter.concordance_index_), events_per_variable=float(epv),
         min_events_per_variable=float(min_events_per_variable), ph_checks=checks,
