@@ -127,3 +127,4 @@ def test_landmark_by_hand() -> None:
     assert again.curves["all"].at("relapse", 2)[0] == pytest.approx(1 / 9)
     with pytest.raises(StatisticsError, match="landmark"):
         landmark([1], [1], at=-1)
+    assert landmark([10, 30], [1, 0], at=np.int64(28)).n == 1

@@ -136,3 +136,15 @@ def test_results_are_frozen_and_public() -> None:
     with pytest.raises(AttributeError):
         r.statistic = 0.0  # type: ignore[misc]
     assert np.isfinite(json.loads(json.dumps(r.to_dict()))["statistic"])
+
+
+def test_group_without_variance_is_left_out_of_the_degrees_of_freedom() -> None:
+    # a: 5, 7 (events); b: 6 (event), 8 (censored); c: 1, 2 (censored, before any event).
+    # t=5: n=4 (a 2), d=1 -> E_a = 1/2, V_aa = 1*3/3 * 1/2 * 1/2 = 1/4
+    # t=6: n=3 (a 1), d=1 -> E_a = 1/3, V_aa = 1*2/2 * 1/3 * 2/3 = 2/9
+    # t=7: n=2 (a 1), d=1 -> E_a = 1/2, V_aa = 1/4
+    # Group c expects nothing and has no variance: 1 df, chi2 = (2 - 4/3)^2 / (13/18) = 8/13.
+    r = logrank_test_groups([5, 6, 7, 8, 1, 2], [1, 1, 1, 0, 0, 0],
+                            ["a", "b", "a", "b", "c", "c"])
+    assert r.df == 1 and r.expected[2] == 0.0
+    assert r.statistic == pytest.approx(8 / 13)

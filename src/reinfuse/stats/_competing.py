@@ -17,6 +17,7 @@ library implements it (R: ``cmprsk::cuminc``), and the result says so.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -386,7 +387,7 @@ def landmark(durations: Any, events: Any, at: float, *, unit: str = "days") -> L
     >>> lm.index.tolist(), lm.durations.tolist(), lm.n_event_before, lm.n_censored_before
     ([1, 2, 4], [2.0, 17.0, 32.0], 1, 1)
     """
-    if isinstance(at, bool) or not isinstance(at, int | float) or not np.isfinite(at) or at < 0:
+    if isinstance(at, bool) or not isinstance(at, numbers.Real) or not np.isfinite(at) or at < 0:
         raise StatisticsError(f"the landmark must be a finite number >= 0; got {at!r}.")
     time = as_float_vector(durations, "durations")
     code = as_float_vector(events, "events")

@@ -262,10 +262,11 @@ def _check_draws(draws: int, seed: int) -> None:
 
 
 def _permuted_codes(codes: NDArray[np.int64], draws: int, seed: int):  # type: ignore[no-untyped-def]
-    """Yield blocks of random permutations of ``codes`` (bounded memory)."""
+    """Yield blocks of random permutations of ``codes`` (at most ~5 million cells a block)."""
     rng = np.random.default_rng(seed)
-    for start in range(0, draws, 10_000):
-        size = min(10_000, draws - start)
+    step = max(1, min(10_000, 5_000_000 // max(1, codes.size)))
+    for start in range(0, draws, step):
+        size = min(step, draws - start)
         yield rng.permuted(np.broadcast_to(codes, (size, codes.size)).copy(), axis=1)
 
 

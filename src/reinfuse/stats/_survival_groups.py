@@ -384,11 +384,13 @@ def logrank_test_groups(
             "variance (every event occurred when only one group was at risk, or when "
             "everyone at risk had the event).")
     statistic = float(difference @ np.linalg.pinv(variance) @ difference)
-    if stratum_codes is None:
-        lifelines_result = multivariate_logrank_test(time, codes, event)
-        statistic = float(lifelines_result.test_statistic)
-    pvalue = float(stats.chi2.sf(statistic, df))
     sizes = np.bincount(codes, minlength=k)
+    if stratum_codes is None and df == int((sizes > 0).sum()) - 1:
+        # The usual case: lifelines' statistic (the same number). When a group with
+        # subjects contributes no variance (all its times before the first event),
+        # lifelines inverts a singular matrix, and the generalised inverse above is kept.
+        statistic = float(multivariate_logrank_test(time, codes, event).test_statistic)
+    pvalue = float(stats.chi2.sf(statistic, df))
     if stratum_names is None:
         method = (f"log-rank (Mantel-Cox) test comparing {k} survival curves: observed against "
                   "expected events at each distinct event time, chi-squared with "
