@@ -35,6 +35,9 @@ PHTransform = Literal["km", "rank", "identity", "log"]
 #: the coefficients below 10 events per variable).
 MIN_EVENTS_PER_VARIABLE = 10.0
 
+_PH_SCALE = {"km": "one minus the Kaplan-Meier estimate (R cox.zph's default)",
+             "rank": "the rank of the event times", "identity": "time", "log": "log time"}
+
 
 @dataclass(frozen=True)
 class CoxTerm(_AsDict):
@@ -374,7 +377,7 @@ def cox_regression(
               "likelihood-ratio, global Wald and score tests against the model without covariates")
     if ph_test:
         method += ("; proportional hazards checked per covariate by the scaled Schoenfeld "
-                   f"residual test (Grambsch-Therneau) on the {ph_transform!r} time scale")
+                   f"residual test (Grambsch-Therneau) against {_PH_SCALE[ph_transform]}")
     return CoxResult(
         statistic=float(lr.test_statistic), pvalue=float(lr.p_value), df=df, method=method,
         n=len(frame), n_events=n_events, n_missing=n_missing, terms=terms,
