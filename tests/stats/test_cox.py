@@ -18,7 +18,7 @@ import pytest
 from lifelines.datasets import load_rossi
 
 from reinfuse.errors import StatisticsError
-from reinfuse.stats import CoxResult, cox_regression, logrank_test
+from reinfuse.stats import CoxResult, cox_regression, indicator_columns, logrank_test
 
 ROSSI = load_rossi()
 COVARIATES = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
@@ -158,3 +158,14 @@ def test_separation_is_a_clear_error() -> None:
                          "e": [1] * 12 + [0] * 12, "x": [1] * 12 + [0] * 12})
     with pytest.raises(StatisticsError, match="did not converge"):
         cox_regression(data, "t", "e", ["x"], ph_test=False)
+
+
+def test_indicator_columns_reproduce_r_factor_coding() -> None:
+    # R codes race as a factor with reference "black": raceother = -0.31390. Recode
+    # lifelines' 0/1 race as labels and let indicator_columns build R's column.
+    data = ROSSI.assign(race=ROSSI["race"].map({1: "black", 0: "other"}))
+    coded = indicator_columns(data, "race", "black")
+    fit = cox_regression(coded, "week", "arrest", ph_test=False)
+    assert round(fit.term("race=other").coef, 5) == -0.31390
+    with pytest.raises(StatisticsError, match="not a level"):
+        indicator_columns(data, "race", "white")

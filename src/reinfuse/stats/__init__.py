@@ -44,7 +44,13 @@ from reinfuse.stats._competing import (
     cumulative_incidence,
     landmark,
 )
-from reinfuse.stats._cox import CoxResult, CoxTerm, PHCheck, cox_regression
+from reinfuse.stats._cox import (
+    CoxResult,
+    CoxTerm,
+    PHCheck,
+    cox_regression,
+    indicator_columns,
+)
 from reinfuse.stats._describe import median_iqr, median_range
 from reinfuse.stats._difference import ProportionDifference, proportion_difference
 from reinfuse.stats._effect import (
@@ -134,6 +140,7 @@ __all__ = [
     "cumulative_incidence",
     "dunn_test",
     "fisher_exact",
+    "indicator_columns",
     "jonckheere_terpstra",
     "kaplan_meier",
     "kaplan_meier_by_group",

@@ -286,7 +286,8 @@ def cox_regression(
             raise StatisticsError(
                 f"column {c!r} must be numeric (or boolean); got {frame[c].dtype} "
                 f"(e.g. {frame[c].dropna().iloc[:3].tolist()}). Code a categorical "
-                "covariate as 0/1 indicator columns, leaving out the reference level.")
+                "covariate as 0/1 indicator columns, leaving out the reference level "
+                "(reinfuse.stats.indicator_columns).")
         frame[c] = frame[c].astype(float)
     missing = frame.isna().any(axis=1)
     frame = frame[~missing].reset_index(drop=True)
@@ -389,3 +390,41 @@ def cox_regression(
         min_events_per_variable=float(min_events_per_variable), ph_checks=checks,
         ph_transform=ph_transform if ph_test else None,
         confidence_level=float(confidence_level), strata=strata_cols, notes=tuple(notes))
+
+
+def indicator_columns(data: pd.DataFrame, column: str, reference: object,
+                      *, prefix: str | None = None) -> pd.DataFrame:
+    """``data`` with ``column`` replaced by 0/1 indicators of its levels but ``reference``.
+
+    For a categorical covariate of :func:`cox_regression` (e.g. lymphodepletion regimen):
+    each level except the reference gets a column ``"{prefix}={level}"`` whose hazard
+    ratio is then relative to the reference level. A missing value stays missing in every
+    indicator (the subject is dropped and counted by the model, never coded 0).
+
+    Raises
+    ------
+    StatisticsError
+        The column is absent, or ``reference`` is not one of its levels.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"ld": ["flu/cy", "benda", None, "flu/cy"]})
+    >>> indicator_columns(frame, "ld", "flu/cy").to_dict("list")
+    {'ld=benda': [0.0, 1.0, nan, 0.0]}
+    """
+    if column not in data.columns:
+        raise StatisticsError(
+            f"column {column!r} not in data; its columns are {list(data.columns)}.")
+    values = data[column]
+    levels = sorted(values.dropna().unique().tolist(), key=str)
+    if reference not in levels:
+        raise StatisticsError(
+            f"reference {reference!r} is not a level of {column!r}; its levels are {levels}.")
+    name = column if prefix is None else prefix
+    out = data.drop(columns=[column])
+    missing = values.isna()
+    for level in levels:
+        if level == reference:
+            continue
+        out[f"{name}={level}"] = np.where(missing, np.nan, (values == level).astype(float))
+    return out
