@@ -44,5 +44,6 @@ def test_to_dict_is_plain_json_and_frozen(result: Any) -> None:
 def test_new_names_are_public() -> None:
     for name in ["kaplan_meier_by_group", "logrank_test_groups", "cox_regression",
                  "cumulative_incidence", "landmark", "kruskal_wallis", "dunn_test",
-                 "jonckheere_terpstra", "cliffs_delta", "rank_biserial", "cramers_v"]:
+                 "jonckheere_terpstra", "cliffs_delta", "rank_biserial", "cramers_v",
+                 "indicator_columns"]:
         assert name in rs.__all__ and callable(getattr(rs, name))
