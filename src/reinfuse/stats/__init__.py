@@ -17,16 +17,58 @@ Descriptive statistics and intervals
     :func:`median_range`, :func:`median_iqr` (quartile definition selectable; Prism uses
     Hyndman-Fan type 6), :func:`proportion` (Clopper-Pearson or Wilson interval),
     :func:`median_ci` (distribution-free interval for the median).
+Time to event by group, Cox regression, competing risks
+    :func:`kaplan_meier_by_group` (curves and numbers at risk per group),
+    :func:`logrank_test_groups` (k >= 2 groups, optionally stratified),
+    :func:`cox_regression` (hazard ratios, likelihood-ratio and Wald tests, Schoenfeld
+    proportional-hazards check, refusal below 10 events per variable),
+    :func:`cumulative_incidence` (Aalen-Johansen, every competing cause; Gray's test is
+    not available and the result says so), :func:`landmark`.
+Several groups and effect sizes
+    :func:`kruskal_wallis` (exact, Monte Carlo or chi-squared; epsilon-squared),
+    :func:`dunn_test` (Holm, Bonferroni or Benjamini-Hochberg), :func:`jonckheere_terpstra`
+    (ordered groups), :func:`cliffs_delta`, :func:`rank_biserial`, :func:`cramers_v`.
 
 Reference values used by the tests, with their provenance, are listed in
-``tests/reference/stats_reference.md``.
+``tests/reference/stats_reference.md``, ``survival_groups_reference.md`` and
+``groups_reference.md``.
 """
 
 from __future__ import annotations
 
 from reinfuse.stats._categorical import chi_square, fisher_exact, mcnemar
+from reinfuse.stats._competing import (
+    CumulativeIncidenceCurve,
+    CumulativeIncidenceResult,
+    LandmarkData,
+    cumulative_incidence,
+    landmark,
+)
+from reinfuse.stats._cox import (
+    CoxResult,
+    CoxTerm,
+    PHCheck,
+    cox_regression,
+    indicator_columns,
+)
 from reinfuse.stats._describe import median_iqr, median_range
 from reinfuse.stats._difference import ProportionDifference, proportion_difference
+from reinfuse.stats._effect import (
+    CramersVResult,
+    RankEffectSize,
+    cliffs_delta,
+    cramers_v,
+    rank_biserial,
+)
+from reinfuse.stats._groups import (
+    DunnComparison,
+    DunnResult,
+    JonckheereResult,
+    KruskalWallisResult,
+    dunn_test,
+    jonckheere_terpstra,
+    kruskal_wallis,
+)
 from reinfuse.stats._intervals import median_ci, proportion
 from reinfuse.stats._paired import wilcoxon_signed_rank
 from reinfuse.stats._results import (
@@ -50,29 +92,62 @@ from reinfuse.stats._survival import (
     kaplan_meier,
     logrank_test,
 )
+from reinfuse.stats._survival_groups import (
+    AtRiskRow,
+    GroupedKaplanMeier,
+    GroupLogRankResult,
+    kaplan_meier_by_group,
+    logrank_test_groups,
+)
 from reinfuse.stats._unpaired import mann_whitney_u
 
 __all__ = [
+    "AtRiskRow",
     "ChiSquareResult",
+    "CoxResult",
+    "CoxTerm",
+    "CramersVResult",
+    "CumulativeIncidenceCurve",
+    "CumulativeIncidenceResult",
+    "DunnComparison",
+    "DunnResult",
     "FisherResult",
+    "GroupLogRankResult",
     "GroupSummary",
+    "GroupedKaplanMeier",
+    "JonckheereResult",
     "KaplanMeierResult",
     "KaplanMeierStep",
     "KaplanMeierTable",
+    "KruskalWallisResult",
+    "LandmarkData",
     "LogRankResult",
     "MannWhitneyResult",
     "McNemarResult",
     "MedianCIResult",
     "MedianIQR",
     "MedianRange",
+    "PHCheck",
     "ProportionDifference",
     "ProportionResult",
+    "RankEffectSize",
     "SurvivalEstimate",
     "WilcoxonResult",
     "chi_square",
+    "cliffs_delta",
+    "cox_regression",
+    "cramers_v",
+    "cumulative_incidence",
+    "dunn_test",
     "fisher_exact",
+    "indicator_columns",
+    "jonckheere_terpstra",
     "kaplan_meier",
+    "kaplan_meier_by_group",
+    "kruskal_wallis",
+    "landmark",
     "logrank_test",
+    "logrank_test_groups",
     "mann_whitney_u",
     "mcnemar",
     "median_ci",
@@ -80,5 +155,6 @@ __all__ = [
     "median_range",
     "proportion",
     "proportion_difference",
+    "rank_biserial",
     "wilcoxon_signed_rank",
 ]
