@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reinfuse._match import matches
+from reinfuse.derive import DeriveOptions
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
@@ -77,6 +78,11 @@ class TableResult:
     rows: tuple[TableRow, ...]
     footnotes: tuple[str, ...]
     section: str = ""
+    #: The plan variables of this table with at least one known value in a printed cell;
+    #: empty when nothing in the table was recorded (the report then leaves it out).
+    recorded: tuple[str, ...] = ()
+    #: Every variable the table's rows summarise (recorded or not).
+    variables: tuple[str, ...] = ()
 
     def cell(self, row: str, column: str) -> Cell:
         """The cell at the row and column labels (for tests and templates)."""
@@ -164,6 +170,38 @@ class _Fill(dict[str, str]):
 def fill_labels(text: str, fill: dict[str, str]) -> str:
     """Replace ``{label1}``-style placeholders; unknown placeholders stay as written."""
     return text.format_map(_Fill(fill))
+
+
+def censoring_phrase(options: DeriveOptions, endpoint: str = "remission") -> str:
+    """Where an endpoint is censored, written from the same options ``derive`` applies.
+
+    ``derive`` ends follow-up at death or the last contact, then (options
+    ``censor_at_hsct`` and ``censor_at_next_infusion``) at a consolidative HSCT and at the
+    patient's next infusion, whichever comes first. Death censors remission (it is not a
+    relapse); it is an event of event-free survival.
+
+    Examples
+    --------
+    >>> censoring_phrase(DeriveOptions())
+    'death, last follow-up, a consolidative HSCT or the next infusion, whichever came first'
+    >>> censoring_phrase(DeriveOptions(censor_at_hsct=False, censor_at_next_infusion=False),
+    ...                  "efs")
+    'last follow-up'
+    """
+    points = ["death", "last follow-up"] if endpoint == "remission" else ["last follow-up"]
+    if options.censor_at_hsct:
+        points.append("a consolidative HSCT")
+    if options.censor_at_next_infusion:
+        points.append("the next infusion")
+    if len(points) == 1:
+        return points[0]
+    return f"{', '.join(points[:-1])} or {points[-1]}, whichever came first"
+
+
+def _derive_options(plan: Plan) -> DeriveOptions:
+    from reinfuse.report._build import derive_options  # the plan's [plan.derive] reader
+
+    return derive_options(plan)
 
 
 # --- selecting rows ---------------------------------------------------------------------
@@ -392,8 +430,8 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         if not (by_row and row.show_missing):
             return [line]
         # Unknown here means the time or the event is unknown.
-        unknown = [sub.assign(**{row.variable: pd.to_numeric(sub[row.variable],
-                                                             errors="coerce").where(
+        time = str(row.variable)
+        unknown = [sub.assign(**{time: pd.to_numeric(sub[time], errors="coerce").where(
                    sub[row.event].notna())}) for sub in subsets]
         extra = _not_recorded_line(spec, row, unknown, column_labels, active, style,
                                    percent=False)
@@ -438,6 +476,12 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
     return lines
 
 
+def _known(cell: Cell | None, style: Style) -> bool:
+    """Whether a printed cell rests on at least one known value."""
+    return (cell is not None and cell.stat not in ("n", "missing")
+            and cell.text != style.not_recorded and bool(cell.n))
+
+
 def _combine(column: Subset, row: Subset) -> Subset:
     """A row's infusion replaces its column's; the row's filters are applied on top of the
     column's (both must hold), by the caller."""
@@ -457,6 +501,8 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
     labels = [fill_labels(column.label, {**fill, "n": str(len(sub))})
               for column, sub in zip(spec.columns, subsets, strict=True)]
     rows: list[TableRow] = []
+    recorded: list[str] = []
+    variables: list[str] = []
     for row in spec.rows:
         row = replace(row, label=fill_labels(row.label, fill), levels=tuple(
             replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
@@ -465,11 +511,17 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
         row_subsets = [select(frame, _combine(column.subset, row.subset),
                               Subset(where=row.subset.where), where=where)
                        for column in spec.columns]
-        rows += _row_cells(spec, row, row_subsets, labels, style, missing)
+        lines = _row_cells(spec, row, row_subsets, labels, style, missing)
+        rows += lines
+        names = [n for n in (row.variable, row.event) if n]
+        variables += [n for n in names if n not in variables]
+        if any(_known(cell, style) for line in lines for cell in line.cells):
+            recorded += [n for n in names if n not in recorded]
     footnotes = tuple(fill_labels(note, fill) for note in
                       (*spec.footnotes, *(r.footnote for r in spec.rows if r.footnote)))
     return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
-                       rows=tuple(rows), footnotes=footnotes, section=spec.section)
+                       rows=tuple(rows), footnotes=footnotes, section=spec.section,
+                       recorded=tuple(recorded), variables=tuple(variables))
 
 
 # --- comparisons -----------------------------------------------------------------------------
@@ -614,10 +666,14 @@ def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
     return problems
 
 
-def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Results:
+def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
+            options: DeriveOptions | None = None) -> Results:
     """Run every table and comparison of ``plan`` over the analysis ``frame``.
 
     ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
+    ``options`` are the derivation options the frame was made with (by default the plan's
+    ``[plan.derive]``); labels and footnotes may quote them: ``{remission_censoring}`` and
+    ``{efs_censoring}`` (:func:`censoring_phrase`).
     """
     chosen = get_style(style or plan.style)
     problems = plan_problems(plan, frame.columns)
@@ -629,6 +685,9 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Res
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     fill["n_patients"] = str(n_patients)
     fill["summary"] = chosen.summary_words
+    chosen_options = options if options is not None else _derive_options(plan)
+    fill["remission_censoring"] = censoring_phrase(chosen_options, "remission")
+    fill["efs_censoring"] = censoring_phrase(chosen_options, "efs")
     tables = tuple(compute_table(population, spec, chosen, fill, plan.missing)
                    for spec in plan.tables)
     comparisons = tuple(compute_comparison(population, spec, chosen, fill, plan.missing)
