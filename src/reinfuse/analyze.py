@@ -673,7 +673,7 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
     ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
     ``options`` are the derivation options the frame was made with (by default the plan's
     ``[plan.derive]``); labels and footnotes may quote them: ``{remission_censoring}`` and
-    ``{efs_censoring}`` (:func:`censoring_phrase`).
+    ``{efs_censoring}`` (:func:`censoring_phrase`), ``{neurotox_severe_grade}``.
     """
     chosen = get_style(style or plan.style)
     problems = plan_problems(plan, frame.columns)
@@ -688,6 +688,7 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
     chosen_options = options if options is not None else _derive_options(plan)
     fill["remission_censoring"] = censoring_phrase(chosen_options, "remission")
     fill["efs_censoring"] = censoring_phrase(chosen_options, "efs")
+    fill["neurotox_severe_grade"] = str(chosen_options.severe_neurotox_min_grade)
     tables = tuple(compute_table(population, spec, chosen, fill, plan.missing)
                    for spec in plan.tables)
     comparisons = tuple(compute_comparison(population, spec, chosen, fill, plan.missing)
