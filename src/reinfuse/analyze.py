@@ -183,14 +183,16 @@ def censoring_phrase(options: DeriveOptions, endpoint: str = "remission") -> str
     Examples
     --------
     >>> censoring_phrase(DeriveOptions())
-    'death, last follow-up, a consolidative HSCT or the next infusion, whichever came first'
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'death, last follow-up, a consolidative HSCT (when its date is recorded) or the next
+    infusion, whichever came first'
     >>> censoring_phrase(DeriveOptions(censor_at_hsct=False, censor_at_next_infusion=False),
     ...                  "efs")
     'last follow-up'
     """
     points = ["death", "last follow-up"] if endpoint == "remission" else ["last follow-up"]
     if options.censor_at_hsct:
-        points.append("a consolidative HSCT")
+        points.append("a consolidative HSCT (when its date is recorded)")
     if options.censor_at_next_infusion:
         points.append("the next infusion")
     if len(points) == 1:
@@ -261,10 +263,13 @@ def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: in
                 missing: str = "row") -> Cell:
     """A ``k (p)`` cell; ``k/n (p)`` when values are unknown and the plan's ``missing``
     display is ``"denominator"``; "not recorded" when every one of ``total`` values is
-    unknown (never ``0 (0.0)``)."""
+    unknown (never ``0 (0.0)``), the style's dash when ``total`` is 0 (nobody to count)."""
     if total and n_missing >= total:
         return Cell(table=table, row=row, column=column, text=style.not_recorded, stat=stat,
                     denominator=0, n=0, n_missing=n_missing)
+    if total == 0:  # nobody in the column (or the row's filter): nothing to count
+        return Cell(table=table, row=row, column=column, text=style.missing, stat=stat,
+                    numerator=0, denominator=0, n=0, n_missing=0)
     text = (style.count_of(k, n) if n_missing and missing == "denominator"
             else style.n_percent(k, n))
     low = high = None

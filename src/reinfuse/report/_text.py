@@ -123,7 +123,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 _FIGURE_VARIABLES: dict[str, tuple[str, ...]] = {
     "response_by_infusion": ("best_response", "objective_response"),
     "swimmer": ("remission_days", "remission_event"),
-    "swimmer_course": ("best_response", "remission_days", "crs_grade"),
+    "swimmer_course": ("best_response", "remission_days"),
     "paired_expansion": ("peak_car_per_ul",),
     "kaplan_meier": ("remission_days", "remission_event"),
 }
@@ -183,8 +183,9 @@ def definition_clauses(options: DeriveOptions, variables: Collection[str]) -> li
                      f"{options.severe_neurotox_min_grade}"),
         ("remission", "duration of remission from the first documented CR to relapse, "
                       f"censored at {censoring_phrase(options, 'remission')}"),
-        ("efs", "event-free survival from the infusion to no CR (an event at day 0), relapse "
-                f"or death, censored at {censoring_phrase(options, 'efs')}"),
+        ("efs", "event-free survival from the infusion, with no CR an event at day 0 and "
+                "otherwise relapse or death the event, censored at "
+                f"{censoring_phrase(options, 'efs')}"),
         ("os", "overall survival from the infusion to death from any cause, censored at last "
                "follow-up"),
     ]
