@@ -453,7 +453,15 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
 
         return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(count)))
 
-    # levels: a header line with the row label, then one line per level.
+    # levels: a header line with the row label, then one line per level; one line saying
+    # "not recorded" when no value of the row's variable is known in any column.
+    unknown_everywhere = [len(sub) > 0 and bool(sub[row.variable].isna().all())
+                          for sub, on in zip(subsets, active, strict=True) if on]
+    if unknown_everywhere and all(unknown_everywhere):
+        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
+            lambda sub, col: Cell(spec.id, row.label, col, style.not_recorded, "level",
+                                  denominator=0, n=0, n_missing=len(sub)))))
+        return lines
     lines.append(TableRow(label=row.label, indent=row.indent, cells=(None,) * len(subsets),
                           header=True))
     for level in row.levels:
@@ -508,6 +516,7 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
     rows: list[TableRow] = []
     recorded: list[str] = []
     variables: list[str] = []
+    notes: list[str] = []  # row footnotes, of the rows with a recorded value
     for row in spec.rows:
         row = replace(row, label=fill_labels(row.label, fill), levels=tuple(
             replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
@@ -520,10 +529,12 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
         rows += lines
         names = [n for n in (row.variable, row.event) if n]
         variables += [n for n in names if n not in variables]
-        if any(_known(cell, style) for line in lines for cell in line.cells):
+        known = any(_known(cell, style) for line in lines for cell in line.cells)
+        if known:
             recorded += [n for n in names if n not in recorded]
-    footnotes = tuple(fill_labels(note, fill) for note in
-                      (*spec.footnotes, *(r.footnote for r in spec.rows if r.footnote)))
+        if row.footnote and (known or not names):
+            notes.append(row.footnote)
+    footnotes = tuple(fill_labels(note, fill) for note in (*spec.footnotes, *notes))
     return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
                        rows=tuple(rows), footnotes=footnotes, section=spec.section,
                        recorded=tuple(recorded), variables=tuple(variables))

@@ -282,3 +282,35 @@ def test_a_users_cohort_report_does_not_speak_of_the_seed_study(tmp_path: Path) 
     words = " ".join(p.text for p in docx.Document(str(output.docx)).paragraphs)
     words = words.replace("Analysis plan seed-cart2", "")
     assert "seed study" not in words.lower() and "seed criteria" not in words.lower()
+
+
+def test_unrecorded_crs_is_one_line_and_loses_its_definition(blank: dict[str, Any]) -> None:
+    toxicity = _table(blank["results"], "toxicity")
+    labels = [line["label"] for line in toxicity["rows"]]
+    # One "not recorded" line for the CRS grade, not six grade lines of "not recorded".
+    index = labels.index("Maximum CRS grade")
+    assert [c["text"] for c in toxicity["rows"][index]["cells"]] == ["not recorded"] * 2
+    assert labels[index + 1] == "Severe CRS (grade ≥ 3)"
+    notes = " ".join(toxicity["footnotes"])
+    assert "ASTCT" not in notes and "Neurotoxicity graded" in notes
+    # The demo itself, with CRS grades, keeps both footnotes (checked in the plan text).
+    assert default_plan_text().count("CRS graded by the ASTCT consensus criteria") == 1
+
+
+def test_a_table_whose_columns_select_nobody_says_so(tmp_path: Path,
+                                                     write_cohort_csv) -> None:
+    # conftest cohort: no infusion has CRS grade 4, so the column holds no patient.
+    plan = parse_plan("""
+[plan]
+population = "all"
+[[tables]]
+id = "t"
+title = "Severe CRS"
+columns = [{ id = "g4", label = "CRS 4 (n={n})", where = { crs_grade = [4] } }]
+rows = [{ label = "Prior HSCT", stat = "count", variable = "prior_hsct" }]
+""")
+    output = build_report(load_cohort(write_cohort_csv()), plan, tmp_path / "out")
+    omitted = json.loads(output.results_json.read_text(encoding="utf-8"))["omitted"]
+    assert omitted == [{"id": "t", "kind": "table", "reason":
+                        "Table not shown (Severe CRS): no patient is in its columns "
+                        "(CRS 4 (n=0))."}]

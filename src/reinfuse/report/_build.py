@@ -313,10 +313,11 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
     for table in results.tables:
         if table.variables and not table.recorded:
             names = ", ".join(dict.fromkeys(labels.get(table.id, ())))
-            add(table.section, _omitted(
-                "table", table.id, table.title,
-                f"nothing it summarises ({names}) was recorded for any patient in its "
-                "columns"))
+            unknown = any(c is not None and c.n_missing for r in table.rows for c in r.cells)
+            reason = (f"nothing it summarises ({names}) was recorded for any patient in its "
+                      "columns" if unknown else
+                      f"no patient is in its columns ({', '.join(table.columns)})")
+            add(table.section, _omitted("table", table.id, table.title, reason))
             continue
         add(table.section, _table_item(table, plan.abbreviations))
     for comparison in results.comparisons:
