@@ -150,7 +150,7 @@ def test_tables_figures_and_comparisons_without_data_are_left_out(
     assert "toxicity" not in omitted and "fig_neurotox" not in omitted  # neurotox is there
     line = omitted["expansion"]["reason"]
     assert line.startswith("Table not shown (Peak CAR T-cell expansion in blood and "
-                           "trafficking to the CSF): nothing it summarises")
+                           "trafficking to the CSF): no value of peak_car_per_ul, ")
     assert line in page and any(line == t for t in blank["docx"])
     assert "No patients to show" not in page
     assert results["figures"][[f["id"] for f in results["figures"]].index("fig_crs")][

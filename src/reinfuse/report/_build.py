@@ -308,14 +308,12 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
             items[name] = []
         items[name].append(item)
 
-    labels = {t.id: [fill_labels(r.label, fill) for r in t.rows if r.variable]
-              for t in plan.tables}
     for table in results.tables:
         if table.variables and not table.recorded:
-            names = ", ".join(dict.fromkeys(labels.get(table.id, ())))
+            names = ", ".join(table.variables)
             unknown = any(c is not None and c.n_missing for r in table.rows for c in r.cells)
-            reason = (f"nothing it summarises ({names}) was recorded for any patient in its "
-                      "columns" if unknown else
+            reason = (f"no value of {names} was recorded for any patient in its columns"
+                      if unknown else
                       f"no patient is in its columns ({', '.join(table.columns)})")
             add(table.section, _omitted("table", table.id, table.title, reason))
             continue
