@@ -190,11 +190,12 @@ def test_paired_comparison_says_how_many_are_left_out(blank: dict[str, Any]) -> 
                                                       (True, False)])
 def test_censoring_sentences_follow_the_derive_options(tmp_path: Path, next_infusion: bool,
                                                        hsct: bool) -> None:
-    assert "[plan.derive]" not in default_plan_text()  # the default plan uses the defaults
-    text = default_plan_text().replace(
-        "\n[[tables]]",
-        f"\n[plan.derive]\ncensor_at_next_infusion = {str(next_infusion).lower()}\n"
-        f"censor_at_hsct = {str(hsct).lower()}\n\n[[tables]]", 1)
+    keys = (f"censor_at_next_infusion = {str(next_infusion).lower()}\n"
+            f"censor_at_hsct = {str(hsct).lower()}\n")
+    text = default_plan_text()
+    text = (text.replace("[plan.derive]\n", "[plan.derive]\n" + keys, 1)
+            if "[plan.derive]\n" in text
+            else text.replace("\n[[tables]]", f"\n[plan.derive]\n{keys}\n[[tables]]", 1))
     plan = parse_plan(text)
     output = build_report(load_cohort(demo_path()), plan, tmp_path / "out")
     payload = json.loads(output.results_json.read_text(encoding="utf-8"))
