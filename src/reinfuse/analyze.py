@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reinfuse._match import matches
+from reinfuse.derive import DeriveOptions
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
@@ -77,6 +78,11 @@ class TableResult:
     rows: tuple[TableRow, ...]
     footnotes: tuple[str, ...]
     section: str = ""
+    #: The plan variables of this table with at least one known value in a printed cell;
+    #: empty when nothing in the table was recorded (the report then leaves it out).
+    recorded: tuple[str, ...] = ()
+    #: Every variable the table's rows summarise (recorded or not).
+    variables: tuple[str, ...] = ()
 
     def cell(self, row: str, column: str) -> Cell:
         """The cell at the row and column labels (for tests and templates)."""
@@ -166,6 +172,34 @@ def fill_labels(text: str, fill: dict[str, str]) -> str:
     return text.format_map(_Fill(fill))
 
 
+def censoring_phrase(options: DeriveOptions, endpoint: str = "remission") -> str:
+    """Where an endpoint is censored, written from the same options ``derive`` applies.
+
+    ``derive`` ends follow-up at death or the last contact, then (options
+    ``censor_at_hsct`` and ``censor_at_next_infusion``) at a consolidative HSCT and at the
+    patient's next infusion, whichever comes first. Death censors remission (it is not a
+    relapse); it is an event of event-free survival.
+
+    Examples
+    --------
+    >>> censoring_phrase(DeriveOptions())
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'death, last follow-up, a consolidative HSCT (when its date is recorded) or the next
+    infusion, whichever came first'
+    >>> censoring_phrase(DeriveOptions(censor_at_hsct=False, censor_at_next_infusion=False),
+    ...                  "efs")
+    'last follow-up'
+    """
+    points = ["death", "last follow-up"] if endpoint == "remission" else ["last follow-up"]
+    if options.censor_at_hsct:
+        points.append("a consolidative HSCT (when its date is recorded)")
+    if options.censor_at_next_infusion:
+        points.append("the next infusion")
+    if len(points) == 1:
+        return points[0]
+    return f"{', '.join(points[:-1])} or {points[-1]}, whichever came first"
+
+
 # --- selecting rows ---------------------------------------------------------------------
 
 def population_frame(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
@@ -219,8 +253,19 @@ def _count_true(values: pd.Series) -> int:
 # --- cells -----------------------------------------------------------------------------------
 
 def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: int,
-                style: Style, stat: str = "count", ci: str = "") -> Cell:
-    text = style.n_percent(k, n)
+                style: Style, stat: str = "count", ci: str = "", *, total: int | None = None,
+                missing: str = "row") -> Cell:
+    """A ``k (p)`` cell; ``k/n (p)`` when values are unknown and the plan's ``missing``
+    display is ``"denominator"``; "not recorded" when every one of ``total`` values is
+    unknown (never ``0 (0.0)``), the style's dash when ``total`` is 0 (nobody to count)."""
+    if total and n_missing >= total:
+        return Cell(table=table, row=row, column=column, text=style.not_recorded, stat=stat,
+                    denominator=0, n=0, n_missing=n_missing)
+    if total == 0:  # nobody in the column (or the row's filter): nothing to count
+        return Cell(table=table, row=row, column=column, text=style.missing, stat=stat,
+                    numerator=0, denominator=0, n=0, n_missing=0)
+    text = (style.count_of(k, n) if n_missing and missing == "denominator"
+            else style.n_percent(k, n))
     low = high = None
     if ci and n:
         interval = proportion(k, n, method=ci)  # type: ignore[arg-type]
@@ -231,14 +276,66 @@ def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: in
                 n_missing=n_missing, ci_low=low, ci_high=high, ci_method=ci if n else "")
 
 
+def _with_n(text: str, n: int, n_missing: int, missing: str) -> str:
+    """A summary that rests on fewer values than the column: ``"18.5 (7–30); n=7"`` under
+    the ``"denominator"`` display (the ``"row"`` display adds a "Not recorded, n" line)."""
+    return f"{text}; n={n}" if n_missing and missing == "denominator" else text
+
+
+def _not_recorded_line(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
+                       column_labels: list[str], active: list[bool], style: Style, *,
+                       percent: bool) -> TableRow | None:
+    """The "Not recorded" line under a row: unknown values per column.
+
+    ``percent`` prints ``k (p)`` of the column (a levels row whose levels are percentages
+    of the whole column, so that the lines add up to 100%); otherwise the count alone.
+    None when no value is unknown, or when every value is (the cells say "not recorded").
+    """
+    assert row.variable is not None
+    totals = [len(s) for s in subsets]
+    counts = [int(s[row.variable].isna().sum()) if on else 0
+              for s, on in zip(subsets, active, strict=True)]
+    if not any(counts) or all(c >= t for c, t, on in zip(counts, totals, active, strict=True)
+                              if on):
+        return None
+    label = "Not recorded" if percent else "Not recorded, n"
+    cells: list[Cell | None] = []
+    for count, total, column, on in zip(counts, totals, column_labels, active, strict=True):
+        if not on:
+            cells.append(None)
+            continue
+        where = f"{row.label} / Not recorded"
+        if percent:
+            cells.append(_count_cell(spec.id, where, column, count, total, 0, style,
+                                     stat="missing"))
+        else:
+            cells.append(Cell(spec.id, where, column, str(count), "missing", value=count,
+                              numerator=count, n_missing=count))
+    return TableRow(label=label, indent=row.indent + 1, cells=tuple(cells))
+
+
 def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
-               column_labels: list[str], style: Style) -> list[TableRow]:
+               column_labels: list[str], style: Style, missing_display: str = "row"
+               ) -> list[TableRow]:
+    """The printed lines of one plan row.
+
+    Unknown values are never counted as "no": percentages are of the known values unless
+    the row says ``denominator = "column"``, a cell whose values are all unknown prints
+    "not recorded", and the number unknown is shown as the plan's ``missing`` option says
+    (``"row"``: a "Not recorded, n" line; ``"denominator"``: ``k/n (p)`` and ``; n=7``).
+    """
     lines: list[TableRow] = []
     active = [not row.columns or c.id in row.columns for c in spec.columns]
+    by_row = missing_display == "row"
 
     def each(make: Any) -> tuple[Cell | None, ...]:
         return tuple(make(sub, label) if on else None
                      for sub, label, on in zip(subsets, column_labels, active, strict=True))
+
+    def with_unknown(line: TableRow) -> list[TableRow]:
+        extra = (_not_recorded_line(spec, row, subsets, column_labels, active, style,
+                                    percent=False) if by_row and row.show_missing else None)
+        return [line] if extra is None else [line, extra]
 
     if row.stat == "header":
         lines.append(TableRow(label=row.label, indent=row.indent,
@@ -273,20 +370,22 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             present = values.dropna()
             missing = int(values.isna().sum())
             if present.empty:
-                return Cell(spec.id, row.label, col, style.missing, row.stat, n=0,
+                return Cell(spec.id, row.label, col,
+                            style.not_recorded if missing else style.missing, row.stat, n=0,
                             n_missing=missing)
             if row.stat == "median_range":
                 r = median_range(present.to_numpy())
                 text = style.median_range(r.median, r.minimum, r.maximum, row.decimals)
-                return Cell(spec.id, row.label, col, text, row.stat, value=r.median,
-                            n=r.n, n_missing=missing, minimum=r.minimum, maximum=r.maximum)
+                return Cell(spec.id, row.label, col,
+                            _with_n(text, r.n, missing, missing_display), row.stat,
+                            value=r.median, n=r.n, n_missing=missing, minimum=r.minimum,
+                            maximum=r.maximum)
             q = median_iqr(present.to_numpy())
             text = style.median_iqr(q.median, q.q1, q.q3, row.decimals)
-            return Cell(spec.id, row.label, col, text, row.stat, value=q.median, n=q.n,
-                        n_missing=missing, q1=q.q1, q3=q.q3)
+            return Cell(spec.id, row.label, col, _with_n(text, q.n, missing, missing_display),
+                        row.stat, value=q.median, n=q.n, n_missing=missing, q1=q.q1, q3=q.q3)
 
-        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(summary)))
-        return lines
+        return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(summary)))
 
     if row.stat == "km_median":
         _check_variable(subsets[0], row.event, f"table '{spec.id}', row '{row.label}'")
@@ -296,8 +395,9 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             events = sub[row.event].astype("boolean")
             keep = times.notna() & events.notna()
             if not keep.any():
-                return Cell(spec.id, row.label, col, style.missing, row.stat, n=0,
-                            n_missing=int((~keep).sum()))
+                return Cell(spec.id, row.label, col,
+                            style.not_recorded if len(sub) else style.missing, row.stat,
+                            n=0, n_missing=int((~keep).sum()))
             # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5,
             # the default of reinfuse.stats.kaplan_meier, as the KM figures use it too.
             fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
@@ -318,13 +418,23 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                         if fit.median_ci_high is not None
                         else "not estimable" if curve_reaches_zero else "not reached")
                 text = f"{median} [{level} {low}{style.ci_separator}{high}]"
-            return Cell(spec.id, row.label, col, text, row.stat, value=fit.median,
-                        n=fit.n, n_missing=int((~keep).sum()), numerator=fit.n_events,
-                        ci_low=fit.median_ci_low, ci_high=fit.median_ci_high,
-                        ci_method=fit.method)
+            n_missing = int((~keep).sum())
+            return Cell(spec.id, row.label, col,
+                        _with_n(text, fit.n, n_missing, missing_display), row.stat,
+                        value=fit.median, n=fit.n, n_missing=n_missing,
+                        numerator=fit.n_events, ci_low=fit.median_ci_low,
+                        ci_high=fit.median_ci_high, ci_method=fit.method)
 
-        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(km)))
-        return lines
+        line = TableRow(label=row.label, indent=row.indent, cells=each(km))
+        if not (by_row and row.show_missing):
+            return [line]
+        # Unknown here means the time or the event is unknown.
+        time = str(row.variable)
+        unknown = [sub.assign(**{time: pd.to_numeric(sub[time], errors="coerce").where(
+                   sub[row.event].notna())}) for sub in subsets]
+        extra = _not_recorded_line(spec, row, unknown, column_labels, active, style,
+                                   percent=False)
+        return [line] if extra is None else [line, extra]
 
     if row.stat == "count":
         def count(sub: pd.DataFrame, col: str) -> Cell:
@@ -332,12 +442,20 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             missing = int(values.isna().sum())
             k = _count_true(values)
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
-            return _count_cell(spec.id, row.label, col, k, n, missing, style, ci=row.ci)
+            return _count_cell(spec.id, row.label, col, k, n, missing, style, ci=row.ci,
+                               total=len(sub), missing=missing_display)
 
-        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(count)))
+        return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(count)))
+
+    # levels: a header line with the row label, then one line per level; one line saying
+    # "not recorded" when no value of the row's variable is known in any column.
+    unknown_everywhere = [len(sub) > 0 and bool(sub[row.variable].isna().all())
+                          for sub, on in zip(subsets, active, strict=True) if on]
+    if unknown_everywhere and all(unknown_everywhere):
+        lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
+            lambda sub, col: Cell(spec.id, row.label, col, style.not_recorded, "level",
+                                  denominator=0, n=0, n_missing=len(sub)))))
         return lines
-
-    # levels: a header line with the row label, then one line per level.
     lines.append(TableRow(label=row.label, indent=row.indent, cells=(None,) * len(subsets),
                           header=True))
     for level in row.levels:
@@ -347,21 +465,28 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             k = int(_level_mask(values, level).sum())
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
             return _count_cell(spec.id, f"{row.label} / {level.label}", col, k, n, missing,
-                               style, stat="level", ci=row.ci)
+                               style, stat="level", ci=row.ci, total=len(sub),
+                               missing=missing_display)
 
         cells = each(level_cell)
         if row.hide_empty and all(c is None or not c.numerator for c in cells):
             continue
         lines.append(TableRow(label=level.label, indent=row.indent + 1, cells=cells))
-    if row.show_missing and row.denominator == "column":
-        missing_counts = [int(s[row.variable].isna().sum()) if on else 0
-                          for s, on in zip(subsets, active, strict=True)]
-        if any(missing_counts):
-            lines.append(TableRow(label="Unknown", indent=row.indent + 1, cells=each(
-                lambda sub, col: _count_cell(spec.id, f"{row.label} / Unknown", col,
-                                             int(sub[row.variable].isna().sum()), len(sub),
-                                             0, style, stat="missing"))))
+    # Unknown values: a line of their own when the levels are shares of the whole column
+    # (so the lines add to 100%), or when the plan shows unknowns on their own line.
+    column_share = row.denominator == "column"
+    if row.show_missing and (column_share or by_row):
+        extra = _not_recorded_line(spec, row, subsets, column_labels, active, style,
+                                   percent=column_share)
+        if extra is not None:
+            lines.append(extra)
     return lines
+
+
+def _known(cell: Cell | None, style: Style) -> bool:
+    """Whether a printed cell rests on at least one known value."""
+    return (cell is not None and cell.stat not in ("n", "missing")
+            and cell.text != style.not_recorded and bool(cell.n))
 
 
 def _combine(column: Subset, row: Subset) -> Subset:
@@ -372,13 +497,20 @@ def _combine(column: Subset, row: Subset) -> Subset:
 
 
 def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
-                  fill: dict[str, str]) -> TableResult:
-    """Compute one table of the plan over the population frame."""
+                  fill: dict[str, str], missing: str = "row") -> TableResult:
+    """Compute one table of the plan over the population frame.
+
+    ``missing`` is the plan's display of unknown values (``Plan.missing``): ``"row"`` or
+    ``"denominator"`` (docs/analysis-plan.md).
+    """
     where = f"table '{spec.id}'"
     subsets = [select(frame, column.subset, where=where) for column in spec.columns]
     labels = [fill_labels(column.label, {**fill, "n": str(len(sub))})
               for column, sub in zip(spec.columns, subsets, strict=True)]
     rows: list[TableRow] = []
+    recorded: list[str] = []
+    variables: list[str] = []
+    notes: list[str] = []  # row footnotes, of the rows with a recorded value
     for row in spec.rows:
         row = replace(row, label=fill_labels(row.label, fill), levels=tuple(
             replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
@@ -387,11 +519,19 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
         row_subsets = [select(frame, _combine(column.subset, row.subset),
                               Subset(where=row.subset.where), where=where)
                        for column in spec.columns]
-        rows += _row_cells(spec, row, row_subsets, labels, style)
-    footnotes = tuple(fill_labels(note, fill) for note in
-                      (*spec.footnotes, *(r.footnote for r in spec.rows if r.footnote)))
+        lines = _row_cells(spec, row, row_subsets, labels, style, missing)
+        rows += lines
+        names = [n for n in (row.variable, row.event) if n]
+        variables += [n for n in names if n not in variables]
+        known = any(_known(cell, style) for line in lines for cell in line.cells)
+        if known:
+            recorded += [n for n in names if n not in recorded]
+        if row.footnote and (known or not names):
+            notes.append(row.footnote)
+    footnotes = tuple(fill_labels(note, fill) for note in (*spec.footnotes, *notes))
     return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
-                       rows=tuple(rows), footnotes=footnotes, section=spec.section)
+                       rows=tuple(rows), footnotes=footnotes, section=spec.section,
+                       recorded=tuple(recorded), variables=tuple(variables))
 
 
 # --- comparisons -----------------------------------------------------------------------------
@@ -402,11 +542,17 @@ def _binary(values: pd.Series) -> pd.Series:
 
 
 def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
-                       fill: dict[str, str]) -> ComparisonResult:
+                       fill: dict[str, str], missing: str = "row") -> ComparisonResult:
     """Compute one comparison: group summaries and the test the plan names.
 
     A test that cannot be computed on these data (e.g. every value identical) does not stop
-    the report: the comparison says why in its method text and has no p-value.
+    the report: the comparison says why in its method text and has no p-value. A group's
+    ``n`` counts the patients with a known value (in a paired comparison, a known value in
+    both groups); its ``n_missing`` the patients of the group whose value is unknown, and
+    the note says how many were left out, so no unknown counts as "no". A group with no
+    known value prints "not recorded". ``missing`` is the plan's display option: under
+    ``"denominator"`` a count prints ``k/n (p)`` and a median ``; n=7`` when values are
+    unknown.
     """
     spec = replace(spec, title=fill_labels(spec.title, fill), groups=tuple(
         replace(g, label=fill_labels(g.label, fill)) for g in spec.groups))
@@ -416,6 +562,7 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
     sides = [select(frame, g.subset, where=where) for g in spec.groups]
     convert = _binary if binary else (lambda v: pd.to_numeric(v, errors="coerce"))
     series = [convert(s.set_index("patient_id")[spec.variable]) for s in sides]
+    unknown = [int(v.isna().sum()) for v in series]
     if spec.paired:
         a, b = series
         both = a.index.intersection(b.index)
@@ -423,15 +570,16 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         series = [a.loc[both][complete], b.loc[both][complete]]
 
     groups = []
-    for group, values in zip(spec.groups, series, strict=True):
+    for group, values, n_missing in zip(spec.groups, series, unknown, strict=True):
         present = values.dropna()
         q1 = q3 = None
-        if binary:
+        med = lo = hi = None
+        if present.empty:
+            text = style.not_recorded if n_missing else style.missing
+        elif binary:
             k = int(present.sum())
-            text = style.n_percent(k, len(present))
-            med = lo = hi = None
-        elif present.empty:
-            text, med, lo, hi = style.missing, None, None, None
+            text = (style.count_of(k, len(present)) if n_missing and missing == "denominator"
+                    else style.n_percent(k, len(present)))
         else:
             r = median_range(present.to_numpy())
             med, lo, hi = r.median, r.minimum, r.maximum
@@ -441,8 +589,9 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
                 q = median_iqr(present.to_numpy())
                 q1, q3 = q.q1, q.q3
                 text = style.median_iqr(med, q1, q3, spec.decimals)
+            text = _with_n(text, len(present), n_missing, missing)
         groups.append(GroupResult(label=group.label, n=len(present),
-                                  n_missing=int(values.isna().sum()), median=med, minimum=lo,
+                                  n_missing=n_missing, median=med, minimum=lo,
                                   maximum=hi, text=text,
                                   patients=tuple(str(p) for p in present.index)))
 
@@ -480,6 +629,12 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         n, detail = result.n, result.to_dict()
         if spec.test == "fisher" and len(series) == 2:
             detail["difference"] = detail_diff
+    if any(unknown):
+        left = ", ".join(f"{g.label} {g.n_missing}" for g in groups)
+        pairs = (" Only patients with a known value in both groups are compared."
+                 if spec.paired else "")
+        sentence = (f"Not recorded (left out; n counts known values): {left}.{pairs}")
+        note = " ".join(x for x in (note, sentence) if x)
     return ComparisonResult(
         id=spec.id, title=spec.title, variable=spec.variable, paired=spec.paired,
         groups=tuple(groups), test=spec.test, statistic=statistic, pvalue=pvalue,
@@ -521,10 +676,15 @@ def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
     return problems
 
 
-def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Results:
+def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
+            options: DeriveOptions | None = None) -> Results:
     """Run every table and comparison of ``plan`` over the analysis ``frame``.
 
     ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
+    ``options`` are the derivation options the frame was made with (by default the plan's
+    ``[plan.derive]``); labels and footnotes may quote them: ``{remission_censoring}`` and
+    ``{efs_censoring}`` (:func:`censoring_phrase`), ``{neurotox_severe}`` (severe
+    neurotoxicity by scale).
     """
     chosen = get_style(style or plan.style)
     problems = plan_problems(plan, frame.columns)
@@ -536,10 +696,18 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None) -> Res
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     fill["n_patients"] = str(n_patients)
     fill["summary"] = chosen.summary_words
-    tables = tuple(compute_table(population, spec, chosen, fill) for spec in plan.tables)
-    comparisons = tuple(compute_comparison(population, spec, chosen, fill)
+    chosen_options = options if options is not None else plan.derive_options()
+    fill["remission_censoring"] = censoring_phrase(chosen_options, "remission")
+    fill["efs_censoring"] = censoring_phrase(chosen_options, "efs")
+    fill["neurotox_severe"] = (
+        f"grade {chosen_options.severe_neurotox_min_grade_ctcae} or above by CTCAE, "
+        f"{chosen_options.severe_neurotox_min_grade_icans} or above by ICANS")
+    tables = tuple(compute_table(population, spec, chosen, fill, plan.missing)
+                   for spec in plan.tables)
+    comparisons = tuple(compute_comparison(population, spec, chosen, fill, plan.missing)
                         for spec in plan.comparisons)
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,
-                   comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name},
+                   comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name,
+                            "missing": plan.missing},
                    n_cohort_patients=int(frame["patient_id"].nunique()))

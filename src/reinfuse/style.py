@@ -62,6 +62,7 @@ class Style:
     ci_separator: str = "–"
     decimal_mark: str = "."
     missing: str = "–"
+    not_recorded: str = "not recorded"
     continuous: Literal["range", "iqr"] = "range"
     p_rule: PRule = "significant"
 
@@ -96,6 +97,18 @@ class Style:
         exact = Decimal(100 * k) / Decimal(n)
         text = self._mark(fixed(exact, self.percent_decimals))
         return f"{k} ({text}{'%' if self.percent_sign else ''})"
+
+    def count_of(self, k: int, n: int) -> str:
+        """``k/n (p)``: a count that states its denominator (used when values are unknown).
+
+        Examples
+        --------
+        >>> get_style("seed").count_of(3, 12), get_style("lancet").count_of(3, 12)
+        ('3/12 (25.0)', '3/12 (25%)')
+        """
+        if n == 0:
+            return f"{k}/0"
+        return f"{k}/{n} " + self.n_percent(k, n).split(" ", 1)[1]
 
     def median_range(self, median: float, low: float, high: float,
                      decimals: int | None = None) -> str:

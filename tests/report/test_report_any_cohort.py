@@ -72,8 +72,12 @@ def test_a_users_own_plan(tmp_path: Path) -> None:
     assert table["columns"][0] == f"CD19 (n={n19})"
     assert table["rows"][0]["label"] == "Age, median (IQR)"  # NEJM: median (IQR)
     cr = table["rows"][1]["cells"][0]
-    k = int(first.loc[first["target"] == "CD19", "best_response"].isin(["CR", "CRi"]).sum())
-    assert (cr["numerator"], cr["denominator"]) == (k, n19)
+    response = first.loc[first["target"] == "CD19", "best_response"]
+    k = int(response.isin(["CR", "CRi"]).sum())
+    # The percentage is of the known responses: blank or NE (not evaluable) is unknown,
+    # not "no CR" (issue 8), and is counted apart.
+    known = int(response.isin(["CR", "CRi", "PR", "SD", "PD"]).sum())
+    assert (cr["numerator"], cr["denominator"], cr["n_missing"]) == (k, known, n19 - known)
     assert "95% CI" in cr["text"] and " to " in cr["text"]  # NEJM writes "ll to ul"
     comparison = results["comparisons"][0]
     assert comparison["method"].startswith("two-sided Fisher")
@@ -104,7 +108,8 @@ rows = [{ label = "Prior HSCT", stat = "count", variable = "prior_hsct" }]
     assert table["columns"] == ["LP (n=2)", "CRS 1 (n=1)"]
     lp, g1 = table["rows"][0]["cells"]
     assert (lp["numerator"], lp["n_missing"]) == (1, 1)  # P1 had 1 HSCT; P2 is blank
-    assert (g1["numerator"], g1["n_missing"]) == (0, 1)
+    # The CRS 1 column holds only P2, whose prior_hsct is blank: unknown, not "0 (0.0)".
+    assert (g1["numerator"], g1["n_missing"], g1["text"]) == (None, 1, "not recorded")
 
 
 def test_report_warnings_show_no_calendar_dates(tmp_path: Path, write_cohort_csv) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reinfuse.errors import PlanError
-from reinfuse.figures._common import plain, style
+from reinfuse.figures._common import empty_reason, plain, style
 from reinfuse.figures.grade_distribution import grade_distribution
 from reinfuse.figures.kaplan_meier import kaplan_meier
 from reinfuse.figures.paired_expansion import paired_expansion
@@ -65,6 +65,9 @@ class FigureResult:
     data
         JSON-ready plain Python: the plotted numbers, per patient where a mark stands for a
         patient, the counts of skipped (missing) values and the denominators.
+    empty
+        Why there is nothing to plot (no patient has the data), or ``""``: a report leaves
+        the figure out and prints this reason instead.
     """
 
     id: str
@@ -72,6 +75,7 @@ class FigureResult:
     caption: str
     figure: Figure
     data: dict[str, Any]
+    empty: str = ""
 
 
 def kind_parameters(kind: str) -> tuple[dict[str, Any], list[str]]:
@@ -157,7 +161,8 @@ def make_figure(frame: pd.DataFrame, spec: FigureSpec, labels: Mapping[int, str]
         raise PlanError(f"{where}: {exc}") from exc
     return FigureResult(id=spec.id, title=fill_placeholders(spec.title, labels),
                         caption=fill_placeholders(spec.caption, labels), figure=figure,
-                        data={"kind": spec.kind, "params": plain(params), **plain(data)})
+                        data={"kind": spec.kind, "params": plain(params), **plain(data)},
+                        empty=empty_reason(figure))
 
 
 def save_figure(result: FigureResult, folder: Path) -> dict[str, Path]:

@@ -77,6 +77,15 @@ def new_figure(width: float, height: float) -> Figure:
     return figure
 
 
+_EMPTY = "reinfuse-empty: "
+
+
+def empty_reason(figure: Figure) -> str:
+    """Why ``figure`` has nothing to plot (its :func:`empty_figure` reason), else ``""``."""
+    name = str(figure.get_label() or "")
+    return name[len(_EMPTY):] if name.startswith(_EMPTY) else ""
+
+
 def empty_figure(reason: str, width: float = SINGLE_COLUMN, height: float = 1.4) -> Figure:
     """A figure that says there is nothing to plot, and why.
 
@@ -87,6 +96,8 @@ def empty_figure(reason: str, width: float = SINGLE_COLUMN, height: float = 1.4)
         CART2.").
     """
     figure = new_figure(width, height)
+    # The reason travels with the figure, so a report can leave it out and say why.
+    figure.set_label(_EMPTY + reason)
     ax = figure.add_subplot()
     ax.set_axis_off()
     ax.text(0.5, 0.6, NO_PATIENTS, ha="center", va="center", fontsize=FONT_SIZE + 1,

@@ -25,11 +25,13 @@ RowStat = Literal["header", "n", "median", "median_range", "median_iqr", "count"
                   "km_median"]
 TestName = Literal["wilcoxon", "mann_whitney", "fisher", "mcnemar", "none"]
 Population = Literal["reinfused", "all"]
+MissingDisplay = Literal["row", "denominator"]
 
 _ROW_STATS = ("header", "n", "median", "median_range", "median_iqr", "count", "levels",
               "km_median")
 _CI_METHODS = ("", "clopper-pearson", "wilson", "distribution-free")
 _TESTS = ("wilcoxon", "mann_whitney", "fisher", "mcnemar", "none")
+_MISSING = ("row", "denominator")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class RowSpec:
     subset: Subset = Subset()
     columns: tuple[str, ...] = ()
     decimals: int | None = None
-    denominator: Literal["column", "non_missing"] = "column"
+    denominator: Literal["column", "non_missing"] = "non_missing"
     show_missing: bool = True
     hide_empty: bool = False
     indent: int = 0
@@ -149,6 +151,7 @@ class Plan:
     text: str
     sha256: str
     source: str
+    missing: MissingDisplay = "row"
 
     def derive_options(self, *, prefer: Prefer | None = None) -> DeriveOptions:
         """The plan's ``[plan.derive]`` definitions as :class:`DeriveOptions`.
@@ -253,7 +256,7 @@ def _row(reader: _Reader) -> RowSpec:
         label=reader.get("label", str), stat=stat, variable=variable, levels=levels,
         subset=_subset(reader), columns=tuple(reader.get("columns", list, [])),
         decimals=reader.get("decimals", int, None),
-        denominator=reader.choice("denominator", ("column", "non_missing"), "column"),
+        denominator=reader.choice("denominator", ("column", "non_missing"), "non_missing"),
         show_missing=reader.get("show_missing", bool, True),
         hide_empty=reader.get("hide_empty", bool, False),
         indent=reader.get("indent", int, 0),
@@ -325,7 +328,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     top.only("plan", "tables", "comparisons", "figures", "abbreviations")
     head = top.child(top.get("plan", dict), "plan") if "plan" in data else top.child({}, "plan")
     head.only("format", "id", "version", "title", "population", "alpha", "style",
-              "source_population", "infusion_labels", "derive")
+              "source_population", "infusion_labels", "derive", "missing")
     fmt = head.get("format", int, PLAN_FORMAT_VERSION)
     if fmt != PLAN_FORMAT_VERSION:
         head.fail(f"format {fmt} is not supported (this reinfuse reads format "
@@ -363,6 +366,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         tables=tables, comparisons=comparisons, figures=tuple(figures),
         abbreviations=top.get("abbreviations", dict, {}),
         text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
+        missing=head.choice("missing", _MISSING, "row"),
     )
 
 

@@ -184,7 +184,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     if options is None:
         options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
     frame = derive(cohort, options)
-    results = analyze(frame, plan)
+    results = analyze(frame, plan, options=options)
     population = population_frame(frame, plan)
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     versions = package_versions()
@@ -199,8 +199,10 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         figure_files: dict[str, dict[str, str]] = {}
         for spec in plan.figures:
             result = make_figure(population, spec, plan.infusion_labels)
-            paths = save_figure(result, tmp / "figures")
-            figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
+            figure_files[spec.id] = {}
+            if not result.empty:  # an empty figure is left out of the report, with its reason
+                paths = save_figure(result, tmp / "figures")
+                figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
             figures.append(result)
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
@@ -219,7 +221,12 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         subtitle = (f"Analysis plan {plan.id} v{plan.version}; cohort "
                     f"format v{cohort.format_version}")
         population_sentence = _population_sentence(plan, frame, results)
-        methods = methods_paragraphs(plan, results, options, versions)
+        shown = {str(item["id"]) for section in sections for item in section["items"]
+                 if item["kind"] != "omitted"}
+        omitted = [{"id": item["id"], "kind": item["of"], "reason": item["text"]}
+                   for section in sections for item in section["items"]
+                   if item["kind"] == "omitted"]
+        methods = methods_paragraphs(plan, results, options, versions, shown)
         html = _environment().get_template("report.html.j2").render(
             title=plan.title, subtitle=subtitle, population_sentence=population_sentence,
             warnings=warnings, sections=sections, methods=methods,
@@ -238,6 +245,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
             **{k: v for k, v in results.to_dict().items() if k in ("tables", "comparisons")},
             "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
                          "files": figure_files[f.id], "data": f.data} for f in figures],
+            "omitted": omitted,
             "warnings": warnings,
         }
         (tmp / "results.json").write_text(json.dumps(payload, indent=1, allow_nan=False),
@@ -291,10 +299,28 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
         items[name].append(item)
 
     for table in results.tables:
+        if table.variables and not table.recorded:
+            names = ", ".join(table.variables)
+            unknown = any(c is not None and c.n_missing for r in table.rows for c in r.cells)
+            reason = (f"no value of {names} was recorded for any patient in its columns"
+                      if unknown else
+                      f"no patient is in its columns ({', '.join(table.columns)})")
+            add(table.section, _omitted("table", table.id, table.title, reason))
+            continue
         add(table.section, _table_item(table, plan.abbreviations))
     for comparison in results.comparisons:
+        if not any(g.n for g in comparison.groups) and any(
+                g.n_missing for g in comparison.groups):
+            add(comparison.section, _omitted(
+                "comparison", comparison.id, comparison.title,
+                f"{comparison.variable} was not recorded for any patient in its groups"))
+            continue
         add(comparison.section, _comparison_item(comparison, plan.abbreviations))
     for spec, figure in zip(plan.figures, figures, strict=True):
+        if figure.empty:
+            add(spec.section, _omitted("figure", figure.id, fill_labels(figure.title, fill),
+                                       figure.empty))
+            continue
         png = (folder / f"{figure.id}.png").read_bytes()
         add(spec.section, {"kind": "figure", "id": figure.id,
                            "title": fill_labels(figure.title, fill),
@@ -306,9 +332,20 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
     counts = {"Table": 0, "Figure": 0}
     for section in sections:
         for item in section["items"]:
+            if item["kind"] == "omitted":
+                continue  # not numbered: the numbers run over what is printed
             kind = "Figure" if item["kind"] == "figure" else "Table"
             counts[kind], item["title"] = number_title(kind, str(item["title"]), counts[kind])
     return sections
+
+
+def _omitted(of: str, item_id: str, title: str, reason: str) -> dict[str, Any]:
+    """The one line printed instead of a table, comparison or figure with no data."""
+    name = {"table": "Table", "comparison": "Comparison", "figure": "Figure"}[of]
+    bare = _NUMBERED.sub("", title).rstrip(".")
+    reason = reason.rstrip(".")
+    return {"kind": "omitted", "of": of, "id": item_id, "title": bare,
+            "text": f"{name} not shown ({bare}): {reason[0].lower()}{reason[1:]}."}
 
 
 _NUMBERED = re.compile(r"^(Table|Figure)\s+(\d+)\.\s*")

@@ -98,6 +98,8 @@ def write_docx(path: Path, *, results: Results, title: str, subtitle: str,
             elif item["kind"] == "figure":
                 label = str(item["title"])
                 _figure(document, item, label, usable)
+            elif item["kind"] == "omitted":  # no data: one line says so
+                _paragraph(document, str(item["text"]), italic=True, color=GREY)
 
     document.add_heading("Methods", level=1)
     for text in methods:
@@ -107,7 +109,8 @@ def write_docx(path: Path, *, results: Results, title: str, subtitle: str,
     _paragraph(document, "Generated from results.json: every number is quoted from the tables "
                "and comparisons above. Edit the wording and keep what the manuscript needs.",
                size=NOTE_PT, italic=True)
-    for paragraph in results_paragraphs(results, population_sentence, table_titles):
+    for paragraph in results_paragraphs(results, population_sentence, table_titles,
+                                        shown=set(table_titles)):
         block = document.add_paragraph()
         block.add_run(f"{paragraph.heading}. ").bold = True
         block.add_run(paragraph.text)

@@ -9,10 +9,17 @@ Both are built generically from the plan's tables and comparisons, in the report
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from reinfuse.analyze import Cell, ComparisonResult, Results, TableResult, TableRow
+from reinfuse.analyze import (
+    Cell,
+    ComparisonResult,
+    Results,
+    TableResult,
+    TableRow,
+    censoring_phrase,
+)
 from reinfuse.derive import DeriveOptions
 from reinfuse.plan import Plan
 from reinfuse.style import get_style
@@ -31,7 +38,8 @@ class Paragraph:
 
 
 def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
-                       versions: Mapping[str, str]) -> list[str]:
+                       versions: Mapping[str, str],
+                       shown: Collection[str] | None = None) -> list[str]:
     """The methods section: population, definitions, statistics and software.
 
     Parameters
@@ -40,12 +48,16 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
         The analysis plan, its results and the derivation options the numbers used.
     versions
         Package versions of the reproducibility stamp (``package_versions()``).
+    shown
+        Ids of the tables, comparisons and figures the report prints (None: all). Only the
+        definitions their variables need are given.
 
     Returns
     -------
     list of str
-        Three paragraphs: population, definitions, statistical methods (each test with its
-        exact method sentence, as printed under its table, and the software versions).
+        Population, definitions (left out when nothing printed needs one), statistical
+        methods (each test with its exact method sentence, as printed under its table, and
+        the software versions).
     """
     label1, label2 = plan.label(1), plan.label(2)
     if plan.population == "reinfused":
@@ -62,34 +74,23 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
                       f"{label2} the reinfusion.")
     else:
         population = f"Population: all {results.n_patients} patients of the cohort."
-    paragraphs = [
-        population,
-        "Definitions: bone marrow by morphology M1 (< 5% blasts), M2 (5%-25%), M3 (> 25%); "
-        f"MRD-negative below {options.mrd_negative_below:g}% B-ALL blasts among mononuclear "
-        "cells by flow cytometry, and MRD-negative CR an M1 marrow with negative MRD; CNS1 "
-        "no blasts on cytospin (CNS1 flow+ when disease is detectable by flow cytometry), "
-        f"CNS2 blasts with CSF white cells < {options.cns_wbc_threshold:g}/µL, CNS3 blasts "
-        f"with white cells ≥ {options.cns_wbc_threshold:g}/µL or clinical signs of CNS "
-        "leukemia; objective response CR, CRi or PR; morphologic CR: "
-        f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}; standard "
-        f"lymphodepletion fludarabine {options.ld_standard_totals[0]:g} mg/m² and "
-        f"cyclophosphamide {options.ld_standard_totals[1]:g} mg/m² (course totals), "
-        f"intensified {options.ld_intensified_totals[0]:g} mg/m² and "
-        f"{options.ld_intensified_totals[1]:g} mg/m²; CRS graded by the ASTCT consensus "
-        "(Lee et al. 2019); severe toxicity grade ≥ 3 (neurotoxicity grade ≥ "
-        f"{options.severe_neurotox_min_grade_ctcae} by CTCAE, ≥ "
-        f"{options.severe_neurotox_min_grade_icans} by ICANS); duration of remission from "
-        "the first "
-        "documented CR to relapse, censored at last follow-up or death.",
-    ]
+    definitions = definition_clauses(options, used_variables(plan, results, shown))
+    paragraphs = [population]
+    if definitions:
+        paragraphs.append("Definitions: " + "; ".join(definitions) + ".")
     tests: dict[str, list[str]] = {}
     for comparison in results.comparisons:
-        if comparison.method:
+        if comparison.method and (shown is None or comparison.id in shown):
             tests.setdefault(comparison.method, []).append(comparison.title)
     summary = get_style(str(results.options.get("style", plan.style))).summary_words
+    unknown = ("the number of patients whose value was not recorded is given on a "
+               "\"Not recorded, n\" line under the row" if plan.missing == "row" else
+               "a count whose column holds unrecorded values prints its denominator "
+               "(k/n) and a summary its number of values (n=)")
     stats = [f"Continuous variables are summarised as {summary} and categorical "
-             "variables as n (%), with all patients in the column as the denominator unless "
-             "a row states otherwise."]
+             "variables as n (%), the percentage of the patients whose value is known "
+             "unless a row states that all patients of the column are the denominator. "
+             f"A value not recorded is unknown, never counted as absent: {unknown}."]
     for method, titles in tests.items():
         stats.append(f"{'; '.join(titles)}: {method}.")
     computed = ", ".join(f"{name} {versions[key]}" for key, name in _COMPUTED_WITH
@@ -103,9 +104,108 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
     return paragraphs
 
 
+# Variables (analysis-frame columns, or a figure kind) whose printing needs each definition;
+# a name matches when it contains one of the words.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "marrow": ("marrow", "burden", "seed_"),
+    "mrd": ("mrd", "marrow_class", "marrow_group"),
+    "cns": ("cns_status",),
+    "response": ("response", "not_in_cr", "seed_", "remission", "efs_"),
+    "ld": ("ld_", "seed_"),
+    "crs": ("crs_",),
+    "neurotox": ("neurotox",),
+    "remission": ("remission", "swimmer"),
+    "efs": ("efs_",),
+    "os": ("death_event", "followup_days"),
+}
+
+# Variables figures of each kind draw (besides the names in their parameters).
+_FIGURE_VARIABLES: dict[str, tuple[str, ...]] = {
+    "response_by_infusion": ("best_response", "objective_response"),
+    "swimmer": ("remission_days", "remission_event"),
+    "swimmer_course": ("best_response", "remission_days"),
+    "paired_expansion": ("peak_car_per_ul",),
+    "kaplan_meier": ("remission_days", "remission_event"),
+}
+
+
+def used_variables(plan: Plan, results: Results, shown: Collection[str] | None = None
+                   ) -> set[str]:
+    """The analysis variables behind what the report prints.
+
+    A table contributes the variables of its rows that have at least one known value
+    (``TableResult.recorded``); a comparison its variable when a group has a known value;
+    a figure its parameters and what its kind draws. ``shown`` limits them to the printed
+    items (None: all).
+    """
+    names: set[str] = set()
+    for table in results.tables:
+        if shown is None or table.id in shown:
+            names.update(table.recorded)
+    for comparison in results.comparisons:
+        if (shown is None or comparison.id in shown) and any(g.n for g in comparison.groups):
+            names.add(comparison.variable)
+    for figure in plan.figures:
+        if shown is not None and figure.id not in shown:
+            continue
+        names.update(_FIGURE_VARIABLES.get(figure.kind, ()))
+        names.update(str(v) for k, v in figure.params.items()
+                     if k in ("variable", "time", "event") and isinstance(v, str))
+    return names
+
+
+def severe_neurotox_phrase(options: DeriveOptions) -> str:
+    """``"grade ≥ 4 by CTCAE, ≥ 3 by ICANS"``: severe neurotoxicity by the grade's scale.
+
+    The seed study counts CTCAE neurotoxicity as severe above grade 3; ICANS is usually
+    severe from grade 3 (``DeriveOptions.severe_neurotox_min_grade_ctcae`` / ``_icans``).
+    """
+    return (f"grade ≥ {options.severe_neurotox_min_grade_ctcae} by CTCAE, "
+            f"≥ {options.severe_neurotox_min_grade_icans} by ICANS")
+
+
+def definition_clauses(options: DeriveOptions, variables: Collection[str]) -> list[str]:
+    """The definitions the printed variables use, written from the derivation options.
+
+    Each clause is given only when a variable needs it (e.g. no CRS grading without a CRS
+    row), and the censoring of remission and event-free survival is written by
+    :func:`reinfuse.analyze.censoring_phrase` from the options ``derive`` applies, so the
+    text cannot say other than what was computed.
+    """
+    def needs(topic: str) -> bool:
+        return any(word in name for name in variables for word in _NEEDS[topic])
+
+    threshold = f"{options.cns_wbc_threshold:g}"
+    clauses = [
+        ("marrow", "bone marrow by morphology M1 (< 5% blasts), M2 (5%-25%), M3 (> 25%)"),
+        ("mrd", f"MRD-negative below {options.mrd_negative_below:g}% B-ALL blasts among "
+                "mononuclear cells by flow cytometry, and MRD-negative CR an M1 marrow with "
+                "negative MRD"),
+        ("cns", "CNS1 no blasts on cytospin (CNS1 flow+ when disease is detectable by flow "
+                f"cytometry), CNS2 blasts with CSF white cells < {threshold}/µL, CNS3 blasts "
+                f"with white cells ≥ {threshold}/µL or clinical signs of CNS leukemia"),
+        ("response", "objective response CR, CRi or PR; morphologic CR: "
+                     f"{'CR or CRi' if options.cri_counts_as_cr else 'CR only'}"),
+        ("ld", f"standard lymphodepletion fludarabine {options.ld_standard_totals[0]:g} mg/m² "
+               f"and cyclophosphamide {options.ld_standard_totals[1]:g} mg/m² (course "
+               f"totals), intensified {options.ld_intensified_totals[0]:g} mg/m² and "
+               f"{options.ld_intensified_totals[1]:g} mg/m²"),
+        ("crs", "CRS graded by the ASTCT consensus (Lee et al. 2019), severe at grade ≥ 3"),
+        ("neurotox", f"neurotoxicity severe at {severe_neurotox_phrase(options)}"),
+        ("remission", "duration of remission from the first documented CR to relapse, "
+                      f"censored at {censoring_phrase(options, 'remission')}"),
+        ("efs", "event-free survival from the infusion, with no CR an event at day 0 and "
+                "otherwise relapse or death the event, censored at "
+                f"{censoring_phrase(options, 'efs')}"),
+        ("os", "overall survival from the infusion to death from any cause, censored at last "
+               "follow-up"),
+    ]
+    return [text for topic, text in clauses if needs(topic)]
+
+
 # --- the results template --------------------------------------------------------------------
 
-_COUNT_TEXT = re.compile(r"^(?P<k>\d+) \((?P<pct>[^()]+)\)(?P<rest>.*)$")
+_COUNT_TEXT = re.compile(r"^(?P<k>\d+)(?:/\d+)? \((?P<pct>[^()]+)\)(?P<rest>.*)$")
 _COLUMN_N = re.compile(r"\s*\(n\s*=\s*\d+\).*$")
 
 
@@ -122,6 +222,8 @@ def count_phrase(cell: Cell) -> str:
     >>> count_phrase(Cell("t", "r", "c", "7 (38.9) [95% CI 17.3–64.3]", "count",
     ...                   numerator=7, denominator=18))
     '7 of 18 (38.9%) [95% CI 17.3–64.3]'
+    >>> count_phrase(Cell("t", "r", "c", "3/12 (25.0)", "count", numerator=3, denominator=12))
+    '3 of 12 (25.0%)'
     >>> count_phrase(Cell("t", "r", "c", "18.5 (7–30)", "median_range"))
     '18.5 (7–30)'
     """
@@ -229,7 +331,8 @@ def comparison_sentence(comparison: ComparisonResult) -> str:
 
 
 def results_paragraphs(results: Results, lead: str = "",
-                       titles: Mapping[str, str] | None = None) -> list[Paragraph]:
+                       titles: Mapping[str, str] | None = None,
+                       shown: Collection[str] | None = None) -> list[Paragraph]:
     """A results section to edit: one paragraph per report section, numbers quoted.
 
     Parameters
@@ -243,6 +346,9 @@ def results_paragraphs(results: Results, lead: str = "",
     titles
         The title each table is printed with, by table id (e.g. numbered ``"Table 3. ..."``
         in the Word report); by default the plan's title.
+    shown
+        Ids of the tables and comparisons the report prints (None: all); those left out
+        for lack of data get no sentence.
 
     Returns
     -------
@@ -260,10 +366,14 @@ def results_paragraphs(results: Results, lead: str = "",
         sentences[name].extend(texts)
 
     for table in results.tables:
+        if shown is not None and table.id not in shown:
+            continue
         body = _table_sentences(table)
         title = (titles or {}).get(table.id, table.title).rstrip(".")
         add(table.section, [f"{title}.", *body] if body else [])
     for comparison in results.comparisons:
+        if shown is not None and comparison.id not in shown:
+            continue
         add(comparison.section, [comparison_sentence(comparison)])
     paragraphs = [Paragraph("Population", lead)] if lead else []
     paragraphs += [Paragraph(name, " ".join(sentences[name])) for name in order

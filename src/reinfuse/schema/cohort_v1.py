@@ -148,7 +148,7 @@ INFUSIONS = Table(
                "(the two scales measure different things).", codes=("ctcae", "icans"),
                optional=True),
         Column("peak_car_per_ul", "number",
-               "Peak absolute CAR T cells per uL of peripheral blood (the seed study prints "
+               "Peak absolute CAR T cells per uL of peripheral blood (some publications print "
                "this unit as 'cells/mL').", unit="cells/uL", minimum=0),
         Column("csf_lp_done", YESNO, "Lumbar puncture done after the infusion."),
         Column("csf_car_detected", YESNO, "CAR T cells found in CSF after the infusion."),
