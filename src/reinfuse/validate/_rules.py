@@ -157,6 +157,8 @@ def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Fin
 
     out += _date_order(inf)
     out += _death_is_last(inf)
+    out += _within_followup(inf)
+    out += _before_next_infusion(ordered)
     previous_relapse = ordered["relapse_date"].shift().where(same)
     no_relapse = (same & ordered["indication"].eq("relapse") & previous_relapse.isna()
                   & ordered["relapse_date"].shift().isna())
@@ -194,6 +196,11 @@ _DATE_RULES = (
     ("death_date", "last_followup_date", "death is dated before the last follow-up",
      "death-before-followup"),
     ("death_date", "relapse_date", "death is dated before the relapse", "death-before-relapse"),
+    ("death_date", "response_date", "death is dated before the best response",
+     "death-before-response"),
+    ("death_date", "hsct_date", "death is dated before the transplant", "death-before-hsct"),
+    ("hsct_date", "response_date", "the transplant is dated before the best response",
+     "hsct-before-response"),
     ("hsct_date", "date", "the transplant is dated before the infusion",
      "hsct-before-infusion"),
 )
@@ -221,7 +228,8 @@ def _death_is_last(inf: pd.DataFrame) -> list[Finding]:
     death = inf.groupby("patient_id")["death_date"].transform("min")
     out: list[Finding] = []
     for column, what in (("date", "an infusion"), ("last_followup_date", "a follow-up"),
-                         ("response_date", "a response"), ("relapse_date", "a relapse")):
+                         ("response_date", "a response"), ("relapse_date", "a relapse"),
+                         ("hsct_date", "a transplant")):
         # Same-row pairs are already checked by the date-order rules.
         own = inf["death_date"].notna()
         late = death.notna() & (inf[column] > death) & ~own
@@ -231,6 +239,77 @@ def _death_is_last(inf: pd.DataFrame) -> list[Finding]:
                         "last event recorded.",
                     rule="event-after-death", expected="before the death date")
     return out
+
+
+#: Dated events on an infusion's row, as a person names them in a message.
+_EVENTS = (("date", "the infusion"), ("response_date", "the best response"),
+           ("relapse_date", "the relapse"), ("hsct_date", "the transplant"))
+
+
+def _within_followup(inf: pd.DataFrame) -> list[Finding]:
+    """Every event of a living patient lies within the patient's follow-up.
+
+    :func:`reinfuse.derive.derive` ends a patient's follow-up at death or, for a patient
+    with no death date, at the latest ``last_followup_date`` on any of the patient's rows;
+    overall survival, event-free survival and remission are measured up to it. An event
+    after that date would give a negative duration (a blank ``last_followup_date`` on a
+    reinfusion row while an earlier row holds a date before the reinfusion is the usual
+    cause), so it is an error here rather than a crash in the report. Deaths are checked by
+    ``event-after-death`` and the same-row date rules.
+    """
+    by_patient = inf.groupby("patient_id")
+    alive = by_patient["death_date"].transform("count").eq(0)
+    last = by_patient["last_followup_date"].transform("max")
+    row_of_last = (inf[SOURCE_ROW].where(inf["last_followup_date"].eq(last))
+                   .groupby(inf["patient_id"]).transform("min"))
+    out: list[Finding] = []
+    for column, what in _EVENTS:
+        late = alive & last.notna() & (inf[column] > last)
+        out += flag(inf, late, sheet="infusions", column=column,
+                    message=_after_followup(column, what, last, row_of_last),
+                    fix="Enter last_followup_date on this row (the last date the patient was "
+                        "known to be alive), or correct the dates. Follow-up ends at the "
+                        "latest last_followup_date on any of the patient's rows.",
+                    rule="event-after-last-followup",
+                    expected="on or before the patient's last follow-up")
+    return out
+
+
+def _after_followup(column: str, what: str, last: pd.Series, rows: pd.Series) -> RowText:
+    return lambda r: ((f"infusion {r['infusion']}" if column == "date" else
+                       f"{what} of infusion {r['infusion']}") + f" of '{r['patient_id']}' "
+                      f"({column} {display(r[column])}) is dated after the patient's last "
+                      f"follow-up ({display(last[r.name])}, row {display(rows[r.name])}); "
+                      "durations measured to the end of follow-up would be negative.")
+
+
+def _before_next_infusion(ordered: pd.DataFrame) -> list[Finding]:
+    """Events recorded on an infusion's row come before the patient's next infusion.
+
+    Remission and event-free survival from an infusion are censored at the next infusion
+    (``DeriveOptions.censor_at_next_infusion``), and a relapse is attributed to the
+    infusion whose row holds it: a best response dated after the next infusion would give a
+    negative remission; a relapse or transplant after it belongs to the next infusion's row.
+    """
+    following = ordered["patient_id"].eq(ordered["patient_id"].shift(-1))
+    next_date = ordered["date"].shift(-1).where(following)
+    out: list[Finding] = []
+    for column, what in _EVENTS[1:]:
+        late = next_date.notna() & (ordered[column] > next_date)
+        out += flag(ordered, late, sheet="infusions", column=column,
+                    message=_after_next(column, what, next_date),
+                    fix=f"Move {column} to the row of the infusion it followed, or correct "
+                        "the date.",
+                    rule="event-after-next-infusion",
+                    expected="before the patient's next infusion")
+    return out
+
+
+def _after_next(column: str, what: str, next_date: pd.Series) -> RowText:
+    return lambda r: (f"{what} recorded on infusion {r['infusion']} of '{r['patient_id']}' "
+                      f"({column} {display(r[column])}) is dated after infusion "
+                      f"{int(r['infusion']) + 1} ({display(next_date[r.name])}); it belongs "
+                      "to the later infusion's row.")
 
 
 def _reinfusion_fields(inf: pd.DataFrame) -> list[Finding]:
@@ -370,4 +449,60 @@ def check_observations(sheet: str, frame: pd.DataFrame, infusions: pd.DataFrame
                     message="death is attributed to the syndrome and to another cause at once.",
                     fix=f"Set other_cause to no, or {death} to no.",
                     rule="death-cause-contradiction", expected="one principal cause")
+    return out
+
+
+#: Durations computed by :func:`reinfuse.derive.derive`, the dates they are measured
+#: between, and what they are called in a message.
+_DURATIONS = (
+    ("followup_days", "date", "last_followup_date", "follow-up from the infusion"),
+    ("efs_days", "date", "last_followup_date", "event-free survival from the infusion"),
+    ("remission_days", "response_date", "last_followup_date", "remission from the response"),
+)
+
+
+def negative_duration_findings(frame: pd.DataFrame, infusions: pd.DataFrame
+                               ) -> list[Finding]:
+    """Rows of the analysis frame whose follow-up, event-free or remission time is negative.
+
+    The validation rules (``event-after-last-followup``, ``event-after-next-infusion``,
+    ``event-after-death`` and the same-row date rules) stop every date ordering that would
+    cause one; this is the last guard for a cohort built without validation, so that an
+    error names the patient, infusion and row instead of a list of numbers.
+
+    Parameters
+    ----------
+    frame
+        The analysis frame of :func:`reinfuse.derive.derive` (``patient_id``,
+        ``infusion`` and the duration columns).
+    infusions
+        The cohort's ``infusions`` table; its ``source_row`` gives the row the user sees.
+    """
+    if SOURCE_ROW in infusions:
+        rows = infusions[["patient_id", "infusion", SOURCE_ROW]].drop_duplicates(
+            ["patient_id", "infusion"])
+        located = frame.merge(rows, on=["patient_id", "infusion"], how="left")
+    else:
+        located = frame.assign(**{SOURCE_ROW: pd.NA})
+    located.index = frame.index
+    out: list[Finding] = []
+    for duration, start, end, what in _DURATIONS:
+        if duration not in located:
+            continue
+        negative = located[duration] < 0
+        if not negative.any():
+            continue
+        hits = located[negative.fillna(False).to_numpy(dtype=bool)]
+        for _, r in hits.iterrows():  # only the offending rows, which validation prevents
+            row = None if pd.isna(r[SOURCE_ROW]) else int(r[SOURCE_ROW])
+            out.append(Finding(
+                severity="error", sheet="infusions", row=row, column=end,
+                value=display(r.get(end)), expected=f"on or after {start}",
+                message=f"{what} of infusion {r['infusion']} of '{r['patient_id']}' would be "
+                        f"{display(r[duration])} days: the end of follow-up (death, or the "
+                        "latest last_followup_date of the patient), the next infusion or a "
+                        f"transplant comes before {start} {display(r[start])}.",
+                fix="Run reinfuse validate and correct the dates it names; enter "
+                    "last_followup_date on every row of a living patient.",
+                rule="negative-duration"))
     return out
