@@ -19,12 +19,13 @@ from reinfuse.io.read import RawCohort, RawSheet, header_key, read_raw
 from reinfuse.reconcile import Prefer, reconcile
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.schema.cohort_v1 import CORE_TABLES
-from reinfuse.validate._coerce import coerce_column, empty_column
+from reinfuse.validate._coerce import coerce_column, empty_column, split_context_codes
 from reinfuse.validate._rules import (
     check_infusions,
     check_observations,
     check_patients,
     identifier_columns,
+    resolve_context_codes,
 )
 
 __all__ = ["Finding", "ValidationReport", "load_cohort", "validate"]
@@ -96,6 +97,7 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             rule="excel-error-cell"))
 
     typed: dict[str, pd.Series] = {}
+    taken: dict[str, pd.DataFrame] = {}
     for col in table.columns:
         if col.name not in raw.columns:
             if col.name in table.key or col.required:
@@ -115,7 +117,8 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
                     "missing-column", severity="warning"))
             typed[col.name] = empty_column(col, raw.index)
             continue
-        values, problems = coerce_column(raw[col.name], col, table.name)
+        column, taken[col.name] = split_context_codes(raw[col.name], col)
+        values, problems = coerce_column(column, col, table.name)
         typed[col.name] = values
         findings += problems
 
@@ -128,6 +131,7 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     for header in extras:
         frame[header] = raw[header_key(header)]
     frame[SOURCE_ROW] = raw.index.astype("int64")
+    findings += resolve_context_codes(frame, taken, table.name)
     return frame.reset_index(drop=True), findings
 
 
@@ -245,7 +249,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     # A cell already reported as unreadable is not also reported as empty.
     unreadable = {(f.sheet, f.row, f.column) for f in findings
                   if f.rule in ("bad-number", "bad-date", "bad-yesno", "unknown-code",
-                                "out-of-range")}
+                                "out-of-range", "code-belongs-elsewhere")}
     findings = [f for f in findings if not (f.severity == "warning" and f.row is not None
                                             and (f.sheet, f.row, f.column) in unreadable)]
 

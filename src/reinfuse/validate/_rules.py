@@ -506,3 +506,112 @@ def negative_duration_findings(frame: pd.DataFrame, infusions: pd.DataFrame
                     "last_followup_date on every row of a living patient.",
                 rule="negative-duration"))
     return out
+
+
+#: Flow MRD (% of mononuclear cells) below which marrow is MRD-negative: the seed study's
+#: and ``DeriveOptions.mrd_negative_below``'s default (0.01%, i.e. 10^-4).
+MRD_NEGATIVE_BELOW = 0.01
+
+_CR_OR_CRI_FIX = ("Enter CR when blood counts had recovered (ANC >= 1000/uL and platelets "
+                  ">= 100,000/uL), otherwise CRi (NCCN ALL response criteria).")
+
+
+def resolve_context_codes(frame: pd.DataFrame, taken: dict[str, pd.DataFrame],
+                          sheet: str) -> list[Finding]:
+    """Code the cells :func:`~reinfuse.validate._coerce.split_context_codes` took out.
+
+    Decisions (docs/validation.md, "Synonyms that need another column"):
+
+    - ``best_response`` "MRD-negative CR" / "MRD-positive CR": the MRD status belongs in
+      ``best_response_mrd_pct``. Accepted as CR with a warning when that column is filled
+      and agrees (below / at or above 0.01%); refused when it is empty (the MRD status
+      would be lost) or disagrees.
+    - ``best_response`` "CR/CRi": two codes; refused (CR needs count recovery, CRi not).
+    - ``best_response`` "NR" / "no response": refused; it does not say whether disease was
+      stable (SD) or progressed (PD).
+    - ``ld_regimen`` "Flu/Cy" / "FC": names the drugs, not the class. Accepted with a
+      warning as the class the recorded drug totals define when that is standard or
+      intensified (:func:`reinfuse.criteria.lymphodepletion.classify_regimen`); refused
+      when the totals are not recorded or define another class.
+
+    ``frame`` (indexed like the raw sheet, with ``source_row``) is changed in place.
+    """
+    from reinfuse.criteria.lymphodepletion import classify_regimen
+
+    out: list[Finding] = []
+    for column, cells in taken.items():
+        if cells.empty:
+            continue
+        codes = pd.Series(pd.NA, index=cells.index, dtype="string")
+        accepted = pd.Series("", index=cells.index, dtype=object)
+        refused = pd.Series("", index=cells.index, dtype=object)
+        fixes = pd.Series("", index=cells.index, dtype=object)
+        kind = cells["kind"]
+        if column == "best_response":
+            mrd = frame.loc[cells.index, "best_response_mrd_pct"]
+            for which, agrees in (("negative", mrd < MRD_NEGATIVE_BELOW),
+                                  ("positive", mrd >= MRD_NEGATIVE_BELOW)):
+                rows = kind.eq(f"mrd_{which}_cr")
+                ok = rows & agrees.fillna(False).astype(bool)
+                codes = codes.mask(ok, "CR")
+                accepted = accepted.mask(ok, f"read as CR: the MRD-{which} status is "
+                                             "recorded in best_response_mrd_pct ("
+                                             + mrd.map(display) + "%).")
+                blank = rows & mrd.isna()
+                refused = refused.mask(blank, f"best_response holds the response only; the "
+                                              f"MRD-{which} status belongs in "
+                                              "best_response_mrd_pct, which is empty.")
+                clash = rows & ~agrees.fillna(False).astype(bool) & mrd.notna()
+                refused = refused.mask(clash, f"MRD-{which} contradicts "
+                                              "best_response_mrd_pct " + mrd.map(display)
+                                       + f"% (MRD-negative means below {MRD_NEGATIVE_BELOW:g}%).")
+                fixes = fixes.mask(rows, "Enter CR in best_response and the flow MRD at best "
+                                         "response in best_response_mrd_pct (% of mononuclear "
+                                         f"cells; below {MRD_NEGATIVE_BELOW:g}% is "
+                                         "MRD-negative).")
+            refused = refused.mask(kind.eq("cr_or_cri"), "CR/CRi names two codes; "
+                                                          "best_response holds one.")
+            fixes = fixes.mask(kind.eq("cr_or_cri"), _CR_OR_CRI_FIX)
+            refused = refused.mask(kind.eq("no_response"),
+                                   "'no response' does not say whether the disease was "
+                                   "stable or progressed.")
+            fixes = fixes.mask(kind.eq("no_response"),
+                               "Enter SD (no CR, CRi or PR and no progression) or PD "
+                               "(progressive disease); NE if the response could not be "
+                               "assessed.")
+        elif column == "ld_regimen":
+            doses = frame.loc[cells.index, ["ld_fludarabine_mg_m2",
+                                            "ld_cyclophosphamide_mg_m2", "ld_cytarabine_mg_m2"]]
+            derived = pd.Series(classify_regimen(doses.iloc[:, 0], doses.iloc[:, 1],
+                                                 doses.iloc[:, 2].fillna(0.0)),
+                                index=cells.index).astype("string")
+            ok = derived.isin(["standard", "intensified"]).fillna(False).astype(bool)
+            codes = codes.mask(ok, derived)
+            accepted = accepted.mask(ok, "names the drugs, not the regimen; read as '"
+                                     + derived.fillna("") + "', the class its drug totals "
+                                     "define (fludarabine " + doses.iloc[:, 0].map(display)
+                                     + ", cyclophosphamide " + doses.iloc[:, 1].map(display)
+                                     + " mg/m2).")
+            refused = refused.mask(~ok, "names the drugs but not the regimen class, and the "
+                                        "drug totals do not define standard or intensified "
+                                        "lymphodepletion.")
+            fixes = fixes.mask(kind.notna(), "Enter the class in ld_regimen: standard "
+                                             "(fludarabine 75 + cyclophosphamide 900 mg/m2 "
+                                             "course totals) or intensified (120 + 1200); or "
+                                             "leave it empty and enter the course totals in "
+                                             "ld_fludarabine_mg_m2 and "
+                                             "ld_cyclophosphamide_mg_m2.")
+        frame.loc[cells.index, column] = codes.to_numpy()
+        for index in cells.index:  # only the few cells taken out
+            text = str(cells.at[index, "text"])
+            is_ok = pd.notna(codes.at[index])
+            out.append(Finding(
+                severity="warning" if is_ok else "error", sheet=sheet,
+                row=int(frame.at[index, SOURCE_ROW]), column=column, value=text,
+                expected="a code of " + column,
+                message=f"'{text}' " + (str(accepted.at[index]) if is_ok else
+                                        "is not a code for " + column + ": "
+                                        + str(refused.at[index])),
+                fix=str(fixes.at[index]),
+                rule="synonym-accepted" if is_ok else "code-belongs-elsewhere"))
+    return out
