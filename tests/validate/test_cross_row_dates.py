@@ -55,3 +55,4 @@ def test_living_patient_with_followup_on_the_last_row_only_is_valid(write_cohort
     first = frame[(frame["patient_id"] == "P1") & (frame["infusion"] == 1)].iloc[0]
     # 2018-01-10 -> 2018-09-01 = 234 days (21 + 28 + 31 + 30 + 31 + 30 + 31 + 31 + 1).
     assert first["followup_days"] == 234
+

@@ -145,6 +145,28 @@ CASES = [
                                               ("infusions", 1, "death_date", "")],
      "event-after-last-followup", "error", "infusions", 4, "hsct_date",
      "after the patient's last follow-up (2020-01-01, row 4)"),
+    # Plausibility (issue 8). Doses: the seed study's levels were 3x10^5-3x10^6 cells/kg;
+    # 5x10^8 is a typical total dose typed per kg, "1" a dose in millions.
+    ("total dose typed as per kg", [("infusions", 0, "dose_per_kg", "5e8")],
+     "dose-implausible", "warning", "infusions", 2, "dose_per_kg",
+     "a dose of 5e+08 CAR T cells/kg lies outside 10^4-10^8 cells/kg"),
+    ("dose typed in millions", [("infusions", 2, "dose_per_kg", "1")],
+     "dose-implausible", "warning", "infusions", 4, "dose_per_kg", "outside 10^4-10^8"),
+    ("age in months", [("infusions", 2, "age_years", "0.5")],
+     "age-implausible", "warning", "infusions", 4, "age_years",
+     "age 0.5 years lies outside the cohort's population (1-100 years)"),
+    # 85% blasts by morphology with 0.85% by flow: 0.85 x 10 = 8.5 < 85.
+    ("MRD typed as a fraction", [("infusions", 0, "pre_marrow_blasts_pct", "85"),
+                                 ("infusions", 0, "pre_marrow_mrd_pct", "0.85")],
+     "blasts-mrd-discordant", "warning", "infusions", 2, "pre_marrow_mrd_pct",
+     "marrow blasts 85% by morphology but 0.85% by flow MRD"),
+    # 2.8% blasts with 28% by flow: 2.8 x 10 = 28, not more than tenfold; 2.7 x 10 < 28 is.
+    ("blasts typed as a fraction", [("infusions", 1, "pre_marrow_blasts_pct", "2.7")],
+     "blasts-mrd-discordant", "warning", "infusions", 3, "pre_marrow_mrd_pct",
+     "marrow blasts 2.7% by morphology but 28% by flow MRD"),
+    ("CR with MRD of 85%", [("infusions", 0, "best_response_mrd_pct", "85")],
+     "cr-with-high-mrd", "warning", "infusions", 2, "best_response_mrd_pct",
+     "best response CR with flow MRD 85%"),
     ("missing optional-in-study column", [("infusions", 0, "crs_grade", None)],
      "missing-column", "warning", "infusions", None, "crs_grade", "treated as entirely empty"),
     ("missing key column", [("infusions", 0, "infusion", None)],

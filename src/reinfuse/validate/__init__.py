@@ -21,9 +21,11 @@ from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.schema.cohort_v1 import CORE_TABLES
 from reinfuse.validate._coerce import coerce_column, empty_column, split_context_codes
 from reinfuse.validate._rules import (
+    AGE_RANGE,
     check_infusions,
     check_observations,
     check_patients,
+    check_plausibility,
     identifier_columns,
     resolve_context_codes,
 )
@@ -183,8 +185,12 @@ def _reconcile(tables: dict[str, pd.DataFrame], prefer: Prefer,
 
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
              cohort_format: CohortFormat = COHORT_V1,
-             prefer: Prefer = "derived") -> ValidationReport:
+             prefer: Prefer = "derived",
+             age_range: tuple[float, float] = AGE_RANGE) -> ValidationReport:
     """Check every sheet of ``raw``; return the typed cohort and every finding.
+
+    ``age_range`` is the cohort's stated population in years (default 1-100): ages at
+    infusion outside it are warnings (``age-implausible``).
 
     When raw observation sheets are present and the cohort has no errors, the summary
     values they determine are derived and reconciled with the ``infusions`` sheet
@@ -231,6 +237,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     if not blocking:
         findings += check_patients(tables["patients"])
         findings += check_infusions(tables["infusions"], tables["patients"])
+        findings += check_plausibility(tables["infusions"], age_range)
         for name, frame in tables.items():
             if name not in CORE_TABLES:
                 findings += check_observations(name, frame, tables["infusions"])
@@ -263,7 +270,8 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
 
 
 def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
-                prefer: Prefer = "derived") -> Cohort:
+                prefer: Prefer = "derived",
+                age_range: tuple[float, float] = AGE_RANGE) -> Cohort:
     """Read and validate a cohort; return it typed, or raise with every error listed.
 
     Parameters
@@ -275,6 +283,8 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
     prefer
         Where raw observations and recorded summaries disagree, use the ``"derived"``
         (default) or the ``"recorded"`` value.
+    age_range
+        The cohort's stated population, years: ages outside it are warnings.
 
     Raises
     ------
@@ -283,7 +293,8 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
     CohortValidationError
         The source was read but has errors; ``.findings`` lists all of them.
     """
-    report = validate(read_raw(path), allow_identifiers=allow_identifiers, prefer=prefer)
+    report = validate(read_raw(path), allow_identifiers=allow_identifiers, prefer=prefer,
+                      age_range=age_range)
     if not report.ok:
         raise CohortValidationError(report.findings, source=str(path))
     return report.cohort

@@ -83,6 +83,17 @@ def _ordered(infusions: pd.DataFrame) -> pd.DataFrame:
     return infusions.sort_values(["patient_id", "infusion"], kind="stable")
 
 
+#: Plausible CAR T-cell doses, cells/kg. The seed study's dose levels were 3x10^5, 1x10^6
+#: and 3x10^6 cells/kg (Methods); tisagenlecleucel's label dose is 0.2-5.0x10^6 cells/kg.
+#: Outside 10^4-10^8 the usual cause is a total dose, or a dose in millions, in the cell.
+DOSE_PER_KG_RANGE = (1e4, 1e8)
+
+#: Ages (years) outside which an age is queried when the cohort states no population: the
+#: format accepts 0-120; below 1 year or above 100 is far outside CAR T-cell cohorts and
+#: usually an age in months or a typing slip.
+AGE_RANGE = (1.0, 100.0)
+
+
 def check_infusions(infusions: pd.DataFrame, patients: pd.DataFrame) -> list[Finding]:
     """Keys, numbering, dates, reinfusion-only fields and clinical consistency."""
     inf = infusions
@@ -401,6 +412,81 @@ def _clinical(inf: pd.DataFrame) -> list[Finding]:
     return out
 
 
+def check_plausibility(inf: pd.DataFrame, age_range: tuple[float, float] = AGE_RANGE
+                       ) -> list[Finding]:
+    """Values of ``infusions`` the format accepts but that are most likely slips (warnings).
+
+    Parameters
+    ----------
+    inf
+        The typed ``infusions`` table, as recorded (before reconciliation).
+    age_range
+        The cohort's stated population, years, both ends inclusive (default
+        :data:`AGE_RANGE`); ages outside it are queried.
+    """
+    low, high = DOSE_PER_KG_RANGE
+    dose = inf["dose_per_kg"]
+    out = flag(inf, (dose < low) | (dose > high), sheet="infusions", column="dose_per_kg",
+               message=lambda r: f"a dose of {r['dose_per_kg']:.3g} CAR T cells/kg lies "
+                                 f"outside {_power(low)}-{_power(high)} cells/kg, the range "
+                                 "of CAR T-cell doses.",
+               fix="Enter CAR T cells per kg of body weight (e.g. 1e6 or 1x10^6), not the "
+                   "total dose or a number of millions.",
+               severity="warning", rule="dose-implausible",
+               expected=f"{_power(low)} to {_power(high)} cells/kg")
+    young, old = age_range
+    age = inf["age_years"]
+    out += flag(inf, (age < young) | (age > old), sheet="infusions", column="age_years",
+                message=lambda r: f"age {r['age_years']:g} years lies outside the cohort's "
+                                  f"population ({young:g}-{old:g} years).",
+                fix="Check age_years: the age at this infusion in years (not months).",
+                severity="warning", rule="age-implausible",
+                expected=f"{young:g} to {old:g} years")
+    own_error = (inf["pre_marrow_mrd_pct"] < 0.01) & (inf["pre_marrow_blasts_pct"] >= 5)
+    out += blasts_mrd_discordant(inf, "infusions", "pre_marrow_blasts_pct",
+                                 "pre_marrow_mrd_pct", ~own_error)
+    cr = inf["best_response"].isin(["CR", "CRi"])
+    out += flag(inf, cr & (inf["best_response_mrd_pct"] >= 5), sheet="infusions",
+                column="best_response_mrd_pct",
+                message=lambda r: f"best response {r['best_response']} with flow MRD "
+                                  f"{display(r['best_response_mrd_pct'])}%: a complete "
+                                  "remission has fewer than 5% marrow blasts. Was a fraction "
+                                  "of a percent typed as a percent (0.85 as 85)?",
+                fix="Check best_response_mrd_pct (percent of mononuclear cells) and "
+                    "best_response.",
+                severity="warning", rule="cr-with-high-mrd",
+                expected="below 5% in a complete remission")
+    return out
+
+
+def _power(value: float) -> str:
+    """10^4 for 1e4: how doses are written in protocols."""
+    return f"10^{int(np.log10(value))}"
+
+
+def blasts_mrd_discordant(frame: pd.DataFrame, sheet: str, blasts: str, mrd: str,
+                          among: pd.Series | None = None) -> list[Finding]:
+    """Marrow blasts by morphology and flow MRD that differ by more than tenfold.
+
+    Both measure the leukemic fraction of the same marrow; when one is at least 5% (the
+    M2 threshold) and the other is less than a tenth of it, a value was most likely typed
+    as a fraction (0.85 for 85%) or the columns were swapped. The tenfold margin leaves
+    room for the usual disagreement between the two methods.
+    """
+    larger = frame[[blasts, mrd]].max(axis=1, skipna=False)
+    smaller = frame[[blasts, mrd]].min(axis=1, skipna=False)
+    discordant = (larger >= 5) & (smaller * 10 < larger)
+    if among is not None:
+        discordant &= among.fillna(True).astype(bool)
+    return flag(frame, discordant, sheet=sheet, column=mrd,
+                message=lambda r: f"marrow blasts {display(r[blasts])}% by morphology but "
+                                  f"{display(r[mrd])}% by flow MRD: more than tenfold apart. "
+                                  "Was a percent typed as a fraction (0.85 for 85%)?",
+                fix=f"Check {blasts} and {mrd}: both are percentages (85 for 85%).",
+                severity="warning", rule="blasts-mrd-discordant",
+                expected="within tenfold of each other")
+
+
 def check_observations(sheet: str, frame: pd.DataFrame, infusions: pd.DataFrame
                        ) -> list[Finding]:
     """Raw observation sheets: each row belongs to a recorded infusion and is consistent."""
@@ -442,6 +528,8 @@ def check_observations(sheet: str, frame: pd.DataFrame, infusions: pd.DataFrame
                                       "air.",
                     fix="Record the oxygen device, or clear the flow.",
                     rule="crs-oxygen-contradiction", expected="no flow on room air")
+    if sheet == "disease_assessments":
+        out += blasts_mrd_discordant(frame, sheet, "marrow_blasts_pct", "mrd_pct")
     death = "death_from_crs" if sheet == "crs_observations" else "death_from_icans"
     if death in frame:
         out += flag(frame, frame[death].eq(True) & frame["other_cause"].eq(True), sheet=sheet,
