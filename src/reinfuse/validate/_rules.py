@@ -266,7 +266,8 @@ def _within_followup(inf: pd.DataFrame) -> list[Finding]:
     after that date would give a negative duration (a blank ``last_followup_date`` on a
     reinfusion row while an earlier row holds a date before the reinfusion is the usual
     cause), so it is an error here rather than a crash in the report. Deaths are checked by
-    ``event-after-death`` and the same-row date rules.
+    ``event-after-death`` and the same-row date rules. A row is reported once, at its
+    earliest late event (the later ones follow from it and have the same fix).
     """
     by_patient = inf.groupby("patient_id")
     alive = by_patient["death_date"].transform("count").eq(0)
@@ -274,8 +275,10 @@ def _within_followup(inf: pd.DataFrame) -> list[Finding]:
     row_of_last = (inf[SOURCE_ROW].where(inf["last_followup_date"].eq(last))
                    .groupby(inf["patient_id"]).transform("min"))
     out: list[Finding] = []
+    reported = pd.Series(False, index=inf.index)  # one finding per row: its earliest event
     for column, what in _EVENTS:
-        late = alive & last.notna() & (inf[column] > last)
+        late = (alive & last.notna() & (inf[column] > last)).fillna(False) & ~reported
+        reported |= late
         out += flag(inf, late, sheet="infusions", column=column,
                     message=_after_followup(column, what, last, row_of_last),
                     fix="Enter last_followup_date on this row (the last date the patient was "
