@@ -80,7 +80,7 @@ def print_findings(findings: Sequence[Finding], source: str) -> None:
     for f in findings:
         style = "red" if f.severity == "error" else "yellow"
         table.add_row(f"[{style}]{f.severity}[/{style}]", escape(f.sheet),
-                      "" if f.row is None else str(f.row), escape(f.column or ""),
+                      "" if f.row is None else str(f.row), escape(f.column_label()),
                       escape(f.value or ""), escape(f.message), escape(f.fix))
     console.print(table)
 

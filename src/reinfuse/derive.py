@@ -19,6 +19,7 @@ from reinfuse.criteria.eligibility import reinfusion_eligibility
 from reinfuse.criteria.lymphodepletion import classify_regimen, regimen_pair
 from reinfuse.criteria.marrow import marrow_class
 from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
+from reinfuse.errors import CohortValidationError
 from reinfuse.options import DeriveOptions
 
 #: Marrow classes grouped as the seed study's Table 2 prints them.
@@ -192,6 +193,13 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
           (overall survival from the infusion).
         - ``efs_days`` and ``efs_event``: event-free survival from the infusion; no CR is
           an event at day 0, then relapse or death; otherwise censored at last contact.
+
+    Raises
+    ------
+    CohortValidationError
+        When a follow-up, event-free or remission duration would be negative (a cohort
+        that did not go through validation); each finding names the patient, infusion
+        and row.
     """
     opts = options or DeriveOptions()
     infusions = cohort.infusions.drop(columns=["source_row"], errors="ignore")
@@ -327,4 +335,9 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     _reinfusion_strategy(frame, opts)
     _survival(frame, censor=censor, relapse_event=relapse_event, first_relapse=first_relapse,
               death=death, end_of_followup=end_of_followup)
+    from reinfuse.validate._rules import negative_duration_findings
+
+    negative = negative_duration_findings(frame, cohort.infusions)
+    if negative:  # validation prevents this; a cohort built without it gets named rows
+        raise CohortValidationError(negative, source=cohort.source)
     return frame

@@ -19,6 +19,8 @@ class Finding:
     ``row`` is the row number the user sees: the Excel row, or the CSV line, with the
     header being 1. It is ``None`` for a problem with a whole sheet or workbook.
     ``rule`` names the check that found it (stable, for filtering and tests).
+    ``column_letter`` is the Excel column letter of ``column`` in a workbook (``None`` for
+    CSV files and for columns that are absent).
     """
 
     severity: Severity
@@ -30,20 +32,32 @@ class Finding:
     message: str
     fix: str
     rule: str = ""
+    column_letter: str | None = None
+
+    def column_label(self) -> str:
+        """``crs_grade (K)`` in a workbook, ``crs_grade`` otherwise (empty when no column)."""
+        if not self.column:
+            return ""
+        return self.column + (f" ({self.column_letter})" if self.column_letter else "")
 
     def location(self) -> str:
-        """``sheet row N, column C`` as a person would say it."""
+        """``sheet row N, column C (K)`` as a person would say it."""
         where = self.sheet
         if self.row is not None:
             where += f" row {self.row}"
         if self.column:
-            where += f", column {self.column}"
+            where += f", column {self.column_label()}"
         return where
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (the keys documented for ``reinfuse validate --format json``)."""
+        """The JSON form (the keys documented for ``reinfuse validate --format json``).
+
+        ``column_letter`` is present only for workbooks.
+        """
         data = asdict(self)
         data.pop("rule")
+        if data["column_letter"] is None:
+            data.pop("column_letter")
         return data
 
 

@@ -39,6 +39,12 @@ class RawSheet:
     #: Cells holding an Excel error value (#DIV/0!, #VALUE!...): (row, header, error text).
     #: The reader sees them as empty, so validation reports them from this list.
     error_cells: tuple[tuple[int, str, str], ...] = ()
+    #: The row the headers were read from (1 unless :func:`reheader` moved them).
+    header_row: int = 1
+
+    def letters(self) -> dict[str, str]:
+        """Excel column letter of each header, by its matching key (:func:`header_key`)."""
+        return {header_key(h): column_letter(i) for i, h in enumerate(self.headers)}
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,63 @@ def header_key(header: str) -> str:
     'dose_per_kg'
     """
     return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def column_letter(position: int) -> str:
+    """Excel's letters for a 0-based column position.
+
+    Examples
+    --------
+    >>> column_letter(0), column_letter(10), column_letter(26), column_letter(701)
+    ('A', 'K', 'AA', 'ZZ')
+    """
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def blank_header(header: str) -> bool:
+    """Whether a header cell was empty (pandas names such a column "Unnamed: 3")."""
+    return re.fullmatch(r"Unnamed: \d+(\.\d+)?", header) is not None
+
+
+def find_header_row(sheet: RawSheet, names: set[str], needed: set[str],
+                    look: int = 10) -> int | None:
+    """The row holding the headers when they are not on row 1 (a title above them).
+
+    Returns the row number (as the user sees it) of the first of the top ``look`` data
+    rows whose cells, read as headers, include every name of ``needed`` and more of
+    ``names`` than row 1 does; ``None`` when row 1 already holds them or no row does.
+    """
+    present = {header_key(h) for h in sheet.headers}
+    if needed <= present:
+        return None
+    for row, values in sheet.frame.head(look).iterrows():  # a few rows, not the data
+        keys = {header_key(str(v)) for v in values if pd.notna(v)}
+        if needed <= keys and len(keys & names) > len(present & names):
+            return int(row)
+    return None
+
+
+def reheader(sheet: RawSheet, row: int) -> RawSheet:
+    """The sheet read with its headers on ``row``; the rows above are left out.
+
+    Row numbers stay those of the file, so findings still point at the right rows.
+    """
+    values = sheet.frame.loc[row]
+    headers = tuple(str(v).strip() if pd.notna(v) and str(v).strip() else f"Unnamed: {i}"
+                    for i, v in enumerate(values))
+    data = sheet.frame.loc[sheet.frame.index > row].copy()
+    data.columns = pd.Index([header_key(h) for h in headers])
+    data = data.loc[data.notna().any(axis=1)]
+    moved = dict(zip(sheet.headers, headers, strict=True))
+    errors = tuple((r, moved.get(h, h), text) for r, h, text in sheet.error_cells if r > row)
+    moved_sheet = RawSheet(sheet.name, data, headers, sheet.file, errors, header_row=row)
+    _check_duplicate_headers(moved_sheet)
+    return moved_sheet
 
 
 def _frame_from(data: pd.DataFrame, name: str, file: str) -> RawSheet:

@@ -15,17 +15,29 @@ import pandas as pd
 from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError, CohortValidationError, CriteriaError
 from reinfuse.findings import Finding, has_errors
-from reinfuse.io.read import RawCohort, RawSheet, header_key, read_raw
+from reinfuse.io.read import (
+    RawCohort,
+    RawSheet,
+    blank_header,
+    column_letter,
+    find_header_row,
+    header_key,
+    read_raw,
+    reheader,
+)
 from reinfuse.options import DeriveOptions, Prefer
 from reinfuse.reconcile import reconcile
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.schema.cohort_v1 import CORE_TABLES
-from reinfuse.validate._coerce import coerce_column, empty_column
+from reinfuse.validate._coerce import coerce_column, empty_column, split_context_codes
 from reinfuse.validate._rules import (
+    AGE_RANGE,
     check_infusions,
     check_observations,
     check_patients,
+    check_plausibility,
     identifier_columns,
+    resolve_context_codes,
 )
 
 __all__ = ["Finding", "ValidationReport", "load_cohort", "validate"]
@@ -62,6 +74,47 @@ def _sheet_finding(sheet: str, column: str | None, message: str, fix: str, rule:
                    fix=fix, rule=rule)
 
 
+_HEADERS_ON_ROW_1 = (" The headers must be on the first row, with nothing above them "
+                     "(notes, merged titles or a units row go elsewhere).")
+
+
+def _listed(items: list[str], most: int = 10) -> str:
+    """``A, B, C`` or ``A, B, ... and 5 more``."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
+
+
+def _locate_headers(sheet: RawSheet, table: Table) -> tuple[RawSheet, list[Finding]]:
+    """Read headers that sit below a title row from where they are, with ONE finding.
+
+    Without this a merged title on row 1 gives one "Unnamed" column per cell and every
+    column of the format reported missing.
+    """
+    row = find_header_row(sheet, {c.name for c in table.columns}, set(table.key))
+    if row is None:
+        return sheet, []
+    above = [h for h in sheet.headers if not blank_header(h)] + [
+        str(v) for v in sheet.frame.loc[sheet.frame.index < row].stack().tolist()]
+    title = f" (above them: '{_listed(above, 3)}')" if above else ""
+    finding = _sheet_finding(
+        table.name, None, f"the headers seem to be on row {row}, not row 1{title}; "
+        f"reinfuse read them from row {row} and left out the rows above.",
+        f"Delete rows 1-{row - 1} (titles, notes, merged cells) so that the headers are "
+        "on row 1.", "headers-not-on-first-row", severity="warning",
+        expected="headers on row 1")
+    return reheader(sheet, row), [finding]
+
+
+def _with_letters(findings: list[Finding], sheets: dict[str, RawSheet]) -> list[Finding]:
+    """Name the Excel column letter beside the column name (workbooks only)."""
+    letters = {name: sheet.letters() for name, sheet in sheets.items()}
+    out = []
+    for f in findings:
+        letter = letters.get(f.sheet, {}).get(header_key(f.column)) if f.column else None
+        out.append(replace(f, column_letter=letter) if letter else f)
+    return out
+
+
 def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
                 ) -> tuple[pd.DataFrame, list[Finding]]:
     findings: list[Finding] = []
@@ -81,7 +134,17 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
 
     identifiers = set(identifier_columns(sheet.headers))
     extras = [h for h in sheet.headers if header_key(h) not in known]
-    for header in (h for h in extras if h not in identifiers):
+    blank = [h for h in extras if blank_header(h)]
+    if blank:
+        letters = [column_letter(sheet.headers.index(h)) for h in blank]
+        findings.append(_sheet_finding(
+            table.name, None, f"{len(blank)} column(s) with cells but no header "
+            f"(column(s) {_listed(letters)}): their cells are kept but not checked or "
+            "analysed.",
+            "Give each column a header from the format (docs/cohort-format.md), or delete it."
+            + (_HEADERS_ON_ROW_1 if sheet.header_row == 1 else ""),
+            "column-without-header", severity="warning"))
+    for header in (h for h in extras if h not in identifiers and h not in blank):
         findings.append(_sheet_finding(
             table.name, header, f"column '{header}' is not part of the cohort format; it is "
             "kept as it is but not checked or analysed.",
@@ -97,13 +160,12 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             rule="excel-error-cell"))
 
     typed: dict[str, pd.Series] = {}
+    taken: dict[str, pd.DataFrame] = {}
     for col in table.columns:
         if col.name not in raw.columns:
             if col.name in table.key or col.required:
-                unnamed = sum(h.lower().startswith("unnamed") for h in sheet.headers)
-                hint = (" The headers must be on the first row, with nothing above them "
-                        "(notes, merged titles or a units row go elsewhere)."
-                        if unnamed >= 2 else "")
+                unnamed = sum(blank_header(h) for h in sheet.headers)
+                hint = _HEADERS_ON_ROW_1 if unnamed >= 2 else ""
                 findings.append(_sheet_finding(
                     table.name, col.name, f"required column '{col.name}' is missing.",
                     f"Add a column headed {col.name} ({col.allowed()}).{hint}",
@@ -116,7 +178,8 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
                     "missing-column", severity="warning"))
             typed[col.name] = empty_column(col, raw.index)
             continue
-        values, problems = coerce_column(raw[col.name], col, table.name)
+        column, taken[col.name] = split_context_codes(raw[col.name], col)
+        values, problems = coerce_column(column, col, table.name)
         typed[col.name] = values
         findings += problems
 
@@ -129,21 +192,30 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     for header in extras:
         frame[header] = raw[header_key(header)]
     frame[SOURCE_ROW] = raw.index.astype("int64")
+    findings += resolve_context_codes(frame, taken, table.name)
     return frame.reset_index(drop=True), findings
 
 
-def _percent_cells(tables: dict[str, pd.DataFrame]) -> list[Finding]:
-    """Percent columns holding fractions in a workbook that has percent-formatted cells."""
+def _percent_cells(tables: dict[str, pd.DataFrame], sheets: dict[str, RawSheet]
+                   ) -> list[Finding]:
+    """Percent columns holding fractions in a workbook that has percent-formatted cells.
+
+    The cells are listed (``J4 (0.3), J7 (0.85)``) so that each can be checked.
+    """
     out = []
     for name, frame in tables.items():
+        letters = sheets[name].letters() if name in sheets else {}
         for column in (c for c in frame.columns if c.endswith("_pct")):
             values = pd.to_numeric(frame[column], errors="coerce")
-            fractions = int(((values > 0) & (values < 1)).sum())
+            is_fraction = ((values > 0) & (values < 1)).to_numpy(dtype=bool)
+            fractions = int(is_fraction.sum())
             if fractions:
+                cells = [f"{letters.get(column, '')}{int(r)} ({v:g})" for r, v in zip(
+                    frame.loc[is_fraction, SOURCE_ROW], values[is_fraction], strict=True)]
                 out.append(_sheet_finding(
                     name, column, f"the workbook has cells formatted as percent, and {fractions} "
-                    f"value(s) of {column} lie between 0 and 1. Excel stores a cell shown as "
-                    "'30%' as 0.3, which reinfuse reads as 0.3%.",
+                    f"value(s) of {column} lie between 0 and 1: {_listed(cells)}. Excel "
+                    "stores a cell shown as '30%' as 0.3, which reinfuse reads as 0.3%.",
                     f"Check {column}: format the column as a plain number and enter percent "
                     "values (30 for 30%). Values that really are below 1% can stay.",
                     "percent-formatted-cells", severity="warning", expected="percent values"))
@@ -181,8 +253,12 @@ def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
              cohort_format: CohortFormat = COHORT_V1,
              prefer: Prefer | None = None,
-             options: DeriveOptions | None = None) -> ValidationReport:
+             options: DeriveOptions | None = None,
+             age_range: tuple[float, float] = AGE_RANGE) -> ValidationReport:
     """Check every sheet of ``raw``; return the typed cohort and every finding.
+
+    ``age_range`` is the cohort's stated population in years (default 1-100): ages at
+    infusion outside it are warnings (``age-implausible``).
 
     When raw observation sheets are present and the cohort has no errors, the summary
     values they determine are derived and reconciled with the ``infusions`` sheet
@@ -212,14 +288,17 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
         options = replace(options, prefer=prefer)
     findings: list[Finding] = []
     tables: dict[str, pd.DataFrame] = {}
+    sheets: dict[str, RawSheet] = {}
     for table in cohort_format.tables:
         if table.name not in raw.sheets:
             continue
-        frame, problems = _type_table(raw.sheets[table.name], table, allow_identifiers)
+        sheet, moved = _locate_headers(raw.sheets[table.name], table)
+        sheets[table.name] = sheet
+        frame, problems = _type_table(sheet, table, allow_identifiers)
         tables[table.name] = frame
-        findings += problems
+        findings += moved + problems
     if raw.percent_styles:
-        findings += _percent_cells(tables)
+        findings += _percent_cells(tables, sheets)
     known_tables = {t.name for t in cohort_format.tables}
     for key, sheet in raw.sheets.items():
         if key not in known_tables and key != "dictionary":
@@ -234,6 +313,7 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     if not blocking:
         findings += check_patients(tables["patients"])
         findings += check_infusions(tables["infusions"], tables["patients"], options)
+        findings += check_plausibility(tables["infusions"], age_range)
         for name, frame in tables.items():
             if name not in CORE_TABLES:
                 findings += check_observations(name, frame, tables["infusions"])
@@ -252,10 +332,12 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     # A cell already reported as unreadable is not also reported as empty.
     unreadable = {(f.sheet, f.row, f.column) for f in findings
                   if f.rule in ("bad-number", "bad-date", "bad-yesno", "unknown-code",
-                                "out-of-range")}
+                                "out-of-range", "code-belongs-elsewhere")}
     findings = [f for f in findings if not (f.severity == "warning" and f.row is not None
                                             and (f.sheet, f.row, f.column) in unreadable)]
 
+    if raw.kind == "xlsx":
+        findings = _with_letters(findings, sheets)
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),
                                  f.row if f.row is not None else 0, f.column or ""))
@@ -266,8 +348,8 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
 
 
 def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
-                prefer: Prefer | None = None, options: DeriveOptions | None = None
-                ) -> Cohort:
+                prefer: Prefer | None = None, options: DeriveOptions | None = None,
+                age_range: tuple[float, float] = AGE_RANGE) -> Cohort:
     """Read and validate a cohort; return it typed, or raise with every error listed.
 
     Parameters
@@ -281,6 +363,8 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
         or the ``"recorded"`` value (default: ``options.prefer``).
     options
         The centre's definitions used to reconcile raw observations.
+    age_range
+        The cohort's stated population, years: ages outside it are warnings.
 
     Raises
     ------
@@ -290,7 +374,7 @@ def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
         The source was read but has errors; ``.findings`` lists all of them.
     """
     report = validate(read_raw(path), allow_identifiers=allow_identifiers, prefer=prefer,
-                      options=options)
+                      options=options, age_range=age_range)
     if not report.ok:
         raise CohortValidationError(report.findings, source=str(path))
     return report.cohort

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -224,6 +225,64 @@ def coerce_column(
                 f"Fill in {col.name} ({col.allowed()}).", "missing-required",
             ))
     return typed, findings
+
+
+_NEG = r"(?:negative|neg|-)"
+_POS = r"(?:positive|pos|\+)"
+_CR = r"(?:cr|complete[\s_]*(?:remission|response))"
+
+
+def _with_mrd(status: str) -> re.Pattern[str]:
+    """'MRD-negative CR', 'MRD neg CR', 'MRD- CR', 'CR MRD-negative', 'CR (MRD-)'..."""
+    mrd = rf"mrd\s*[-_ ]?\s*{status}"
+    return re.compile(rf"(?:{mrd}\s*[-_ ]?\s*{_CR}|{_CR}\s*[-_ ,(]*\s*{mrd}\s*\)?)",
+                      re.IGNORECASE)
+
+
+#: Spellings of a code column that cannot be coded from the cell alone. Each is taken out
+#: of the column before coding and settled by :func:`reinfuse.validate._rules.
+#: resolve_context_codes`, which accepts it with a warning when another column makes the
+#: meaning unambiguous and refuses it otherwise, saying where the information belongs.
+CONTEXT_CODES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    "best_response": (
+        ("mrd_negative_cr", _with_mrd(_NEG)),
+        ("mrd_positive_cr", _with_mrd(_POS)),
+        ("cr_or_cri", re.compile(r"(?:cr\s*(?:/|or|and|_|-|\+)\s*cri|cri\s*(?:/|or)\s*cr)",
+                                 re.IGNORECASE)),
+        ("no_response", re.compile(r"(?:nr|no[\s_\-]*response|non[\s_\-]*respon(?:der|se)"
+                                   r"|refractory|no[\s_\-]*remission)", re.IGNORECASE)),
+    ),
+    "ld_regimen": (
+        ("flu_cy", re.compile(r"(?:flu(?:darabine)?\s*[/+,&_\-]?\s*(?:and\s*)?"
+                              r"cy(?:clophosphamide|c|clo)?|cy(?:clophosphamide)?\s*"
+                              r"[/+,&_\-]?\s*(?:and\s*)?flu(?:darabine)?|fc|flucy)",
+                              re.IGNORECASE)),
+    ),
+}
+
+
+def split_context_codes(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.DataFrame]:
+    """Take the cells of :data:`CONTEXT_CODES` out of a raw code column.
+
+    Returns the column with those cells emptied, and one row per cell taken out (indexed
+    like ``raw``) with its ``kind`` (the name in :data:`CONTEXT_CODES`) and ``text`` (as
+    typed). Only cells that are not already an allowed code are matched.
+    """
+    taken = pd.DataFrame({"kind": pd.Series(dtype="string"),
+                          "text": pd.Series(dtype="string")})
+    patterns = CONTEXT_CODES.get(col.name)
+    if not patterns:
+        return raw, taken
+    candidates = raw.notna() & raw.map(_variants(col.lookup())).isna()
+    if not candidates.any():
+        return raw, taken
+    text = as_text(raw[candidates]).dropna()
+    kind = pd.Series(pd.NA, index=text.index, dtype="string")
+    for name, pattern in patterns:
+        hit = text.str.fullmatch(pattern).fillna(False).astype(bool)
+        kind = kind.mask(kind.isna() & hit, name)
+    taken = pd.DataFrame({"kind": kind, "text": text}).dropna(subset=["kind"])
+    return raw.mask(raw.index.isin(taken.index)), taken
 
 
 def empty_column(col: Column, index: pd.Index) -> pd.Series:
