@@ -54,13 +54,19 @@ class DeriveOptions:
         the usual convention when transplant is a competing consolidation. Default True.
     prefer
         Where a value derived from raw observations disagrees with the recorded one, which
-        is used: ``"recorded"`` or ``"derived"``. Every disagreement is a warning either
-        way.
+        is used. Default ``"recorded"``: the chart's value stands, the derived one is
+        reported beside it (``<column>_derived``) and in a warning. ``"derived"``: the
+        derived value replaces it, except that a lower grade or peak, or a different
+        response or later relapse, is applied only when the observations cover the
+        recorded value (:mod:`reinfuse.reconcile`). A blank recorded value is filled
+        either way. Every disagreement is a warning.
     observation_window_days
         First and last day after an infusion whose CRS/ICANS observations count toward its
-        grade (and never past the next infusion). Default (0, 30): ASTCT grades the
-        syndromes after immune effector cell therapy, which usually start within two
-        weeks (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638).
+        grade (and never past the next infusion); the coverage check asks for an
+        observation on every day from the first one to the last observed day. Default
+        (0, 30): ASTCT grades the syndromes after immune effector cell therapy, which
+        usually start within two weeks (Lee et al., Biol Blood Marrow Transplant
+        2019;25:625-638).
     """
 
     # --- disease status, response and endpoints (derive.py) -------------------------------
@@ -73,7 +79,7 @@ class DeriveOptions:
     censor_at_next_infusion: bool = True
     censor_at_hsct: bool = True
     # --- reconciliation of raw observations with recorded summaries (reconcile.py) --------
-    prefer: Prefer = "derived"
+    prefer: Prefer = "recorded"
     observation_window_days: tuple[float, float] = (0.0, 30.0)
     # --- CRS and ICANS grading (criteria.crs, criteria.icans) -----------------------------
     # --- disease assessments, CNS, response and lymphodepletion (criteria.*) --------------
