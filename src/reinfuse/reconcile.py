@@ -457,7 +457,11 @@ def _blank_reach(counted: pd.DataFrame, worst: pd.DataFrame, infusions: pd.DataF
     keys = worst.index[lower.fillna(False).to_numpy(dtype=bool)]
     rows = counted[counted.set_index(KEY).index.isin(keys)]
     columns = tuple(c for c in columns if c in rows)
-    blanks = rows[list(columns)].isna().groupby([rows[k] for k in KEY]).any()
+    cells = rows[list(columns)].isna()
+    if {"ice_score", "capd_score"} <= set(columns):  # one score is enough (age decides)
+        no_score = cells["ice_score"] & cells["capd_score"]
+        cells = cells.assign(ice_score=no_score, capd_score=no_score)
+    blanks = cells.groupby([rows[k] for k in KEY]).any()
     blanks = blanks[blanks.any(axis=1)]
     if blanks.empty:
         return pd.Series(dtype="string")

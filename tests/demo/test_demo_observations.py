@@ -313,7 +313,7 @@ def test_response_rules_that_decide(patient: str, infusion: int, rule: str) -> N
 
 # === validation: no findings, the report's inputs unchanged ===============================
 
-def _validate(tables: dict[str, pd.DataFrame], folder: Path, prefer: str = "derived"):  # type: ignore[no-untyped-def]
+def _validate(tables: dict[str, pd.DataFrame], folder: Path, prefer: str | None = None):  # type: ignore[no-untyped-def]
     write_cohort(tables, folder, overwrite=True)
     return validate(read_raw(folder), prefer=prefer)  # type: ignore[arg-type]
 
@@ -325,13 +325,30 @@ def test_shipped_cohort_has_no_findings() -> None:
     assert [(f.rule, f.message) for f in report.findings] == []
 
 
-def test_reconciled_infusions_equal_the_recorded_ones(tmp_path: Path) -> None:
-    # The study report reads the reconciled infusions (derived values used where raw sheets
-    # exist). They are identical with and without the raw sheets: the report is unchanged.
-    full = _validate(TABLES, tmp_path / "full")
-    summary = _validate({k: TABLES[k] for k in ("patients", "infusions")}, tmp_path / "summary")
+@pytest.mark.parametrize("prefer", ["recorded", "derived"])
+def test_reconciled_infusions_equal_the_recorded_ones(tmp_path: Path, prefer: str) -> None:
+    # The study report reads the reconciled infusions. Whichever value is preferred, they
+    # are identical with and without the raw sheets: the report is unchanged. The derived
+    # values reported beside them (<column>_derived) equal the recorded ones everywhere.
+    full = _validate(TABLES, tmp_path / "full", prefer)
+    summary = _validate({k: TABLES[k] for k in ("patients", "infusions")}, tmp_path / "summary",
+                        prefer)
     assert full.findings == () and summary.findings == ()
-    pd.testing.assert_frame_equal(full.cohort.infusions, summary.cohort.infusions)
+    columns = list(summary.cohort.infusions.columns)
+    pd.testing.assert_frame_equal(full.cohort.infusions[columns], summary.cohort.infusions)
+    derived = [c for c in full.cohort.infusions.columns if c.endswith("_derived")]
+    assert {"crs_grade_derived", "neurotox_grade_derived", "peak_car_per_ul_derived",
+            "best_response_derived", "response_date_derived"} <= set(derived)
+    for column in derived:
+        recorded = full.cohort.infusions[column.removesuffix("_derived")]
+        got = full.cohort.infusions[column]
+        known = got.notna().to_numpy(dtype=bool)
+        assert known.any(), column
+        if column in ("peak_car_per_ul_derived", "best_response_mrd_pct_derived") or \
+                column.startswith(("pre_marrow", "pre_csf_wbc", "pre_csf_rbc")):
+            assert np.allclose(got[known].astype(float), recorded[known].astype(float)), column
+        else:
+            assert (got[known].astype(str) == recorded[known].astype(str)).all(), column
 
 
 # === deliberate disagreements =============================================================
@@ -396,8 +413,8 @@ def _infusion_row(patient: str, infusion: int) -> int:
 def changed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tables, rows = _changed()
     folder = tmp_path_factory.mktemp("changed")
-    derived = _validate(tables, folder / "derived")
-    recorded = _validate(tables, folder / "recorded", prefer="recorded")
+    derived = _validate(tables, folder / "derived", prefer="derived")
+    recorded = _validate(tables, folder / "recorded")  # the default: recorded values stand
     return derived, recorded, rows
 
 
@@ -438,7 +455,9 @@ def test_disagreements_give_exactly_these_warnings(changed) -> None:  # type: ig
             finding.sheet, finding.row, finding.value, finding.expected)
 
 
-def test_derived_values_are_used_by_default(changed) -> None:  # type: ignore[no-untyped-def]
+def test_prefer_derived_uses_the_derived_values(changed) -> None:  # type: ignore[no-untyped-def]
+    # Every change makes the derived value higher (CRS 4, ICANS 2, peak 9.9), a response
+    # seen at the recorded response date (CRi, day 28), or an earlier relapse: applied.
     infusions = changed[0].cohort.infusions.set_index(KEY)
     assert infusions.at[("P01", 1), "crs_grade"] == 4
     assert infusions.at[("P09", 2), "neurotox_grade"] == 2
@@ -448,7 +467,7 @@ def test_derived_values_are_used_by_default(changed) -> None:  # type: ignore[no
     assert infusions.at[("P16", 2), "relapse_date"] == pd.Timestamp("2019-03-11")
 
 
-def test_prefer_recorded_keeps_the_recorded_values(changed) -> None:  # type: ignore[no-untyped-def]
+def test_recorded_values_are_kept_by_default(changed) -> None:  # type: ignore[no-untyped-def]
     recorded = changed[1]
     warnings = [f for f in recorded.findings if f.rule == "derived-differs-from-recorded"]
     assert len(warnings) == 5
@@ -459,6 +478,9 @@ def test_prefer_recorded_keeps_the_recorded_values(changed) -> None:  # type: ig
     assert infusions.at[("P10", 2), "peak_car_per_ul"] == pytest.approx(6.68)
     assert infusions.at[("P12", 2), "best_response"] == "CR"
     assert infusions.at[("P16", 2), "relapse_date"] == pd.Timestamp("2019-10-27")
+    # the derived values are beside them
+    assert infusions.at[("P01", 1), "crs_grade_derived"] == 4
+    assert infusions.at[("P12", 2), "best_response_derived"] == "CRi"
     # and everything else is the recorded infusions sheet
     columns = list(TABLES["infusions"].columns)
     pd.testing.assert_frame_equal(recorded.cohort.infusions[columns], TABLES["infusions"],
