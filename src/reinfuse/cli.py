@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from reinfuse.plan import Plan
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+PREFER_HELP = ("where raw observations and recorded summaries disagree, which to use "
+               "(default: the plan's derive.prefer, itself 'recorded'); 'derived' applies a "
+               "lower grade or peak, or a different response, only where the observations "
+               "cover the recorded value")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -284,8 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help="analysis plan (TOML) whose [plan.derive] definitions "
                                   "apply; default: the seed study's plan")
     p.add_argument("--prefer", choices=("derived", "recorded"), default=None,
-                   help="where raw observations and recorded summaries disagree, which to use "
-                        "(default: the plan's derive.prefer)")
+                   help=PREFER_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(
@@ -366,8 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", choices=("seed", "jama", "nejm", "lancet"),
                    help="journal number style (default: the plan's)")
     p.add_argument("--prefer", choices=("derived", "recorded"), default=None,
-                   help="where raw observations and recorded summaries disagree, which to use "
-                        "(default: the plan's derive.prefer)")
+                   help=PREFER_HELP)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("plan", help="print the default analysis plan, or check one")

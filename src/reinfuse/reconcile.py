@@ -2,9 +2,43 @@
 
 Coordinators type summary values (``crs_grade = 3``) after reading a chart; raw sheets hold
 the findings themselves. When both exist, reinfuse grades the findings with the published
-criteria, uses the derived value (or the recorded one with ``prefer="recorded"``), and
-reports every disagreement as a warning that shows both values and the observation that
-decided, so a registry can find its grading errors.
+criteria and reports every disagreement as a warning that shows both values and the
+observation that decided (sheet, row, day, rule), so a registry can find its grading errors.
+The chart is the fuller source, so the policy never loses what it says:
+
+* **Recorded by default** (``prefer="recorded"``, :class:`reinfuse.options.DeriveOptions`):
+  the recorded value is used; the derived one is kept beside it in the reconciled table as
+  ``<column>_derived``, with ``<column>_derived_from`` naming the deciding observation, and
+  in the warning (``derived-differs-from-recorded``), which reaches ``results.json``.
+* **A blank recorded value is filled** by the derived one, with a warning
+  (``derived-fills-blank``) that also says where the observations leave gaps.
+* **``prefer="derived"``** (``--prefer derived``, or ``prefer = "derived"`` in the plan's
+  ``[plan.derive]``) uses the derived value, except where it would replace a recorded value
+  the observations do not cover: a *lower* CRS or ICANS grade or blood peak, a *different*
+  best response, MRD at response or response date, or a *later* relapse date. Those are
+  applied only when the observations cover the recorded value (a lower grade or peak then
+  gets its own warning, ``derived-lower-applied``); otherwise the recorded value is kept
+  with ``observations-incomplete`` and the reason. A higher derived grade or peak, or an
+  earlier relapse, rests on an observation that shows it and needs no coverage.
+
+Coverage (the reasons of ``observations-incomplete``):
+
+* **CRS and ICANS grade**, over the observations counted for the infusion (inside
+  ``observation_window_days``, before the next infusion): (1) every whole day from the
+  window's first day to the last observed day has an observation (fractional days count
+  for the day they fall in); (2) the last observation shows no syndrome (grade 0) or falls
+  on the window's last day, else the course may have gone on unobserved; (3) blank finding
+  cells, set to their worst value consistent with the row, do not reach the recorded grade
+  (a blank is unknown, not absent; death counts only where the infusion records a death).
+  An infusion with an observation that cannot be graded gets no derived grade at all
+  (``observation-not-gradable``). The cohort format has no onset or peak day column, so
+  the recorded peak day cannot be checked directly; (1) and (2) stand in for it.
+* **Blood peak** (``peak_car_per_ul``): the blood counts of days 0-28 are at most
+  :data:`EXPANSION_MAX_GAP_DAYS` (7) days apart, counting from day 0 and to day 28 (the
+  format records no peak day either).
+* **Response** (``best_response``, ``best_response_mrd_pct``, ``response_date``): an
+  assessment on the recorded response date; **relapse date**: one on the recorded relapse
+  date. Without a recorded date there is nothing to check and the derived value is used.
 
 ==========================  ====================================================
 raw sheet                   summary columns of ``infusions`` it derives
@@ -17,8 +51,10 @@ raw sheet                   summary columns of ``infusions`` it derives
                             ``best_response_mrd_pct``, ``response_date``,
                             ``relapse_date``
 ==========================  ====================================================
-"""
 
+Grades follow the ASTCT consensus (Lee et al., Biol Blood Marrow Transplant
+2019;25:625-638) as implemented in :mod:`reinfuse.criteria`.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
