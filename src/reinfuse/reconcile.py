@@ -229,8 +229,8 @@ def _reconcile_column(
         column = out[recorded]
         out[recorded] = column.where(~fill, values.astype(column.dtype)
                                      if column.dtype != object else values)
-    out[f"{recorded}_derived"] = merged["derived"].to_numpy()
-    out[f"{recorded}_derived_from"] = merged["because"].astype("string").to_numpy()
+    out[f"{recorded}_derived"] = merged["derived"]  # same index as infusions
+    out[f"{recorded}_derived_from"] = merged["because"].astype("string")
     return out, findings
 
 
