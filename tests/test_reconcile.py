@@ -109,7 +109,7 @@ def test_car_counts_give_the_peak(write_cohort_csv) -> None:
     warnings = [f for f in report.findings if f.rule == "derived-differs-from-recorded"]
     assert [(w.column, w.value, w.expected) for w in warnings] == [
         ("peak_car_per_ul", "120.5", "150")]
-    assert "day 10" in warnings[0].message
+    assert "day 10; car_counts row 3" in warnings[0].message  # the count that decided
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "peak_car_per_ul"] == 120.5  # recorded, by default
     assert infusions.loc[("P1", 1), "peak_car_per_ul_derived"] == 150
@@ -159,6 +159,7 @@ def test_assessments_without_count_recovery_give_cri(write_cohort_csv, prefer: s
     assert differs["best_response"].value == "CR"
     assert differs["best_response"].expected == "CRi"
     assert "day 28" in differs["best_response"].message
+    assert "disease_assessments row 3" in differs["best_response"].message
     infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "best_response"] == used
     assert infusions.loc[("P1", 1), "best_response_derived"] == "CRi"
@@ -173,7 +174,7 @@ def test_assessment_csf_disagreement_names_the_day(write_cohort_csv) -> None:
     report = validate(read_raw(folder))
     differs = {f.column: f for f in report.findings if f.rule == "derived-differs-from-recorded"}
     assert (differs["pre_csf_blasts"].value, differs["pre_csf_blasts"].expected) == ("no", "yes")
-    assert "day -5" in differs["pre_csf_blasts"].message
+    assert "day -5; disease_assessments row 2" in differs["pre_csf_blasts"].message
     assert differs["pre_csf_wbc_per_ul"].expected == "6"
 
 

@@ -632,7 +632,8 @@ def _reconcile_expansion(infusions: pd.DataFrame, counts: pd.DataFrame, prefer: 
     derived = pd.DataFrame({
         "derived": metrics["cmax"],
         "because": "peak of " + metrics["n_points"].astype(str) + " blood counts on days "
-                   "0-28, on day " + metrics["tmax"].map(display),
+                   "0-28, on day " + metrics["tmax"].map(display)
+                   + _row_of(blood, metrics["tmax"], "car_counts"),
     }, index=metrics.index)
     return _reconcile_column(infusions, derived, "peak_car_per_ul", sheet="car_counts",
                              what="peak CAR T cells/uL", prefer=prefer, equal=_close,
@@ -671,7 +672,8 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
             continue
         because = "assessment before the infusion"
         if day_column in pre:
-            because = "assessment on day " + pre[day_column].map(display)
+            because = ("assessment on day " + pre[day_column].map(display)
+                       + _row_of(assessments, pre[day_column], "disease_assessments"))
         derived = pd.DataFrame({"derived": pre[recorded], "because": because},
                                index=pre.index).dropna(subset=["derived"])
         infusions, found = _reconcile_column(
@@ -689,6 +691,7 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
     because = "assessment on day " + best["response_day"].map(display)
     if "rule" in best:
         because = because + ": " + best["rule"].astype(str)
+    because = because + _row_of(assessments, best["response_day"], "disease_assessments")
     for recorded, derived_values, equal in (
         ("best_response", best["best_response"], _same_text),
         ("best_response_mrd_pct", best["best_response_mrd_pct"], _close),
@@ -709,8 +712,10 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
     if "relapse_day" in relapse:
         relapse_dates = dates.reindex(relapse.index) + pd.to_timedelta(
             relapse["relapse_day"].astype("float64"), unit="D").dt.floor("D")
-        derived = pd.DataFrame({"derived": relapse_dates,
-                                "because": "first assessment with relapse after CR"},
+        because = ("first assessment with relapse after CR: day "
+                   + relapse["relapse_day"].map(display)
+                   + _row_of(assessments, relapse["relapse_day"], "disease_assessments"))
+        derived = pd.DataFrame({"derived": relapse_dates, "because": because},
                                index=relapse.index).dropna(subset=["derived"])
         infusions, found = _reconcile_column(
             infusions, derived, "relapse_date", sheet="disease_assessments",
@@ -738,6 +743,22 @@ def _inconclusive(infusions: pd.DataFrame, best: pd.DataFrame) -> list[Finding]:
         fix="Check the assessments after this infusion (marrow blasts, counts, CSF, EMD) "
             "against the recorded response.",
         rule="assessment-not-conclusive") for _, row in hits.iterrows()]
+
+
+def _row_of(frame: pd.DataFrame, days: pd.Series, sheet: str) -> pd.Series:
+    """``; <sheet> row N``: the first row of ``frame`` on each infusion's day ('' if none).
+
+    ``days`` is indexed by (patient_id, infusion); the result is indexed like it.
+    """
+    if SOURCE_ROW not in frame:
+        return pd.Series("", index=days.index, dtype="string")
+    want = pd.DataFrame({"day": days.astype("float64").to_numpy()},
+                        index=days.index).reset_index()
+    rows = frame[[*KEY, "day", SOURCE_ROW]].astype({"day": "float64"})
+    rows = rows.drop_duplicates([*KEY, "day"])
+    hit = want.merge(rows, on=[*KEY, "day"], how="left")
+    text = "; " + sheet + " row " + hit[SOURCE_ROW].astype("Int64").astype("string")
+    return pd.Series(text.fillna("").to_numpy(), index=days.index, dtype="string")
 
 
 def _always(recorded: pd.Series, derived: pd.Series) -> np.ndarray:

@@ -395,6 +395,7 @@ def _changed() -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     i = _row(counts, "P10", 2, 10.0, "blood")
     assert counts.at[i, "value"] < 6.68
     counts.at[i, "value"] = 9.9
+    rows["peak"] = i + 2
     # P16 CART2, recorded relapse on day 320: 8 % blasts in the day-90 remission marrow.
     # Relapse after CR = marrow blasts > 5 %: the relapse is on day 90.
     i = _row(assessments, "P16", 2, 90.0)
@@ -428,12 +429,14 @@ def _expected(rows: dict[str, int]) -> list[tuple[str, int, str, str, str, str]]
          f"(day 6: grade 2: ICE score 3-6 (age >= 12); icans_observations row "
          f"{rows['icans']})"),
         ("infusions", _infusion_row("P10", 2), "peak_car_per_ul", "6.68", "9.9",
-         "(peak of 7 blood counts on days 0-28, on day 10)"),
+         f"(peak of 7 blood counts on days 0-28, on day 10; car_counts row {rows['peak']})"),
         ("infusions", _infusion_row("P12", 2), "best_response", "CR", "CRi",
          "(assessment on day 28: CRi: marrow blasts < 5 %, no extramedullary disease or "
-         "circulating blasts, without count recovery (ANC < 1 or platelets < 100))"),
+         "circulating blasts, without count recovery (ANC < 1 or platelets < 100); "
+         f"disease_assessments row {rows['response']})"),
         ("infusions", _infusion_row("P16", 2), "relapse_date", "2019-10-27", "2019-03-11",
-         "(first assessment with relapse after CR)"),
+         f"(first assessment with relapse after CR: day 90; disease_assessments row "
+         f"{rows['relapse']})"),
     ]
 
 
