@@ -446,13 +446,16 @@ def _grade_coverage(counted: pd.DataFrame, worst: pd.DataFrame, infusions: pd.Da
     first = float(np.ceil(low))
     day = np.floor(counted["day"].astype("float64"))
     seen = counted[KEY].assign(_day=day).drop_duplicates()
-    last = seen.groupby(KEY)["_day"].max()
-    lengths = np.maximum(last.to_numpy() - first + 1, 0).astype(int)
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    seen = seen[(seen["_day"] >= first).to_numpy()]
+    last = counted.assign(_day=day).groupby(KEY)["_day"].max()
+    lengths = pd.Series(np.maximum(last.to_numpy() - first + 1, 0), index=last.index)
+    observed = seen.groupby(KEY).size().reindex(last.index, fill_value=0)
+    short = lengths[(observed < lengths).to_numpy()].astype(int)  # infusions with a gap
+    starts = np.repeat(np.cumsum(short.to_numpy()) - short.to_numpy(), short.to_numpy())
     wanted = pd.DataFrame({
-        "patient_id": np.repeat(last.index.get_level_values(0).to_numpy(), lengths),
-        "infusion": np.repeat(last.index.get_level_values(1).to_numpy(), lengths),
-        "_day": first + (np.arange(int(lengths.sum())) - starts),
+        "patient_id": np.repeat(short.index.get_level_values(0).to_numpy(), short.to_numpy()),
+        "infusion": np.repeat(short.index.get_level_values(1).to_numpy(), short.to_numpy()),
+        "_day": first + (np.arange(int(short.sum())) - starts),
     }).astype({"patient_id": seen["patient_id"].dtype, "infusion": seen["infusion"].dtype})
     missing = wanted.merge(seen, on=[*KEY, "_day"], how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
@@ -462,17 +465,18 @@ def _grade_coverage(counted: pd.DataFrame, worst: pd.DataFrame, infusions: pd.Da
     ordered = counted.sort_values([*KEY, "day"], kind="stable")
     tail = ordered.groupby(KEY).tail(1).set_index(KEY).reindex(last.index)
     still = tail["grade"].astype("float64").fillna(1).gt(0) & tail["day"].lt(high)
-    open_text = ("the last observation (day " + tail["day"].map(display) + ") still shows "
-                 "grade " + tail["grade"].map(display) + ", so the course may have gone on "
-                 "after it")
-    gaps = _join(gaps, open_text.astype("string").where(still))
+    shown = tail[still.to_numpy()]
+    open_text = ("the last observation (day " + shown["day"].map(display).astype("string")
+                 + ") still shows grade " + shown["grade"].map(display).astype("string")
+                 + ", so the course may have gone on after it")
+    gaps = _join(gaps, open_text.reindex(last.index))
 
     reach = _blank_reach(counted, worst, infusions, recorded, at_worst, findings_columns)
-    gaps = _join(gaps, reach.reindex(last.index).astype("string"))
+    gaps = _join(gaps, reach.reindex(last.index))
     ends = np.where(still, "", np.where(tail["day"].ge(high), ", the end of the window",
                                         ", the last with grade 0"))
     covers = ("an observation on every day from day " + display(first) + " to day "
-              + last.map(display) + ends)
+              + last.astype("int64").astype(str) + ends)
     return pd.DataFrame({"gap": gaps.astype("string"), "covers": covers.astype("string")},
                         index=last.index)
 
@@ -585,7 +589,10 @@ def _on_the_day(infusions: pd.DataFrame, assessments: pd.DataFrame, recorded: st
     days = days.drop_duplicates()
     hit = rows.merge(days, on=[*KEY, "_day"], how="left", indicator=True)
     hit.index = pd.MultiIndex.from_frame(hit[KEY])
-    after = days[days["_day"] > 0].sort_values([*KEY, "_day"])
+    missed = hit.index[(hit["_merge"] != "both").to_numpy()]
+    after = days[(days["_day"] > 0).to_numpy()
+                 & pd.MultiIndex.from_frame(days[KEY]).isin(missed)]
+    after = after.sort_values([*KEY, "_day"])
     listed = after.groupby(KEY)["_day"].agg(_days).reindex(hit.index).astype("string")
     day = hit["_day"].map(display)
     gap = ("no assessment on the recorded " + label + " (day " + day + "); the assessments "
@@ -655,6 +662,7 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
     )
 
     findings: list[Finding] = []
+    sources: dict[str, pd.Series] = {}
     pre = pre_infusion_status(assessments)
     # Each pre-infusion domain comes from its own latest assessment in the window; the
     # message names the day it was taken.
@@ -672,8 +680,11 @@ def _reconcile_assessments(infusions: pd.DataFrame, assessments: pd.DataFrame,
             continue
         because = "assessment before the infusion"
         if day_column in pre:
-            because = ("assessment on day " + pre[day_column].map(display)
-                       + _row_of(assessments, pre[day_column], "disease_assessments"))
+            if day_column not in sources:  # several domains share a day column
+                sources[day_column] = ("assessment on day " + pre[day_column].map(display)
+                                       + _row_of(assessments, pre[day_column],
+                                                 "disease_assessments"))
+            because = sources[day_column]
         derived = pd.DataFrame({"derived": pre[recorded], "because": because},
                                index=pre.index).dropna(subset=["derived"])
         infusions, found = _reconcile_column(
