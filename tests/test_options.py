@@ -15,12 +15,13 @@ def _plan(derive: str) -> str:
 
 
 def test_plan_sets_window_and_prefer() -> None:
-    plan = parse_plan(_plan('observation_window_days = [0, 28]\nprefer = "recorded"'))
+    assert parse_plan(_plan("")).derive_options().prefer == "recorded"  # the default
+    plan = parse_plan(_plan('observation_window_days = [0, 28]\nprefer = "derived"'))
     options = plan.derive_options()
     assert options.observation_window_days == (0, 28)
-    assert options.prefer == "recorded"
+    assert options.prefer == "derived"
     # The command line's --prefer wins over the plan's.
-    assert plan.derive_options(prefer="derived").prefer == "derived"
+    assert plan.derive_options(prefer="recorded").prefer == "recorded"
     assert options.to_dict()["observation_window_days"] == [0, 28]
 
 

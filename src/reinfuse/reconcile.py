@@ -397,8 +397,9 @@ ICANS_FINDINGS = ("ice_score", "capd_score", "consciousness", "sedated", "seizur
 
 #: Blood counts must be at most this many days apart over days 0-28 (and the first within
 #: this many days of the infusion, the last within this many days of day 28) for a lower
-#: derived peak to replace the recorded one: weekly sampling catches the expansion peak,
-#: usually between days 7 and 14 (Maude et al., N Engl J Med 2014;371:1507-1517).
+#: derived peak to replace the recorded one. No standard defines this: it is reinfuse's
+#: choice (weekly sampling over the window Cmax is taken from), stated in
+#: docs/validation.md, so that a peak between two distant samples is not lost.
 EXPANSION_MAX_GAP_DAYS = 7.0
 EXPANSION_WINDOW = (0.0, 28.0)
 
