@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from reinfuse.cli import main
+from reinfuse.cohort import SOURCE_ROW
 from reinfuse.io.read import read_raw
 from reinfuse.plan import default_plan_text, parse_plan
 from reinfuse.validate import validate
@@ -293,3 +295,50 @@ def test_derived_value_reaches_the_frame_and_results_json(write_cohort_csv,
     assert "icans_observations row 4" in warning["message"]
     assert (warning["value"], warning["expected"]) == ("4", "2")
     assert '"prefer": "recorded"' in json.dumps(results)
+
+
+# === the policy as a truth table ===========================================================
+
+@pytest.mark.parametrize(("prefer", "recorded", "derived", "gap", "used", "rule"), [
+    # higher derived: an observation shows it; used only with prefer="derived"
+    ("recorded", 2, 3, None, 2, "derived-differs-from-recorded"),
+    ("derived", 2, 3, None, 3, "derived-differs-from-recorded"),
+    ("derived", 2, 5, "no observation on day(s) 3", 5, "derived-differs-from-recorded"),
+    # lower derived: needs coverage, else the recorded value stands whatever prefer says
+    ("recorded", 4, 2, "no observation on day(s) 3", 4, "observations-incomplete"),
+    ("derived", 4, 2, "no observation on day(s) 3", 4, "observations-incomplete"),
+    ("recorded", 4, 2, None, 4, "derived-differs-from-recorded"),
+    ("derived", 4, 2, None, 2, "derived-lower-applied"),
+    # blank recorded: filled either way (a gap is mentioned, not blocking)
+    ("recorded", None, 2, None, 2, "derived-fills-blank"),
+    ("derived", None, 2, "no observation on day(s) 3", 2, "derived-fills-blank"),
+    # agreement, or nothing derived: no finding, recorded value
+    ("derived", 3, 3, "no observation on day(s) 3", 3, None),
+    ("derived", 3, None, None, 3, None),
+])
+def test_policy_truth_table(prefer: str, recorded: int | None, derived: int | None,
+                            gap: str | None, used: int, rule: str | None) -> None:
+    # (imported here: reinfuse.reconcile is loaded through reinfuse.validate, above)
+    from reinfuse.reconcile import _lower, _reconcile_column
+
+    infusions = pd.DataFrame({"patient_id": pd.array(["P1"], dtype="string"),
+                              "infusion": pd.array([1], dtype="Int64"),
+                              "crs_grade": pd.array([recorded], dtype="Int64"),
+                              SOURCE_ROW: [2]})
+    index = pd.MultiIndex.from_frame(infusions[KEY])
+    summary = pd.DataFrame({"derived": pd.array([derived], dtype="Int64"),
+                            "because": ["day 3: rule; crs_observations row 5"]}, index=index)
+    coverage = pd.DataFrame({"gap": pd.array([gap], dtype="string"),
+                             "covers": ["an observation on every day from day 0 to day 9"]},
+                            index=index)
+    out, findings = _reconcile_column(
+        infusions, summary, "crs_grade", sheet="crs_observations", what="CRS grade",
+        prefer=prefer, coverage=coverage, needs_cover=_lower, ordinal=True)  # type: ignore[arg-type]
+    assert out["crs_grade"].iloc[0] == used
+    assert [f.rule for f in findings] == ([rule] if rule else [])
+    if rule == "observations-incomplete":
+        assert gap is not None and gap in findings[0].message
+    if derived is None:
+        assert out["crs_grade_derived"].isna().all()
+    else:
+        assert out["crs_grade_derived"].iloc[0] == derived
