@@ -118,6 +118,61 @@ def test_blank_oedema_does_not_lower_a_recorded_icans_4(write_cohort_csv) -> Non
         assert "reach grade 4" in reasons[0].message
 
 
+def test_blank_oxygen_keeps_a_recorded_crs_3(write_cohort_csv) -> None:
+    # Recorded CRS 3. Days 0-5 all observed, the worst known finding is fever with fluids
+    # (grade 2), but day 3's oxygen cell is blank: positive-pressure ventilation there would
+    # be grade 4, so the observations do not show the 3 was wrong; kept with --prefer
+    # derived (the criteria leave the row ungraded, or the blank is found to reach 4).
+    rows = "".join(CRS_DAYS.values()).replace(
+        "P1,1,3,39.8,no,vasopressors,2,no,room_air,", "P1,1,3,39.8,no,fluids,0,no,,")
+    folder = _cohort(write_cohort_csv, [("infusions", 0, "crs_grade", "3")],
+                     crs_observations=CRS_HEADER + rows)
+    report = validate(read_raw(folder), prefer="derived")
+    assert _used(report, "crs_grade") == 3
+    reasons = [f for f in report.findings
+               if f.rule in ("observations-incomplete", "observation-not-gradable")]
+    assert len(reasons) == 1
+    if reasons[0].rule == "observations-incomplete":
+        assert "blank (unknown) oxygen" in reasons[0].message
+
+
+# The benign course of CRS_DAYS (grade 2 at most: day 3 with fluids only), on P1's second
+# infusion, with death_from_crs left blank on every row.
+BLANK_DEATH = "".join(CRS_DAYS.values()).replace(
+    "vasopressors,2,no,room_air", "fluids,0,no,room_air").replace(",no,no\n", ",no,\n")
+
+
+def test_blank_death_cell_keeps_the_grade_of_a_patient_who_died(write_cohort_csv) -> None:
+    # P1 died (death_date on infusion 2). A blank death_from_crs cell is unknown: death from
+    # CRS would be grade 5, so the recorded 3 stands even with --prefer derived.
+    folder = _cohort(write_cohort_csv, [("infusions", 1, "crs_grade", "3")],
+                     crs_observations=CRS_HEADER + BLANK_DEATH.replace("P1,1,", "P1,2,"))
+    report = validate(read_raw(folder), prefer="derived")
+    infusions = report.cohort.infusions.set_index(KEY)
+    assert infusions.loc[("P1", 2), "crs_grade"] == 3
+    reasons = [f for f in report.findings
+               if f.rule in ("observations-incomplete", "observation-not-gradable")]
+    assert len(reasons) == 1 and reasons[0].row == 3
+    if reasons[0].rule == "observations-incomplete":
+        message = reasons[0].message
+        assert "blank (unknown) death_from_crs" in message and "reach grade 5" in message
+
+
+def test_blank_death_cell_is_harmless_when_no_death_is_recorded(write_cohort_csv) -> None:
+    # The same rows on infusion 1, whose row records no death: the blank death cells cannot
+    # reach the recorded 4 (ASTCT grade 5 is death from CRS), and the rest is complete, so
+    # the lower derived grade is applied; never "observations-incomplete" for them.
+    folder = _cohort(write_cohort_csv, [("infusions", 0, "crs_grade", "4")],
+                     crs_observations=CRS_HEADER + BLANK_DEATH)
+    report = validate(read_raw(folder), prefer="derived")
+    assert not [f for f in report.findings if f.rule == "observations-incomplete"]
+    rules = {f.rule for f in report.findings if f.sheet == "infusions"}
+    if "observation-not-gradable" in rules:  # blank death cells left ungraded by criteria
+        assert _used(report, "crs_grade") == 4
+    else:
+        assert rules == {"derived-lower-applied"} and _used(report, "crs_grade") == 2
+
+
 # === vignette: recorded CRS 4, the intensive-care day not transcribed =====================
 
 @pytest.mark.parametrize("prefer", ["recorded", "derived"])

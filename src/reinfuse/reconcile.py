@@ -395,6 +395,10 @@ ICANS_FINDINGS = ("ice_score", "capd_score", "consciousness", "sedated", "seizur
                   "motor_weakness", "cerebral_edema", "raised_icp_signs", "other_cause",
                   "death_from_icans")
 
+#: Columns whose worst value, given the rest of the row, can be the harmless one (0 / no).
+HARMLESS_WORST = ("vasopressors", "vasopressin", "other_cause", "sedated", "death_from_crs",
+                  "death_from_icans")
+
 #: Blood counts must be at most this many days apart over days 0-28 (and the first within
 #: this many days of the infusion, the last within this many days of day 28) for a lower
 #: derived peak to replace the recorded one. No standard defines this: it is reinfuse's
@@ -506,12 +510,21 @@ def _blank_reach(counted: pd.DataFrame, worst: pd.DataFrame, infusions: pd.DataF
     blanks = blanks[blanks.any(axis=1)]
     if blanks.empty:
         return pd.Series(dtype="string")
-    rows = rows[rows.set_index(KEY).index.isin(blanks.index)]
+    keep = rows.set_index(KEY).index.isin(blanks.index)
+    rows, cells = rows[keep], cells[keep]
+    by = [rows[k] for k in KEY]
     try:
-        top = at_worst(rows)["grade"].astype("float64").fillna(5)
+        graded = at_worst(rows)
+        top = graded["grade"].astype("float64").fillna(5)
+        # Name only the blanks whose worst value is not the harmless one (a blank flow on
+        # room air, no death where none is recorded, no vasopressor with fluids only...).
+        filled = graded.reindex(columns=list(columns))
+        harmless = filled[[c for c in columns if c in HARMLESS_WORST]].isin([0, False])
+        cells &= filled.notna() & ~harmless.reindex(columns=list(columns), fill_value=False)
+        blanks = cells.groupby(by).any().reindex(blanks.index, fill_value=False)
     except CriteriaError:  # the worst values contradict a recorded one: cannot tell
         top = pd.Series(5.0, index=rows.index)
-    top = top.groupby([rows[k] for k in KEY]).max()
+    top = top.groupby(by).max()
     reaches = top >= grades.reindex(top.index)
     names = blanks.dot(pd.Index([f"{c}, " for c in columns])).str.removesuffix(", ")
     text = ("blank (unknown) " + names.reindex(top.index) + " in some observations could "
