@@ -15,12 +15,13 @@ def _plan(derive: str) -> str:
 
 
 def test_plan_sets_window_and_prefer() -> None:
-    plan = parse_plan(_plan('observation_window_days = [0, 28]\nprefer = "recorded"'))
+    assert parse_plan(_plan("")).derive_options().prefer == "recorded"  # the default
+    plan = parse_plan(_plan('observation_window_days = [0, 28]\nprefer = "derived"'))
     options = plan.derive_options()
     assert options.observation_window_days == (0, 28)
-    assert options.prefer == "recorded"
+    assert options.prefer == "derived"
     # The command line's --prefer wins over the plan's.
-    assert plan.derive_options(prefer="derived").prefer == "derived"
+    assert plan.derive_options(prefer="recorded").prefer == "recorded"
     assert options.to_dict()["observation_window_days"] == [0, 28]
 
 
@@ -49,3 +50,18 @@ def test_window_must_be_ordered_days(window: tuple[float, float], ok: bool) -> N
 def test_booleans_are_not_numbers() -> None:
     with pytest.raises(PlanError, match="'dose_tolerance' must be a number, got True"):
         DeriveOptions.from_mapping({"dose_tolerance": True})
+
+
+def test_every_option_documented_and_the_docs_table_current() -> None:
+    # docs/analysis-plan.md carries the table generated from DeriveOptions' docstring, so a
+    # new option cannot go undocumented (regenerate with `python -m reinfuse.options`).
+    import dataclasses
+    from pathlib import Path
+
+    from reinfuse.options import _attribute_docs, options_markdown
+
+    described = _attribute_docs()
+    assert {f.name for f in dataclasses.fields(DeriveOptions)} == set(described)
+    assert all(described.values())
+    docs = (Path(__file__).parents[1] / "docs" / "analysis-plan.md").read_text(encoding="utf-8")
+    assert options_markdown() in docs

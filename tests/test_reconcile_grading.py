@@ -147,7 +147,7 @@ def test_premedication_does_not_waive_fever(write_cohort_csv, therapy: str,  # t
     report = _validated(write_cohort_csv, "crs_observations", text)
     graded = _graded(report, "crs_observations")
     assert graded["grade"].tolist() == [grade]
-    assert _recorded(report, "crs_grade", "P1", 1) == grade
+    assert _recorded(report, "crs_grade_derived", "P1", 1) == grade  # beside the record
 
 
 def test_assessment_tool_names_capd_for_an_older_patient(write_cohort_csv) -> None:  # type: ignore[no-untyped-def]
@@ -234,8 +234,11 @@ def test_a_plan_setting_changes_a_derived_grade(write_cohort_csv) -> None:  # ty
     options = _plan_with("fever_c = 38.5").derive_options()
     assert options.fever_c == 38.5
     report = _validated(write_cohort_csv, "crs_observations", text, options, name="plan")
-    assert _recorded(report, "crs_grade", "P2", 1) == 0
-    assert any(f.rule == "derived-differs-from-recorded" for f in report.findings)
+    assert _recorded(report, "crs_grade_derived", "P2", 1) == 0
+    # The lower derived grade rests on one observation (day 1; day 0 not observed): the
+    # recorded grade stands and the warning says the observations do not cover it.
+    assert _recorded(report, "crs_grade", "P2", 1) == 1
+    assert any(f.rule == "observations-incomplete" for f in report.findings)
     # recorded in results.json through derive_options
     assert options.to_dict()["fever_c"] == 38.5
 

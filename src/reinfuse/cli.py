@@ -58,6 +58,11 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_OPTIONS, f"{self.prog}: error: {message}\n")
 
+PREFER_HELP = ("where raw observations and recorded summaries disagree, which to use "
+               "(default: the plan's derive.prefer, itself 'recorded'); 'derived' applies a "
+               "lower grade or peak, or a different response, only where the observations "
+               "cover the recorded value")
+
 
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
@@ -328,8 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help="analysis plan (TOML) whose [plan.derive] definitions "
                                   "apply; default: the seed study's plan")
     p.add_argument("--prefer", choices=("derived", "recorded"), default=None,
-                   help="where raw observations and recorded summaries disagree, which to use "
-                        "(default: the plan's derive.prefer)")
+                   help=PREFER_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(
@@ -421,8 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", choices=("seed", "jama", "nejm", "lancet"),
                    help="journal number style (default: the plan's)")
     p.add_argument("--prefer", choices=("derived", "recorded"), default=None,
-                   help="where raw observations and recorded summaries disagree, which to use "
-                        "(default: the plan's derive.prefer)")
+                   help=PREFER_HELP)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("plan", help="print the default analysis plan, or check one")

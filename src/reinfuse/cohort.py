@@ -40,7 +40,7 @@ class Cohort:
     sha256: Mapping[str, str] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     format_version: str = "1"
-    prefer: str = "derived"
+    prefer: str = "recorded"
 
     @property
     def patients(self) -> pd.DataFrame:

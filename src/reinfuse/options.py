@@ -91,11 +91,22 @@ class DeriveOptions:
         ``"CR"`` or ``"NE"``.
     companion_days
         Blood counts up to this many days older than a marrow count for it (7).
-    site_findings, unassessed_sites, unknown_baseline_sites, csf_flow_blocks_cr,
+    site_findings
+        Response: which finding of an extramedullary site stands at an assessment:
+        ``"until_reassessed"`` (default; disease persists until a later finding shows it
+        cleared) or ``"recent"`` (only findings within ``companion_days``).
+    unassessed_sites
+        Response: a site with no standing finding is ``"absent"`` (default; response forms
+        record positive findings only) or ``"missing"`` (no CR/CRi can be given).
+    unknown_baseline_sites
+        Response: disease at a site whose pre-infusion status is unknown is ``"not_new"``
+        (default; PD needs evidence the site was free), ``"new"`` (PD) or ``"missing"``.
+    csf_flow_blocks_cr
+        Response: flow-cytometry-only CSF disease ("CNS1 flow+") prevents a CR (default
+        false: CNS1 means no blasts on the cytospin).
     pd_increase
-        Response rules of :func:`reinfuse.criteria.assessments.best_response`, with its
-        defaults (``"until_reassessed"``, ``"absent"``, ``"not_new"``, false,
-        ``"relative"``).
+        PD's >= 25% increase in marrow blasts is ``"relative"`` (default; 1.25 x the
+        pre-infusion percentage) or in percentage ``"points"`` (+ 25).
     response_tie_break
         Among assessments with the best response: the ``"earliest"`` (default) or an
         MRD-negative one first (``"mrd_negative_first"``).
@@ -130,13 +141,19 @@ class DeriveOptions:
         the usual convention when transplant is a competing consolidation. Default True.
     prefer
         Where a value derived from raw observations disagrees with the recorded one, which
-        is used: ``"recorded"`` or ``"derived"``. Every disagreement is a warning either
-        way.
+        is used. Default ``"recorded"``: the chart's value stands, the derived one is
+        reported beside it (``<column>_derived``) and in a warning. ``"derived"``: the
+        derived value replaces it, except that a lower grade or peak, or a different
+        response or later relapse, is applied only when the observations cover the
+        recorded value (:mod:`reinfuse.reconcile`). A blank recorded value is filled
+        either way. Every disagreement is a warning.
     observation_window_days
         First and last day after an infusion whose CRS/ICANS observations count toward its
-        grade (and never past the next infusion). Default (0, 30): ASTCT grades the
-        syndromes after immune effector cell therapy, which usually start within two
-        weeks (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638).
+        grade (and never past the next infusion); the coverage check asks for an
+        observation on every day from the first one to the last observed day. Default
+        (0, 30): ASTCT grades the syndromes after immune effector cell therapy, which
+        usually start within two weeks (Lee et al., Biol Blood Marrow Transplant
+        2019;25:625-638).
     fever_c
         CRS: fever threshold in degrees Celsius, inclusive (35-42). Default 38.0, the ASTCT
         consensus (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638): 37.9 is no
@@ -173,7 +190,7 @@ class DeriveOptions:
     censor_at_next_infusion: bool = True
     censor_at_hsct: bool = True
     # --- reconciliation of raw observations with recorded summaries (reconcile.py) --------
-    prefer: Prefer = "derived"
+    prefer: Prefer = "recorded"
     observation_window_days: tuple[float, float] = (0.0, 30.0)
     # --- CRS and ICANS grading (criteria.crs, criteria.icans) -----------------------------
     fever_c: float = 38.0
@@ -401,3 +418,44 @@ def _disease_problems(options: DeriveOptions) -> list[str]:
     if not 0 <= options.ld_tolerance <= 0.2:
         out.append("'ld_tolerance' must be from 0 to 0.2")
     return out
+
+
+def _attribute_docs() -> dict[str, str]:
+    """Each option's description, from the Attributes section of DeriveOptions' docstring."""
+    text = (DeriveOptions.__doc__ or "").split("Attributes\n    ----------\n", 1)[-1]
+    docs: dict[str, str] = {}
+    names: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("    ") and not line.startswith("        ") and line.strip():
+            # "name" or "name, other" introduces one or several options.
+            names = [n.strip() for n in line.strip().split(",")]
+            for name in names:
+                docs[name] = ""
+        elif line.startswith("        ") and names:
+            for name in names:
+                docs[name] = (docs[name] + " " + line.strip()).strip()
+    return docs
+
+
+def options_markdown() -> str:
+    """The ``[plan.derive]`` options as a Markdown table (key, default, meaning).
+
+    docs/analysis-plan.md holds this table between ``derive-options`` markers; a test keeps
+    the two equal, so the documentation cannot fall behind the options.
+    """
+    docs = _attribute_docs()
+    defaults = DeriveOptions().to_dict()
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for f in fields(DeriveOptions):
+        value = defaults[f.name]
+        shown = ("true" if value is True else "false" if value is False else
+                 f'"{value}"' if isinstance(value, str) else
+                 "[" + ", ".join(f'"{v}"' if isinstance(v, str) else f"{v:g}" for v in value)
+                 + "]" if isinstance(value, list) else f"{value:g}")
+        meaning = docs.get(f.name, "").replace("|", "\\|")
+        lines.append(f"| `{f.name}` | `{shown}` | {meaning} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the docs table
+    print(options_markdown())

@@ -321,7 +321,7 @@ def test_response_rules_that_decide(patient: str, infusion: int, rule: str) -> N
 
 # === validation: no findings, the report's inputs unchanged ===============================
 
-def _validate(tables: dict[str, pd.DataFrame], folder: Path, prefer: str = "derived"):  # type: ignore[no-untyped-def]
+def _validate(tables: dict[str, pd.DataFrame], folder: Path, prefer: str | None = None):  # type: ignore[no-untyped-def]
     write_cohort(tables, folder, overwrite=True)
     return validate(read_raw(folder), prefer=prefer)  # type: ignore[arg-type]
 
@@ -333,13 +333,30 @@ def test_shipped_cohort_has_no_findings() -> None:
     assert [(f.rule, f.message) for f in report.findings] == []
 
 
-def test_reconciled_infusions_equal_the_recorded_ones(tmp_path: Path) -> None:
-    # The study report reads the reconciled infusions (derived values used where raw sheets
-    # exist). They are identical with and without the raw sheets: the report is unchanged.
-    full = _validate(TABLES, tmp_path / "full")
-    summary = _validate({k: TABLES[k] for k in ("patients", "infusions")}, tmp_path / "summary")
+@pytest.mark.parametrize("prefer", ["recorded", "derived"])
+def test_reconciled_infusions_equal_the_recorded_ones(tmp_path: Path, prefer: str) -> None:
+    # The study report reads the reconciled infusions. Whichever value is preferred, they
+    # are identical with and without the raw sheets: the report is unchanged. The derived
+    # values reported beside them (<column>_derived) equal the recorded ones everywhere.
+    full = _validate(TABLES, tmp_path / "full", prefer)
+    summary = _validate({k: TABLES[k] for k in ("patients", "infusions")}, tmp_path / "summary",
+                        prefer)
     assert full.findings == () and summary.findings == ()
-    pd.testing.assert_frame_equal(full.cohort.infusions, summary.cohort.infusions)
+    columns = list(summary.cohort.infusions.columns)
+    pd.testing.assert_frame_equal(full.cohort.infusions[columns], summary.cohort.infusions)
+    derived = [c for c in full.cohort.infusions.columns if c.endswith("_derived")]
+    assert {"crs_grade_derived", "neurotox_grade_derived", "peak_car_per_ul_derived",
+            "best_response_derived", "response_date_derived"} <= set(derived)
+    for column in derived:
+        recorded = full.cohort.infusions[column.removesuffix("_derived")]
+        got = full.cohort.infusions[column]
+        known = got.notna().to_numpy(dtype=bool)
+        assert known.any(), column
+        if column in ("peak_car_per_ul_derived", "best_response_mrd_pct_derived") or \
+                column.startswith(("pre_marrow", "pre_csf_wbc", "pre_csf_rbc")):
+            assert np.allclose(got[known].astype(float), recorded[known].astype(float)), column
+        else:
+            assert (got[known].astype(str) == recorded[known].astype(str)).all(), column
 
 
 # === deliberate disagreements =============================================================
@@ -386,6 +403,7 @@ def _changed() -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     i = _row(counts, "P10", 2, 10.0, "blood")
     assert counts.at[i, "value"] < 6.68
     counts.at[i, "value"] = 9.9
+    rows["peak"] = i + 2
     # P16 CART2, recorded relapse on day 320: 8 % blasts in the day-90 remission marrow.
     # Relapse after CR = marrow blasts > 5 %: the relapse is on day 90.
     i = _row(assessments, "P16", 2, 90.0)
@@ -404,8 +422,8 @@ def _infusion_row(patient: str, infusion: int) -> int:
 def changed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tables, rows = _changed()
     folder = tmp_path_factory.mktemp("changed")
-    derived = _validate(tables, folder / "derived")
-    recorded = _validate(tables, folder / "recorded", prefer="recorded")
+    derived = _validate(tables, folder / "derived", prefer="derived")
+    recorded = _validate(tables, folder / "recorded")  # the default: recorded values stand
     return derived, recorded, rows
 
 
@@ -419,12 +437,14 @@ def _expected(rows: dict[str, int]) -> list[tuple[str, int, str, str, str, str]]
          f"(day 6: grade 2: ICE score 3-6 (age >= 12); icans_observations row "
          f"{rows['icans']})"),
         ("infusions", _infusion_row("P10", 2), "peak_car_per_ul", "6.68", "9.9",
-         "(peak of 7 blood counts on days 0-28, on day 10)"),
+         f"(peak of 7 blood counts on days 0-28, on day 10; car_counts row {rows['peak']})"),
         ("infusions", _infusion_row("P12", 2), "best_response", "CR", "CRi",
          "(assessment on day 28: CRi: marrow blasts < 5 %, no extramedullary disease or "
-         "circulating blasts, without count recovery (ANC < 1 or platelets < 100))"),
+         "circulating blasts, without count recovery (ANC < 1 or platelets < 100); "
+         f"disease_assessments row {rows['response']})"),
         ("infusions", _infusion_row("P16", 2), "relapse_date", "2019-10-27", "2019-03-11",
-         "(first assessment with relapse after CR)"),
+         f"(first assessment with relapse after CR: day 90; disease_assessments row "
+         f"{rows['relapse']})"),
     ]
 
 
@@ -446,7 +466,9 @@ def test_disagreements_give_exactly_these_warnings(changed) -> None:  # type: ig
             finding.sheet, finding.row, finding.value, finding.expected)
 
 
-def test_derived_values_are_used_by_default(changed) -> None:  # type: ignore[no-untyped-def]
+def test_prefer_derived_uses_the_derived_values(changed) -> None:  # type: ignore[no-untyped-def]
+    # Every change makes the derived value higher (CRS 4, ICANS 2, peak 9.9), a response
+    # seen at the recorded response date (CRi, day 28), or an earlier relapse: applied.
     infusions = changed[0].cohort.infusions.set_index(KEY)
     assert infusions.at[("P01", 1), "crs_grade"] == 4
     assert infusions.at[("P09", 2), "neurotox_grade"] == 2
@@ -456,7 +478,7 @@ def test_derived_values_are_used_by_default(changed) -> None:  # type: ignore[no
     assert infusions.at[("P16", 2), "relapse_date"] == pd.Timestamp("2019-03-11")
 
 
-def test_prefer_recorded_keeps_the_recorded_values(changed) -> None:  # type: ignore[no-untyped-def]
+def test_recorded_values_are_kept_by_default(changed) -> None:  # type: ignore[no-untyped-def]
     recorded = changed[1]
     warnings = [f for f in recorded.findings if f.rule == "derived-differs-from-recorded"]
     assert len(warnings) == 5
@@ -467,6 +489,9 @@ def test_prefer_recorded_keeps_the_recorded_values(changed) -> None:  # type: ig
     assert infusions.at[("P10", 2), "peak_car_per_ul"] == pytest.approx(6.68)
     assert infusions.at[("P12", 2), "best_response"] == "CR"
     assert infusions.at[("P16", 2), "relapse_date"] == pd.Timestamp("2019-10-27")
+    # the derived values are beside them
+    assert infusions.at[("P01", 1), "crs_grade_derived"] == 4
+    assert infusions.at[("P12", 2), "best_response_derived"] == "CRi"
     # and everything else is the recorded infusions sheet
     columns = list(TABLES["infusions"].columns)
     pd.testing.assert_frame_equal(recorded.cohort.infusions[columns], TABLES["infusions"],

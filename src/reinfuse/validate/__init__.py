@@ -237,12 +237,16 @@ def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
             "Check the observation rows named in the message against the format "
             "(docs/cohort-format.md).", "observations-ungradable")]
     found = list(reconciled.findings)
-    if reconciled.infusions.equals(tables["infusions"]):
-        return found
-    # Derived values can contradict recorded ones (a derived PR beside a recorded relapse):
-    # the rules run again and report what is new, saying where it came from.
-    before = {(f.rule, f.row, f.column) for f in found_before}
+    recorded = list(tables["infusions"].columns)
+    changed = not reconciled.infusions[recorded].equals(tables["infusions"])
+    # The reconciled table keeps the derived values beside the recorded ones
+    # (<column>_derived, <column>_derived_from), whichever is used.
     tables["infusions"] = reconciled.infusions
+    if not changed:
+        return found
+    # Derived values used can contradict recorded ones (a derived PR beside a recorded
+    # relapse): the rules run again and report what is new, saying where it came from.
+    before = {(f.rule, f.row, f.column) for f in found_before}
     for finding in check_infusions(reconciled.infusions, tables["patients"], options):
         if (finding.rule, finding.row, finding.column) not in before:
             found.append(replace(finding, message="after reconciliation with the raw "
@@ -264,8 +268,9 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     values they determine are derived and reconciled with the ``infusions`` sheet
     (:func:`reinfuse.reconcile.reconcile`) under ``options`` (the centre's definitions;
     default :class:`reinfuse.options.DeriveOptions`): ``prefer`` (overriding
-    ``options.prefer``) says which value is used where they disagree, and every
-    disagreement is a warning.
+    ``options.prefer``; default ``"recorded"``) says which value is used where they
+    disagree, every disagreement is a warning, and the derived values are kept beside the
+    recorded ones as ``<column>_derived`` in the typed ``infusions`` table.
 
     Raises
     ------
