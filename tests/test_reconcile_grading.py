@@ -264,3 +264,23 @@ def test_bad_grading_options_are_listed_at_once() -> None:
     message = str(info.value)
     assert "'fever_c' must be degrees Celsius from 35 to 42, got 100.4" in message
     assert "'capd_age_below' must be an age from above 0 to 30 years, got 0" in message
+
+
+def test_a_grade_taken_from_icans_observations_is_on_the_icans_scale(write_cohort_csv) -> None:  # type: ignore[no-untyped-def]
+    # P2's neurotoxicity grade left blank; its ICANS observations give grade 3 (day 2: ICE
+    # 2, awake; ASTCT: ICE 0-2 is grade 3). The grade filled in is an ICANS grade, so it is
+    # severe by the ICANS threshold (>= 3, Lee et al. 2019), not by the seed study's CTCAE
+    # "> grade 3" that a blank scale would otherwise imply.
+    from reinfuse.derive import derive
+
+    folder: Path = write_cohort_csv([("infusions", 2, "neurotox_grade", "")])
+    (folder / "icans_observations.csv").write_text(
+        ICANS_HEADER + "".join(f"P2,1,{day},{ice},,alert,no,none,no,none,no,no,no\n"
+                               for day, ice in ((0, 10), (1, 10), (2, 2), (3, 10))))
+    report = validate(read_raw(folder))
+    assert report.ok, [f.message for f in report.findings if f.severity == "error"]
+    assert _recorded(report, "neurotox_grade", "P2", 1) == 3
+    assert _recorded(report, "neurotox_scale", "P2", 1) == "icans"
+    frame = derive(report.cohort).set_index(KEY)
+    assert bool(frame.loc[("P2", 1), "neurotox_severe"]) is True
+    assert frame.loc[("P2", 1), "neurotox_severe_scale"] == "icans"

@@ -420,7 +420,8 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
         findings += _ungradable(worst, infusions, "crs_observations", "CRS grade")
         coverage = _grade_coverage(
             counted, worst, infusions, "crs_grade", window,
-            at_worst=lambda rows: grade_crs_observations(_crs_at_worst(rows, infusions)),
+            at_worst=lambda rows: grade_crs_observations(_crs_at_worst(rows, infusions),
+                                                         infusions, options),
             findings_columns=CRS_FINDINGS)
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "crs_observations"), "crs_grade",
@@ -439,8 +440,9 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
         coverage = _grade_coverage(
             counted, worst, infusions, "neurotox_grade", window,
             at_worst=lambda rows: grade_icans_observations(_icans_at_worst(rows, infusions),
-                                                           infusions),
+                                                           infusions, options),
             findings_columns=ICANS_FINDINGS)
+        before = infusions["neurotox_grade"]
         infusions, found = _reconcile_column(
             infusions, _grade_summary(worst, "icans_observations"), "neurotox_grade",
             sheet="icans_observations", what="neurotoxicity grade (ICANS from the "
@@ -449,6 +451,14 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
             if "neurotox_scale" in infusions else None,
             coverage=coverage, needs_cover=_lower, ordinal=True)
         findings += found
+        # A grade taken from the ICANS observations is on the ICANS scale, whatever the
+        # row said: severe neurotoxicity is then judged by the ICANS threshold (derive).
+        taken = infusions["neurotox_grade"].notna() & (
+            before.isna() | infusions["neurotox_grade"].ne(before).fillna(False))
+        if taken.any():
+            scale = (infusions["neurotox_scale"].astype("object") if "neurotox_scale"
+                     in infusions else pd.Series(None, index=infusions.index, dtype=object))
+            infusions = infusions.assign(neurotox_scale=scale.mask(taken, "icans"))
 
     counts = tables.get("car_counts")
     if counts is not None and not counts.empty:
