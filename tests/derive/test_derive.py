@@ -233,7 +233,8 @@ def test_reconciliation_uses_the_centre_definitions(write_cohort_csv) -> None:
         "P1,1,81,20,18,,no,,\n")
     outcomes = {}
     for reading in ("window", "best_assessment"):
-        options = DeriveOptions(mrd_negative_cr_from=reading)  # type: ignore[arg-type]
+        options = DeriveOptions(mrd_negative_cr_from=reading,  # type: ignore[arg-type]
+                                prefer="derived")
         report = validate(read_raw(folder), options=options)
         assert report.ok
         frame = derive(report.cohort, options).set_index(["patient_id", "infusion"])
