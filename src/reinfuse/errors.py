@@ -47,6 +47,10 @@ class OutputExistsError(ReinfuseError):
     """Refusing to overwrite a file or folder the user did not ask to replace."""
 
 
+class OutputLockedError(OutputExistsError):
+    """Another process is writing the same output (its lock file is held)."""
+
+
 class CriteriaError(ReinfuseError, ValueError):
     """An input to a clinical criterion cannot be used (wrong type, range, label or shape)."""
 

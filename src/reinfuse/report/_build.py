@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 import platform
 import re
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,7 @@ from reinfuse.analyze import (
 )
 from reinfuse.cohort import Cohort
 from reinfuse.derive import derive
-from reinfuse.errors import ReinfuseError, ReportFormatError
+from reinfuse.errors import ReinfuseError, ReportFormatError, UsageError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path
@@ -67,6 +68,36 @@ def parse_formats(value: str | Sequence[str]) -> tuple[ReportFormat, ...]:
         raise ReportFormatError("no report format given; allowed: " + ", ".join(FORMATS))
     return tuple(formats)
 # --- end output formats ------------------------------------------------------------------
+
+
+#: Keys of results.json (dotted paths) whose values depend on when the report was made;
+#: two runs on the same inputs, plan and software differ in these alone.
+TIME_DEPENDENT_KEYS = ("stamp.generated_at",)
+
+
+def report_time(now: dt.datetime | None = None) -> dt.datetime:
+    """When the report is made: ``now``, else ``SOURCE_DATE_EPOCH``, else the clock (UTC).
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970-01-01 UTC, the reproducible-builds
+    convention) makes every output of two runs identical byte for byte.
+
+    >>> import os; os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+    >>> report_time().isoformat()
+    '2023-11-14T22:13:20+00:00'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    if now is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        if epoch:
+            if not epoch.isdigit() or len(epoch) > 12:
+                raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since "
+                                 f"1970-01-01 UTC (e.g. 1700000000); received {epoch[:40]!r}")
+            now = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        else:
+            now = dt.datetime.now(dt.UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    return now.astimezone(dt.UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -188,7 +219,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     population = population_frame(frame, plan)
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     versions = package_versions()
-    generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    generated = report_time(now)
 
     with atomic_path(Path(out), overwrite=overwrite, kind="folder",
                      protect=[cohort.source] if cohort.source else []) as tmp:
@@ -261,7 +292,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         if "pdf" in formats:
             from reinfuse.report._pdf import write_pdf
 
-            write_pdf(html, tmp / "report.pdf")
+            write_pdf(html, tmp / "report.pdf", epoch=int(generated.timestamp()))
         # --- end Word and PDF ---
     folder = Path(out)
     return ReportOutput(

@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from docx.shared import Cm, Emu, Inches, Length, Pt, RGBColor
 from reinfuse.analyze import Results
 from reinfuse.report._text import results_paragraphs
 
-__all__ = ["PAGE_SIZES", "DocxPageSize", "write_docx"]
+__all__ = ["PAGE_SIZES", "DocxPageSize", "reproducible_zip", "write_docx"]
 
 DocxPageSize = Literal["letter", "a4"]
 PAGE_SIZES: dict[str, tuple[Length, Length]] = {
@@ -120,8 +121,32 @@ def write_docx(path: Path, *, results: Results, title: str, subtitle: str,
 
     document.add_heading("Reproducibility", level=1)
     _stamp(document, stamp)
-    document.save(str(path))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    Path(path).write_bytes(reproducible_zip(buffer.getvalue(), _stamp_time(stamp)))
     return path
+
+
+def reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
+    """The zip archive ``data`` rewritten byte-reproducibly.
+
+    python-docx stamps every member with the clock time of saving; here every member gets
+    ``when`` (the report's time, in UTC), fixed permissions and the same compression, in
+    the archive's own (stable) order, so the same document gives the same bytes.
+    """
+    when = when.astimezone(dt.UTC) if when.tzinfo else when
+    date_time = (max(when.year, 1980), when.month, when.day, when.hour, when.minute,
+                 when.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(member.filename), compresslevel=6)
+    return out.getvalue()
 
 
 # --- document setup --------------------------------------------------------------------------

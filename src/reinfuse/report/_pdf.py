@@ -8,6 +8,9 @@ fetched: the HTML embeds its figures as ``data:`` URIs and every other URL is re
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -138,7 +141,25 @@ def _split_elements(document: Any, tag: str) -> list[Any]:
     return [elements[key] for key, on in pages.items() if len(on) > 1]
 
 
-def write_pdf(html: str, path: Path, *, page_size: PdfPageSize = "letter") -> Path:
+@contextmanager
+def _source_date_epoch(epoch: int | None) -> Iterator[None]:
+    """Set ``SOURCE_DATE_EPOCH`` for the block unless it is set (or ``epoch`` is ``None``).
+
+    fontTools stamps each embedded font subset with its ``head.modified`` time, the clock's
+    unless ``SOURCE_DATE_EPOCH`` is set: with the report's time the PDF is reproducible.
+    """
+    if epoch is None or os.environ.get("SOURCE_DATE_EPOCH"):
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def write_pdf(html: str, path: Path, *, page_size: PdfPageSize = "letter",
+              epoch: int | None = None) -> Path:
     """Render the report's ``html`` to a PDF at ``path`` (Letter by default, or A4).
 
     Parameters
@@ -149,11 +170,16 @@ def write_pdf(html: str, path: Path, *, page_size: PdfPageSize = "letter") -> Pa
         Destination ``.pdf``.
     page_size
         ``"letter"`` or ``"a4"``.
+    epoch
+        The report's time (seconds since 1970-01-01 UTC), given to the font subsetter so
+        the same HTML gives the same PDF bytes; ``SOURCE_DATE_EPOCH``, if set, wins.
+        ``None``: the fonts carry the clock's time.
 
     Returns
     -------
     Path
         ``path``.
     """
-    render_pdf(html, page_size=page_size).write_pdf(str(path))
+    with _source_date_epoch(epoch):
+        render_pdf(html, page_size=page_size).write_pdf(str(path))
     return Path(path)
