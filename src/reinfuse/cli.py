@@ -38,7 +38,8 @@ EXIT_CODES_HELP = """exit codes:
   1  the cohort has errors (every one is listed)
   2  an input cannot be read at all (not a workbook, a sheet or file missing...)
   3  bad analysis plan or command-line options
-  4  output refused: it exists and was not written by reinfuse, or --overwrite is missing"""
+  4  output refused: it exists and was not written by reinfuse, --overwrite is missing, or
+     another reinfuse run is writing it"""
 
 
 class _Formatter(argparse.HelpFormatter):
