@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,34 @@ def test_two_writers_started_together_never_mix(tmp_path: Path) -> None:
         assert code == 0 or ("OutputLockedError" in err or "already exists" in err), err
     assert _state(out) in {f"v{i}" for i in range(4)}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_report_refuses_a_locked_folder_before_the_analysis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reinfuse.demo import demo_plan
+    from reinfuse.report import _build
+    from reinfuse.validate import load_cohort
+
+    def no_analysis(*args: object, **kwargs: object) -> None:  # pragma: no cover
+        raise AssertionError("the analysis ran before the output was checked")
+
+    cohort = load_cohort(demo_path())
+    monkeypatch.setattr(_build, "derive", no_analysis)
+    out = tmp_path / "report"
+    child = _hold_lock(out)
+    try:
+        with pytest.raises(OutputLockedError):
+            _build.build_report(cohort, demo_plan(), out)
+    finally:
+        child.kill()
+        child.wait()
+    out.mkdir()  # a folder of the user's own: refused early too
+    with pytest.raises(OutputExistsError, match="did not write"):
+        _build.build_report(cohort, demo_plan(), out, overwrite=True)
+
+
+def test_old_temporaries_are_removed_even_if_their_process_id_runs(tmp_path: Path) -> None:
+    reused = tmp_path / f".out{TMP_INFIX}{os.getppid()}-abcd_123"
+    reused.mkdir()
+    os.utime(reused, (time.time() - 2 * 86400,) * 2)
+    assert remove_stale_temporaries(tmp_path / "out") == [reused]

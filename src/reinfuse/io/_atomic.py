@@ -30,6 +30,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,6 +203,32 @@ def output_lock(path: Path) -> Iterator[Path]:
 
 # --- temporary folders -----------------------------------------------------------------------
 
+#: Seconds after which a temporary folder is stale even if its process id runs.
+STALE_AFTER = 24 * 3600
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def check_output(path: Path, overwrite: bool = False, kind: OutputKind = "file",
+                 protect: Iterable[str | Path] = ()) -> None:
+    """Refuse early, before long work, an output that :func:`atomic_path` would refuse.
+
+    Raises :class:`OutputExistsError` as :func:`refuse_overwrite` does, or
+    :class:`OutputLockedError` if another process is writing ``path`` now. A hint only:
+    :func:`atomic_path` checks again when it writes.
+    """
+    path = Path(path).resolve()
+    refuse_overwrite(path, overwrite, kind, protect)
+    if lock_path(path).exists():
+        with output_lock(path):
+            pass
+
+
 def _tmp_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}{re.escape(TMP_INFIX)}(\d+)-[a-z0-9_]{{8}}")
 
@@ -209,8 +236,9 @@ def _tmp_pattern(name: str) -> re.Pattern[str]:
 def remove_stale_temporaries(path: Path) -> list[Path]:
     """Remove temporary folders of output ``path`` left by runs that were killed.
 
-    Only folders named ``.<name>.reinfuse-tmp-<pid>-<random>`` whose process no longer
-    runs are removed; call it while holding :func:`output_lock`. Returns those removed.
+    Only folders named ``.<name>.reinfuse-tmp-<pid>-<random>`` are removed, when their
+    process no longer runs or they are older than a day (the process id was reused by
+    another program); call it while holding :func:`output_lock`. Returns those removed.
     """
     path = Path(path)
     pattern = _tmp_pattern(path.name)
@@ -222,7 +250,8 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     for entry in entries:
         match = pattern.fullmatch(entry.name)
         if match and entry.is_dir() and not entry.is_symlink() and (
-                int(match[1]) == os.getpid() or not _pid_running(int(match[1]))):
+                int(match[1]) == os.getpid() or not _pid_running(int(match[1]))
+                or _age(entry) > STALE_AFTER):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -32,7 +32,7 @@ from reinfuse.derive import derive
 from reinfuse.errors import ReinfuseError, ReportFormatError, UsageError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
-from reinfuse.io._atomic import atomic_path
+from reinfuse.io._atomic import atomic_path, check_output
 from reinfuse.options import DeriveOptions
 from reinfuse.plan import Plan
 from reinfuse.report._text import methods_paragraphs
@@ -208,6 +208,8 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     (default: the plan's, with the cohort's ``prefer``).
     """
     formats = parse_formats(formats)
+    protect = [cohort.source] if cohort.source else []
+    check_output(Path(out), overwrite, "folder", protect)  # before the long work
     if cohort.infusions.empty:
         raise ReinfuseError(f"{cohort.source or 'the cohort'} has no infusions: there is "
                             "nothing to report. Enter one row per infusion in the infusions "
@@ -221,8 +223,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     versions = package_versions()
     generated = report_time(now)
 
-    with atomic_path(Path(out), overwrite=overwrite, kind="folder",
-                     protect=[cohort.source] if cohort.source else []) as tmp:
+    with atomic_path(Path(out), overwrite=overwrite, kind="folder", protect=protect) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "figures").mkdir()
         (tmp / "tables").mkdir()
