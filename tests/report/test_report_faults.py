@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 
 SRC = str(Path(reinfuse.__file__).resolve().parents[1])
 #: Kill moments, as fractions of a full run's duration (the last ones fall in the writing).
-FRACTIONS = (0.35, 0.7, 0.95)
+FRACTIONS = (0.5, 0.95)
 
 
 def _command(out: Path) -> list[str]:

@@ -147,6 +147,8 @@ def _source_date_epoch(epoch: int | None) -> Iterator[None]:
 
     fontTools stamps each embedded font subset with its ``head.modified`` time, the clock's
     unless ``SOURCE_DATE_EPOCH`` is set: with the report's time the PDF is reproducible.
+    The variable is process-wide: a program rendering PDFs in several threads at once
+    should set ``SOURCE_DATE_EPOCH`` itself.
     """
     if epoch is None or os.environ.get("SOURCE_DATE_EPOCH"):
         yield
