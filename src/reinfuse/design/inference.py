@@ -69,10 +69,9 @@ def _pvalue_function(p: float, r1: int, n1: int, r: int, n: int, x1: int,
     r2 = r + 1 - x1  # responses still needed in stage 2 to reject H0 (R_T - x1)
     cond = float(binom.sf(x2 - 1, m2, p))  # conditional p-value of the stage-2 data
     # pi* with P(Bin(n2, pi*) >= r2) = cond, via the beta-binomial tail identity.
-    if r2 <= 0:  # rejection already certain: every stage-2 outcome is as extreme
-        pi_star = 0.0
-    else:
-        pi_star = float(beta_dist.ppf(cond, r2, n2 - r2 + 1)) if r2 <= n2 else 1.0
+    # r2 <= 0: rejection already certain (pi* = 0); r2 > n2: impossible (pi* = 1).
+    pi_star = (0.0 if r2 <= 0 else 1.0 if r2 > n2
+               else float(beta_dist.ppf(cond, r2, n2 - r2 + 1)))
     xs = np.arange(r1 + 1, n1 + 1)
     return float(np.sum(binom.pmf(xs, n1, p) * binom.sf(r - xs, n2, pi_star)))
 

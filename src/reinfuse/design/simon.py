@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -221,7 +222,7 @@ def simon_two_stage(p0: float, p1: float, alpha: float = 0.05, beta: float = 0.2
     # q n + (1 - q) EN0; between consecutive hull points the switch weight q solves
     # q (n_b - n_a) + (1 - q)(e_b - e_a) = 0.
     switches = []
-    for a_i, b_i in zip(hull[:-1], hull[1:], strict=True):
+    for a_i, b_i in pairwise(hull):
         dn = pts[b_i][3] - pts[a_i][3]
         de = pts[b_i][4] - pts[a_i][4]
         switches.append(-de / (dn - de))
