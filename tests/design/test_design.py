@@ -67,6 +67,35 @@ def test_koyama_chen_pvalue_at_boundary_is_actual_alpha() -> None:
     assert res.ci_low < 0.2 < res.ci_high
 
 
+def test_koyama_chen_pvalue_total_ordering() -> None:
+    # Stage-wise ordering by total responses: double sum over the sample space.
+    res = two_stage_inference(4, 19, 15, 54, x1=8, x2=13, p0=0.2)
+    hand = sum(binom.pmf(a, 19, 0.2) * binom.pmf(b, 35, 0.2)
+               for a in range(5, 20) for b in range(36) if a + b >= 21)
+    assert res.pvalue == pytest.approx(hand, rel=1e-9)
+    # the same total split differently gives the same p-value (planned stage-2 size)
+    assert two_stage_inference(4, 19, 15, 54, x1=10, x2=11, p0=0.2).pvalue == \
+        pytest.approx(res.pvalue)
+    # interval limits: the p-value function equals 0.05 and 0.95 there
+    def pfun(p: float) -> float:
+        return float(sum(binom.pmf(a, 19, p) * binom.sf(20 - a, 35, p) for a in range(5, 20)))
+    assert pfun(res.ci_low) == pytest.approx(0.05, abs=1e-9)
+    assert pfun(res.ci_high) == pytest.approx(0.95, abs=1e-9)
+
+
+def test_changed_stage_two_size_uses_conditional_error() -> None:
+    res = two_stage_inference(3, 17, 10, 37, x1=5, x2=7, p0=0.2, m2=15)
+    # Definition: pi* solves P(Bin(20, pi*) >= 10 + 1 - 5) = P(Bin(15, 0.2) >= 7), found
+    # here by root finding on the binomial tail (not the beta identity the code uses).
+    from scipy.optimize import brentq
+    cond = binom.sf(6, 15, 0.2)
+    pi_star = brentq(lambda q: binom.sf(5, 20, q) - cond, 1e-9, 1 - 1e-9, xtol=1e-14)
+    hand = sum(binom.pmf(a, 17, 0.2) * binom.sf(10 - a, 20, pi_star) for a in range(4, 18))
+    assert res.pvalue == pytest.approx(hand, rel=1e-8)
+    assert res.n == 32 and res.estimate == pytest.approx(12 / 32)
+    assert "naive proportion" in res.method
+
+
 def test_stage_one_pvalue_and_interval() -> None:
     res = two_stage_inference(3, 17, 10, 37, x1=2, p0=0.2)
     hand = 1 - sum(comb(17, k) * 0.2**k * 0.8 ** (17 - k) for k in range(2))

@@ -62,17 +62,21 @@ class TwoStageInference(_AsDict):
 
 def _pvalue_function(p: float, r1: int, n1: int, r: int, n: int, x1: int,
                      x2: int | None, m2: int) -> float:
-    """Koyama-Chen P(outcome at least as extreme | p)."""
-    if x2 is None:  # stopped at stage 1: P(X1 >= x1)
+    """Koyama-Chen P(outcome at least as extreme | p) under the stage-wise ordering."""
+    if x2 is None:  # stopped at stage 1: P(X1 >= x1) (every stage-2 outcome is beyond)
         return float(binom.sf(x1 - 1, n1, p))
     n2 = n - n1
-    r2 = r + 1 - x1  # responses still needed in stage 2 to reject H0 (R_T - x1)
-    cond = float(binom.sf(x2 - 1, m2, p))  # conditional p-value of the stage-2 data
-    # pi* with P(Bin(n2, pi*) >= r2) = cond, via the beta-binomial tail identity.
+    xs = np.arange(r1 + 1, n1 + 1)
+    if m2 == n2:  # as planned: stage-2 outcomes ordered by total responses s
+        s = x1 + x2
+        return float(np.sum(binom.pmf(xs, n1, p) * binom.sf(s - xs - 1, n2, p)))
+    # Stage-2 size changed: the conditional p-value of the stage-2 data is mapped to the
+    # rate pi* at which the planned stage 2 has the same conditional error.
+    r2 = r + 1 - x1  # responses the planned stage 2 needed to reject H0
+    cond = float(binom.sf(x2 - 1, m2, p))
     # r2 <= 0: rejection already certain (pi* = 0); r2 > n2: impossible (pi* = 1).
     pi_star = (0.0 if r2 <= 0 else 1.0 if r2 > n2
                else float(beta_dist.ppf(cond, r2, n2 - r2 + 1)))
-    xs = np.arange(r1 + 1, n1 + 1)
     return float(np.sum(binom.pmf(xs, n1, p) * binom.sf(r - xs, n2, pi_star)))
 
 
@@ -131,9 +135,13 @@ def two_stage_inference(r1: int, n1: int, r: int, n: int, x1: int, x2: int | Non
     Notes
     -----
     Koyama T, Chen H. Proper inference from Simon's two-stage designs. Stat Med
-    2008;27:3145-3154. Stopped at stage 1: p = P(X1 >= x1 | p0). After stage 2 the
-    conditional p-value of the stage-2 data, P(Bin(m2, p0) >= x2), is mapped to the
-    rate pi* at which P(Bin(n2, pi*) >= r + 1 - x1) equals it, and
+    2008;27:3145-3154, stage-wise ordering (every outcome that reaches stage 2 is more
+    extreme than any stage-1 stop). Stopped at stage 1: p = P(X1 >= x1 | p0). After the
+    planned stage 2, with s = x1 + x2 responses in all:
+    p = sum_{k > r1} b(k; n1, p0) P(X2 >= s - k), as clinfun's ``twostage.inference``.
+    If the stage-2 size ``m2`` differed from the plan, Koyama and Chen's conditional
+    error mapping is used: the stage-2 conditional p-value P(Bin(m2, p0) >= x2) is
+    mapped to the rate pi* at which P(Bin(n2, pi*) >= r + 1 - x1) equals it, and
     p = sum_{k > r1} b(k; n1, p0) P(Bin(n2, pi*) >= r + 1 - k). The interval's limits are
     the rates at which this p-value function equals (1 - level)/2 and 1 - (1 - level)/2
     (root finding with scipy's brentq). The estimate is the UMVUE (:func:`umvue`);
