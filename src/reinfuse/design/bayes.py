@@ -159,13 +159,14 @@ def predictive_monitoring(p0: float, p1: float, nmax: int, *, a0: float, b0: flo
         raise StatisticsError(f"looks must be between 1 and nmax - 1 = {nmax - 1}; got "
                               f"{interim}.")
     all_looks = (*interim, nmax)
+    final_ok = _success(np.arange(nmax + 1), nmax, a0, b0, p0, theta_t)
     bounds = []
-    for n in interim:
-        pp = np.array([predictive_probability(x, n, nmax, a0, b0, p0, theta_t)
-                       for x in range(n + 1)])
+    for n in interim:  # PP for every x at once: beta-binomial weights times success
+        x = np.arange(n + 1)[:, None]
+        y = np.arange(nmax - n + 1)[None, :]
+        pp = (betabinom.pmf(y, nmax - n, a0 + x, b0 + n - x) * final_ok[x + y]).sum(axis=1)
         below = np.nonzero(pp < theta_l)[0]
         bounds.append(int(below.max()) if below.size else -1)
-    final_ok = _success(np.arange(nmax + 1), nmax, a0, b0, p0, theta_t)
     bounds.append(int(np.nonzero(~final_ok)[0].max()) if (~final_ok).any() else -1)
 
     def oc(p: float) -> tuple[float, float, float]:

@@ -110,23 +110,28 @@ def _search(p0: float, p1: float, alpha: float, beta: float, nmax: int
 
     Returns (r1, n1, r, n, en0, pet0, alpha, power) per n that has a feasible design."""
     best: list[tuple[int, int, int, int, float, float, float, float]] = []
+    # Tables reused for every (n, n1): pmf[m][x] = b(x; m, p) and sf[m][k + 1] = P(Bin(m, p)
+    # > k) for k = -1..m (k < -1 is clipped to -1, k > m to m where the tail is 0).
+    pmf = {q: [binom.pmf(np.arange(m + 1), m, q) for m in range(nmax + 1)] for q in (p0, p1)}
+    sf = {q: [np.append(binom.sf(np.arange(-1, m + 1), m, q), 0.0) for m in range(nmax + 1)]
+          for q in (p0, p1)}
     for n in range(2, nmax + 1):
         candidate: tuple[int, int, int, int, float, float, float, float] | None = None
         rr = np.arange(n + 1)
         for n1 in range(1, n):
             n2 = n - n1
             x1 = np.arange(n1 + 1)
-            # m[x1, r] = b(x1; n1, p) * P(X2 > r - x1)
-            sf0 = binom.sf(rr[None, :] - x1[:, None], n2, p0) * binom.pmf(x1, n1, p0)[:, None]
-            sf1 = binom.sf(rr[None, :] - x1[:, None], n2, p1) * binom.pmf(x1, n1, p1)[:, None]
-            # rej[r1, r] = sum_{x1 > r1} m[x1, r]; row r1 = n1 gives 0 (omitted).
-            rej0 = np.cumsum(sf0[::-1], axis=0)[::-1][1:]
-            rej1 = np.cumsum(sf1[::-1], axis=0)[::-1][1:]
+            k = np.clip(rr[None, :] - x1[:, None], -1, n2 + 1) + 1
+            # m[x1, r] = b(x1; n1, p) * P(X2 > r - x1); rej[r1, r] = sum_{x1 > r1} m[x1, r]
+            m0 = sf[p0][n2][k] * pmf[p0][n1][:, None]
+            m1 = sf[p1][n2][k] * pmf[p1][n1][:, None]
+            rej0 = np.cumsum(m0[::-1], axis=0)[::-1][1:]
+            rej1 = np.cumsum(m1[::-1], axis=0)[::-1][1:]
             ok = (rej0 <= alpha) & (rej1 >= 1 - beta)
             if not ok.any():
                 continue
             r1s, rs = np.nonzero(ok)
-            pet = binom.cdf(r1s, n1, p0)
+            pet = np.cumsum(pmf[p0][n1])[r1s]
             en0 = n1 + (1 - pet) * n2
             # smallest EN0; among equal EN0 (same r1), the largest feasible r is kept
             # (smallest alpha), matching clinfun::ph2simon's printed designs.
