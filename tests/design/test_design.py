@@ -164,3 +164,14 @@ def test_predictive_probability_hand() -> None:
     assert prior_from_rate(0.6, 5) == (3.0, 2.0)
     with pytest.raises(StatisticsError, match="effective_sample_size"):
         prior_from_rate(0.6, 0)
+
+
+def test_predictive_probability_published() -> None:
+    # R package ph2bye, PredP help page example output:
+    # PredP(16, 23, 40, 1, 1, 0.5, 0.9) -> [1] 0.8871897
+    assert predictive_probability(16, 23, 40, 1, 1, 0.5, 0.9) == pytest.approx(
+        0.8871897, abs=5e-8)
+    # Lee & Liu (2008), worked example: 16 responses in 23 patients, Nmax = 40,
+    # Beta(0.6, 0.4) prior, p0 = 0.6, theta_T = 0.90 -> PP = 0.5656 (value as recalled from
+    # the paper; see tests/reference/trial_design.md).
+    assert round(predictive_probability(16, 23, 40, 0.6, 0.4, 0.6, 0.9), 4) == 0.5656
