@@ -296,22 +296,27 @@ def _cmd_design(args: argparse.Namespace) -> int:
     """`reinfuse design simon|analyze|bayes`: trial designs as a Markdown table or JSON."""
     from reinfuse import design
     from reinfuse.design.text import to_markdown
+    from reinfuse.errors import StatisticsError
 
     result: design.SimonDesign | design.TwoStageInference | design.PredictiveMonitoring
-    if args.design_command == "simon":
-        result = design.simon_two_stage(args.p0, args.p1, args.alpha, args.beta, args.nmax)
-    elif args.design_command == "analyze":
-        result = design.two_stage_inference(
-            args.r1, args.n1, args.r, args.n, args.x1, args.x2, p0=args.p0, m2=args.m2,
-            confidence_level=args.level)
-    else:
-        if (args.prior_rate is None) != (args.prior_ess is None):
-            raise UsageError("--prior-rate and --prior-ess go together; give both or neither.")
-        a0, b0 = (design.prior_from_rate(args.prior_rate, args.prior_ess)
-                  if args.prior_rate is not None else (args.a0, args.b0))
-        result = design.predictive_monitoring(
-            args.p0, args.p1, args.nmax, a0=a0, b0=b0, theta_t=args.theta_t,
-            theta_l=args.theta_l, looks=args.looks)
+    try:
+        if args.design_command == "simon":
+            result = design.simon_two_stage(args.p0, args.p1, args.alpha, args.beta, args.nmax)
+        elif args.design_command == "analyze":
+            result = design.two_stage_inference(
+                args.r1, args.n1, args.r, args.n, args.x1, args.x2, p0=args.p0, m2=args.m2,
+                confidence_level=args.level)
+        else:
+            if (args.prior_rate is None) != (args.prior_ess is None):
+                raise UsageError("--prior-rate and --prior-ess go together; give both or "
+                                 "neither.")
+            a0, b0 = (design.prior_from_rate(args.prior_rate, args.prior_ess)
+                      if args.prior_rate is not None else (args.a0, args.b0))
+            result = design.predictive_monitoring(
+                args.p0, args.p1, args.nmax, a0=a0, b0=b0, theta_t=args.theta_t,
+                theta_l=args.theta_l, looks=args.looks)
+    except StatisticsError as exc:  # numbers typed on the command line: a usage error (3)
+        raise UsageError(str(exc)) from exc
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -467,7 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--theta-l", type=float, default=0.05, help="futility threshold on PP")
     d.add_argument("--looks", type=int, nargs="+", help="interim sample sizes (default all)")
     for d in dsub.choices.values():
-        d.add_argument("--format", choices=("text", "json"), default="text")
+        d.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text: a Markdown table (default); json: every number")
+        d.epilog, d.formatter_class = EXIT_CODES_HELP, _Formatter
     p.set_defaults(func=_cmd_design)
     for command in sub.choices.values():  # every command's --help lists the exit codes
         command.epilog, command.formatter_class = EXIT_CODES_HELP, _Formatter

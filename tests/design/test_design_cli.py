@@ -33,6 +33,15 @@ def test_design_bayes_prior_options(capsys: pytest.CaptureFixture[str]) -> None:
                  "--prior-rate", "0.3", "--prior-ess", "2", "--looks", "5"]) == 0
 
 
+def test_design_help_lists_exit_codes() -> None:
+    from reinfuse.cli import build_parser
+
+    parser = build_parser()
+    design = parser._subparsers._group_actions[0].choices["design"]  # type: ignore[union-attr]
+    for command in design._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
+        assert "3  bad analysis plan or command-line options" in command.format_help()
+
+
 def test_design_bad_rates_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["design", "simon", "--p0", "0.5", "--p1", "0.4"]) == 1
+    assert main(["design", "simon", "--p0", "0.5", "--p1", "0.4"]) == 3
     assert "must exceed p0" in capsys.readouterr().err
