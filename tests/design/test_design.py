@@ -175,3 +175,42 @@ def test_predictive_probability_published() -> None:
     # Beta(0.6, 0.4) prior, p0 = 0.6, theta_T = 0.90 -> PP = 0.5656 (value as recalled from
     # the paper; see tests/reference/trial_design.md).
     assert round(predictive_probability(16, 23, 40, 0.6, 0.4, 0.6, 0.9), 4) == 0.5656
+
+
+# Qin F, Wu J, Chen F, et al. Optimal, minimax and admissible two-stage design for phase
+# II oncology clinical trials. BMC Med Res Methodol 2020;20:126 (PMC7240995), table
+# "Optimal, minimax and admissible design for Simon's two-stage design":
+# (p0, p1, alpha, beta) -> rows of (r1, n1, r, n, EN0, PET0, alpha, power, q_low, q_high),
+# minimax first. Their q ranges are computed from EN0 rounded to one decimal, so ours
+# (from exact EN0) agree within 0.03 only; their alpha/power/EN0 are rounded (two rows
+# differ from ours in the last printed digit: 0.046 vs 0.0455, 14.6 vs 14.546).
+QIN_2020 = {
+    (0.05, 0.25, 0.05, 0.20): [(0, 12, 2, 16, 13.8, 0.540, 0.043, 0.801, 0.643, 1.0),
+                               (0, 9, 2, 17, 12.0, 0.630, 0.047, 0.812, 0.0, 0.643)],
+    (0.10, 0.30, 0.05, 0.20): [(1, 15, 5, 25, 19.5, 0.549, 0.033, 0.802, 0.730, 1.0),
+                               (1, 12, 5, 26, 16.8, 0.659, 0.036, 0.805, 0.500, 0.730),
+                               (1, 11, 5, 27, 15.8, 0.697, 0.040, 0.806, 0.286, 0.500),
+                               (1, 10, 5, 29, 15.0, 0.736, 0.047, 0.805, 0.0, 0.286)],
+    (0.30, 0.50, 0.05, 0.20): [(6, 19, 16, 39, 25.7, 0.666, 0.046, 0.804, 0.250, 1.0),
+                               (6, 18, 17, 42, 24.7, 0.722, 0.044, 0.801, 0.216, 0.250),
+                               (5, 15, 18, 46, 23.6, 0.722, 0.050, 0.803, 0.0, 0.216)],
+    (0.05, 0.25, 0.10, 0.10): [(0, 13, 2, 20, 16.4, 0.513, 0.074, 0.903, 0.524, 1.0),
+                               (0, 11, 2, 21, 15.3, 0.569, 0.078, 0.905, 0.333, 0.524),
+                               (0, 10, 2, 22, 14.8, 0.599, 0.083, 0.905, 0.091, 0.333),
+                               (0, 9, 2, 24, 14.6, 0.630, 0.093, 0.903, 0.0, 0.091)],
+}
+
+
+@pytest.mark.parametrize("spec", list(QIN_2020))
+def test_admissible_designs_qin_2020(spec: tuple[float, float, float, float]) -> None:
+    d = simon_two_stage(*spec, nmax=50)
+    expected = QIN_2020[spec]
+    assert len(d.admissible) == len(expected)
+    for got, row in zip(d.admissible, expected, strict=True):
+        assert (got.r1, got.n1, got.r, got.n) == row[:4]
+        assert got.en0 == pytest.approx(row[4], abs=0.06)
+        assert got.pet0 == pytest.approx(row[5], abs=0.0006)
+        assert got.alpha == pytest.approx(row[6], abs=0.0011)
+        assert got.power == pytest.approx(row[7], abs=0.0011)
+        assert got.q_low == pytest.approx(row[8], abs=0.03)
+        assert got.q_high == pytest.approx(row[9], abs=0.03)
