@@ -106,6 +106,15 @@ def test_stage_one_pvalue_and_interval() -> None:
     assert binom.sf(1, 17, res.ci_high) == pytest.approx(0.95)
 
 
+def test_edge_outcomes_give_finite_intervals() -> None:
+    none = two_stage_inference(3, 17, 10, 37, x1=0, p0=0.2)
+    assert none.pvalue == 1.0 and none.ci_low == 0.0
+    assert (1 - none.ci_high) ** 17 == pytest.approx(0.05)  # Clopper-Pearson: P(X1 = 0) = 0.05
+    best = two_stage_inference(3, 17, 10, 37, x1=17, x2=20, p0=0.2)
+    assert best.ci_high == 1.0 and 0.8 < best.ci_low < 1.0
+    assert best.estimate == pytest.approx(1.0)
+
+
 def test_umvue_hand_and_unbiased() -> None:
     assert umvue(1, 3, 2, 2, 1) == pytest.approx(5 / 7)
     r1, n1, n2 = 1, 4, 5

@@ -144,9 +144,12 @@ def two_stage_inference(r1: int, n1: int, r: int, n: int, x1: int, x2: int | Non
     mapped to the rate pi* at which P(Bin(n2, pi*) >= r + 1 - x1) equals it, and
     p = sum_{k > r1} b(k; n1, p0) P(Bin(n2, pi*) >= r + 1 - k). The interval's limits are
     the rates at which this p-value function equals (1 - level)/2 and 1 - (1 - level)/2
-    (root finding with scipy's brentq). The estimate is the UMVUE (:func:`umvue`);
-    with ``m2`` different from the plan the UMVUE is not defined and the naive
-    proportion is reported instead (said in ``method``).
+    (root finding with scipy's brentq), as in Koyama and Chen's program; with no
+    response at stage 1 that function is 1 everywhere and the upper limit is the
+    Clopper-Pearson one, 1 - tail^(1/n1); when every patient responded the upper limit
+    is 1 (as Clopper-Pearson), not the root of the p-value function. The estimate is
+    the UMVUE (:func:`umvue`); with ``m2`` different from the plan the UMVUE is not
+    defined and the naive proportion is reported instead (said in ``method``).
 
     Examples
     --------
@@ -191,8 +194,13 @@ def two_stage_inference(r1: int, n1: int, r: int, n: int, x1: int, x2: int | Non
     tail = (1 - confidence_level) / 2
     eps = 1e-12
     low = 0.0 if pv(eps) >= tail else float(brentq(lambda p: pv(p) - tail, eps, 1 - eps))
-    high = 1.0 if pv(1 - eps) <= 1 - tail else float(
-        brentq(lambda p: pv(p) - (1 - tail), eps, 1 - eps))
+    if stage == 1 and x1 == 0:  # P(X1 >= 0) = 1 for every p: Clopper-Pearson upper limit
+        high = float(1 - tail ** (1 / n1))
+    elif stage == 2 and total == treated:  # every patient responded: no larger outcome
+        high = 1.0
+    else:
+        high = 1.0 if pv(1 - eps) <= 1 - tail else float(
+            brentq(lambda p: pv(p) - (1 - tail), eps, 1 - eps))
     planned = x2 is None or mm2 == n2
     estimate = umvue(r1, n1, x1, n2, x2) if planned else total / treated
     method = (
