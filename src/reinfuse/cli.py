@@ -308,6 +308,38 @@ def _grade_cohort(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_design(args: argparse.Namespace) -> int:
+    """`reinfuse design simon|analyze|bayes`: trial designs as a Markdown table or JSON."""
+    from reinfuse import design
+    from reinfuse.design.text import to_markdown
+    from reinfuse.errors import StatisticsError
+
+    result: design.SimonDesign | design.TwoStageInference | design.PredictiveMonitoring
+    try:
+        if args.design_command == "simon":
+            result = design.simon_two_stage(args.p0, args.p1, args.alpha, args.beta, args.nmax)
+        elif args.design_command == "analyze":
+            result = design.two_stage_inference(
+                args.r1, args.n1, args.r, args.n, args.x1, args.x2, p0=args.p0, m2=args.m2,
+                confidence_level=args.level)
+        else:
+            if (args.prior_rate is None) != (args.prior_ess is None):
+                raise UsageError("--prior-rate and --prior-ess go together; give both or "
+                                 "neither.")
+            a0, b0 = (design.prior_from_rate(args.prior_rate, args.prior_ess)
+                      if args.prior_rate is not None else (args.a0, args.b0))
+            result = design.predictive_monitoring(
+                args.p0, args.p1, args.nmax, a0=a0, b0=b0, theta_t=args.theta_t,
+                theta_l=args.theta_l, looks=args.looks)
+    except StatisticsError as exc:  # numbers typed on the command line: a usage error (3)
+        raise UsageError(str(exc)) from exc
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(to_markdown(result), end="")
+    return EXIT_OK
+
+
 def _report_formats(value: str) -> tuple[str, ...]:
     """``--format html,docx,pdf`` as a checked tuple (argparse prints the error)."""
     from reinfuse.report import ReportFormatError, parse_formats
@@ -438,6 +470,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the study report on the bundled demo cohort")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("design", help="single-arm trial design: Simon, after-trial, Bayesian")
+    dsub = p.add_subparsers(dest="design_command", required=True, parser_class=_Parser)
+    d = dsub.add_parser("simon", help="Simon two-stage designs (minimax, optimal, admissible)")
+    d.add_argument("--p0", type=float, required=True, help="uninteresting response rate")
+    d.add_argument("--p1", type=float, required=True, help="target response rate")
+    d.add_argument("--alpha", type=float, default=0.05, help="type I error (default 0.05)")
+    d.add_argument("--beta", type=float, default=0.2, help="type II error (default 0.2)")
+    d.add_argument("--nmax", type=int, default=100, help="largest n searched (default 100)")
+    d = dsub.add_parser("analyze", help="p-value, CI and UMVUE after a Simon two-stage trial")
+    for flag in ("--r1", "--n1", "--r", "--n", "--x1"):
+        d.add_argument(flag, type=int, required=True)
+    d.add_argument("--x2", type=int, help="stage-2 responses (omit if stopped at stage 1)")
+    d.add_argument("--m2", type=int, help="stage-2 patients if not as planned")
+    d.add_argument("--p0", type=float, required=True, help="null response rate")
+    d.add_argument("--level", type=float, default=0.90, help="CI level (default 0.90)")
+    d = dsub.add_parser("bayes", help="Bayesian predictive-probability monitoring")
+    d.add_argument("--p0", type=float, required=True)
+    d.add_argument("--p1", type=float, required=True)
+    d.add_argument("--nmax", type=int, required=True, help="maximum number of patients")
+    d.add_argument("--a0", type=float, default=0.5, help="Beta prior a (default 0.5)")
+    d.add_argument("--b0", type=float, default=0.5, help="Beta prior b (default 0.5)")
+    d.add_argument("--prior-rate", type=float, help="prior mean, e.g. a cohort's response rate")
+    d.add_argument("--prior-ess", type=float, help="prior effective sample size (patients)")
+    d.add_argument("--theta-t", type=float, default=0.9, help="efficacy threshold")
+    d.add_argument("--theta-l", type=float, default=0.05, help="futility threshold on PP")
+    d.add_argument("--looks", type=int, nargs="+", help="interim sample sizes (default all)")
+    for d in dsub.choices.values():
+        d.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text: a Markdown table (default); json: every number")
+        d.epilog, d.formatter_class = EXIT_CODES_HELP, _Formatter
+    p.set_defaults(func=_cmd_design)
     for command in sub.choices.values():  # every command's --help lists the exit codes
         command.epilog, command.formatter_class = EXIT_CODES_HELP, _Formatter
     return parser
