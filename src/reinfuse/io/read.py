@@ -275,8 +275,14 @@ def _read_xlsx(path: Path) -> dict[str, RawSheet]:
         # empty cell means missing, as in the CSV reader.
         book = pd.read_excel(path, sheet_name=None, dtype=object, engine="calamine",
                              keep_default_na=False, na_values=[""])
-    except Exception as exc:  # the reader's own errors are varied; say what failed
-        raise CohortReadError(f"{path}: the workbook cannot be read ({exc}).") from exc
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine's Rust panics derive from BaseException
+        # The reader's own errors are varied; say what failed.
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise CohortReadError(
+            f"{path}: the workbook cannot be read ({reason}). Open it in Excel and save it "
+            "again as 'Excel Workbook (.xlsx)'.") from exc
     errors = _error_cells(path)
     sheets: dict[str, RawSheet] = {}
     for name, data in book.items():

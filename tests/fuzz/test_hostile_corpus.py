@@ -1,0 +1,94 @@
+"""The hostile-input corpus through the command line: no traceback, no hang, valid JSON,
+the documented exit code, and nothing written for input that is not a valid cohort."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from reinfuse.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, main
+from reinfuse.errors import CohortReadError
+from reinfuse.io.read import read_raw
+from reinfuse.validate import validate
+from hostile_corpus import CASES, Case
+
+EXIT = {"valid": EXIT_OK, "invalid": EXIT_INVALID, "unreadable": EXIT_UNREADABLE}
+#: The issue's bound on a demo-sized input.
+SECONDS = 5.0
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_validate_json(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = case.make(tmp_path)
+    capsys.readouterr()
+    started = time.perf_counter()
+    code = main(["validate", str(source), "--format", "json"])
+    elapsed = time.perf_counter() - started
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert elapsed < SECONDS, f"{case.name}: {elapsed:.1f} s"
+    document = json.loads(out)  # always one JSON document
+    assert code == EXIT[case.expect], document
+    if case.expect == "unreadable":
+        assert document["error"]["kind"] == "unreadable"
+        assert document["error"]["exit_code"] == EXIT_UNREADABLE
+        if case.rule:
+            assert case.rule.lower() in document["error"]["message"].lower()
+    else:
+        assert isinstance(document, list)
+        errors = [f for f in document if f["severity"] == "error"]
+        assert bool(errors) == (case.expect == "invalid"), errors[:3]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_expected_finding_or_error(case: Case, tmp_path: Path) -> None:
+    source = case.make(tmp_path)
+    if case.expect == "unreadable":
+        with pytest.raises(CohortReadError) as caught:
+            validate(read_raw(source))
+        if case.rule:
+            assert case.rule.lower() in str(caught.value).lower()
+        return
+    report = validate(read_raw(source))
+    assert report.ok == (case.expect == "valid"), report.errors[:3]
+    if case.rule:
+        assert case.rule in {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.expect != "valid"],
+                         ids=[c.name for c in CASES if c.expect != "valid"])
+def test_report_writes_nothing_for_bad_input(case: Case, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    source = case.make(tmp_path)
+    out = tmp_path / "report"
+    code = main(["report", str(source), "--out", str(out)])
+    _, err = capsys.readouterr()
+    assert code == EXIT[case.expect]
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert {p.name for p in tmp_path.iterdir()} == {source.name}  # no stray temp folder
+
+
+def test_findings_name_sheet_row_column_of_1e30(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.name == "1e30-in-integer-column")
+    main(["validate", str(case.make(tmp_path)), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)
+    hit = [f for f in findings if f["column"] == "vasopressors" and f["severity"] == "error"]
+    assert [(f["sheet"], f["row"], f["value"]) for f in hit] == [
+        ("crs_observations", 2, "1e30")]
+    assert "0 to 20" in hit[0]["expected"]
+
+
+def test_long_cell_is_not_quoted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.name == "10MB-text-cell")
+    main(["validate", str(case.make(tmp_path)), "--format", "json"])
+    out = capsys.readouterr().out
+    assert len(out) < 100_000  # the 10 MB cell is not echoed back
+    finding = next(f for f in json.loads(out) if f["severity"] == "error")
+    assert (finding["sheet"], finding["row"], finding["column"]) == ("infusions", 2, "trial")
+    assert finding["value"] == "10,000,000 characters"
+    assert "32,767" in finding["message"]
