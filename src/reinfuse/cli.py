@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -447,7 +448,7 @@ def _wants_json(argv: Sequence[str]) -> bool:
     """Whether the command line asks for JSON output (looked at before parsing succeeds)."""
     words = list(argv)
     return "--format=json" in words or any(
-        a == "--format" and b == "json" for a, b in zip(words, words[1:], strict=False))
+        a == "--format" and b == "json" for a, b in itertools.pairwise(words))
 
 
 def _fail(message: str, code: int, label: str, *, as_json: bool,
@@ -477,8 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or bad options (exit 3)
         code = exc.code if isinstance(exc.code, int) else EXIT_BAD_OPTIONS
         if as_json and code != EXIT_OK:
-            return _fail("bad command-line options (the usage is printed on standard error).", code, "error",
-                         as_json=True, kind="bad-options")
+            return _fail("bad command-line options (the usage is printed on standard error).",
+                         code, "error", as_json=True, kind="bad-options")
         raise
     try:
         code: int = args.func(args)

@@ -108,13 +108,18 @@ def _replace_part(member: str, data: bytes) -> Callable[[Path], Path]:
     return make
 
 
-BILLION_LAUGHS = (
-    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
-    + b"".join(f' <!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">\n'
-               .encode() for i in range(1, 10))
-    + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
-    b"</sheetData></worksheet>")
+def _laughs() -> bytes:
+    entities = [' <!ENTITY lol "lol">'] + [
+        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)]
+    return ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n' + "\n".join(entities) + "\n]>\n"
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+            "</sheetData></worksheet>").encode()
+
+
+#: A sheet whose one cell expands to 10^9 "lol"s if entities are expanded.
+BILLION_LAUGHS = _laughs()
 
 
 def _zip_bomb(size: int) -> Callable[[Path], Path]:

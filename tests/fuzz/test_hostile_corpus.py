@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile_corpus import CASES, Case
 
 from reinfuse.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, main
 from reinfuse.errors import CohortReadError
 from reinfuse.io.read import read_raw
 from reinfuse.validate import validate
-from hostile_corpus import CASES, Case
 
 EXIT = {"valid": EXIT_OK, "invalid": EXIT_INVALID, "unreadable": EXIT_UNREADABLE}
 #: The issue's bound on a demo-sized input.

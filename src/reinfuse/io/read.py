@@ -11,6 +11,7 @@ import hashlib
 import html
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,12 @@ MAX_WORKBOOK_BYTES = 3 << 29
 MAX_ZIP_MEMBERS = 10_000
 #: Largest CSV file, in bytes.
 MAX_CSV_BYTES = 1 << 30
+
+#: What a damaged or hostile zip archive can raise while it is read: truncated or corrupt
+#: data (BadZipFile, EOFError, zlib.error), encrypted parts (RuntimeError), an unknown
+#: compression (NotImplementedError), bad header fields (ValueError), the OS (OSError).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, RuntimeError,
+               NotImplementedError, ValueError, OSError)
 
 _LIMIT_HINT = ("Split the cohort (for example by year of infusion) and analyse the parts, "
                "or remove what does not belong in the sheet.")
@@ -100,8 +107,7 @@ def uses_percent_format(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             styles = archive.read("xl/styles.xml").decode("utf-8", errors="replace")
-    except (KeyError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError,
-            EOFError, OSError):
+    except (KeyError, *_ZIP_ERRORS):
         return False
     custom = {m.group(1) for m in re.finditer(
         r'<numFmt[^>]*numFmtId="(\d+)"[^>]*formatCode="[^"]*%[^"]*"', styles)}
@@ -347,8 +353,7 @@ def _check_workbook_parts(path: Path) -> None:
                     rows = int(dimension.group(2)) - 1
                     columns = _column_index(dimension.group(1).decode()) + 1
                     _check_shape(rows, columns, f"{path}: {info.filename}")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
-            ValueError, EOFError, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         # Encrypted parts (RuntimeError), unknown compression (NotImplementedError),
         # truncated archives (EOFError, BadZipFile)...
         raise CohortReadError(
@@ -403,8 +408,7 @@ def _error_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
                 found[html.unescape(name)] = [
                     (int(row), _column_index(col.decode()), text.decode())
                     for col, row, text in _ERROR_CELL.findall(data)]
-    except (KeyError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError,
-            EOFError, OSError):
+    except (KeyError, *_ZIP_ERRORS):
         return {}
     return found
 
