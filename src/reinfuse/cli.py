@@ -476,10 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(words)
     except SystemExit as exc:  # --help, --version, or bad options (exit 3)
-        code = exc.code if isinstance(exc.code, int) else EXIT_BAD_OPTIONS
-        if as_json and code != EXIT_OK:
+        status = exc.code if isinstance(exc.code, int) else EXIT_BAD_OPTIONS
+        if as_json and status != EXIT_OK:
             return _fail("bad command-line options (the usage is printed on standard error).",
-                         code, "error", as_json=True, kind="bad-options")
+                         status, "error", as_json=True, kind="bad-options")
         raise
     try:
         code: int = args.func(args)

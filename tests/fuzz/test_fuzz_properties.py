@@ -54,14 +54,17 @@ cell = st.one_of(text, st.sampled_from(NASTY),
                  st.integers(min_value=-(10**30), max_value=10**30).map(str))
 
 
-def _edits(value: st.SearchStrategy[object]) -> st.SearchStrategy[list[tuple[str, int, str, object]]]:
+Edit = tuple[str, int, str, object]
+
+
+def _edits(value: st.SearchStrategy[object]) -> st.SearchStrategy[list[Edit]]:
     one = st.sampled_from(sorted(TABLES)).flatmap(lambda t: st.tuples(
         st.just(t), st.integers(0, len(TABLES[t]) - 1), st.sampled_from(list(TABLES[t].columns)),
         value))
     return st.lists(one, min_size=1, max_size=6)
 
 
-def _tables(edits: list[tuple[str, int, str, object]]) -> dict[str, pd.DataFrame]:
+def _tables(edits: list[Edit]) -> dict[str, pd.DataFrame]:
     tables = {name: frame.astype(object) for name, frame in TABLES.items()}
     for table, row, column, value in edits:
         tables[table].loc[row, column] = value
@@ -92,7 +95,7 @@ def _check(source: Path) -> bool | None:
 
 @FUZZ
 @given(_edits(cell))
-def test_csv_cells(edits: list[tuple[str, int, str, object]]) -> None:
+def test_csv_cells(edits: list[Edit]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = _write_csv(_tables(edits), Path(tmp) / "cohort")
         ok = _check(source)
@@ -111,7 +114,7 @@ xlsx_cell = st.one_of(
 
 @FUZZ
 @given(_edits(xlsx_cell))
-def test_xlsx_cells(edits: list[tuple[str, int, str, object]]) -> None:
+def test_xlsx_cells(edits: list[Edit]) -> None:
     tables = _tables(edits)
     for frame in tables.values():  # openpyxl refuses control characters in cells
         for column in frame.columns:
