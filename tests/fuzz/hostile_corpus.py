@@ -9,6 +9,7 @@ perhaps with warnings). The "Found" items of issue 13 are here, one entry each.
 from __future__ import annotations
 
 import shutil
+import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,6 +142,21 @@ def _zip_bomb(size: int) -> Callable[[Path], Path]:
     return make
 
 
+def _lying_zip_bomb(where: Path) -> Path:
+    """A 64 MB sheet whose zip directory declares 5,000 bytes (the size checks pass)."""
+    path = _zip_bomb(64 << 20)(where)
+    data = bytearray(path.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:  # central directory entries
+        length = struct.unpack("<H", data[at + 28:at + 30])[0]
+        if data[at + 46:at + 46 + length] == name:
+            data[at + 24:at + 28] = struct.pack("<I", 5_000)
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _truncated_xlsx(where: Path) -> Path:
     path = _xlsx_copy(where)
     data = path.read_bytes()
@@ -224,4 +240,5 @@ CASES: tuple[Case, ...] = (
         b'spreadsheetml/2006/main"><dimension ref="A1:C2000000"/><sheetData/></worksheet>'),
         "unreadable", "rows"),
     Case("zip-bomb-64MB", _zip_bomb(64 << 20), "unreadable", "zip bomb"),
+    Case("zip-bomb-lying-sizes", _lying_zip_bomb, "unreadable", "declared"),
 )

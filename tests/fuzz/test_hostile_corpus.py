@@ -4,6 +4,9 @@ the documented exit code, and nothing written for input that is not a valid coho
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -92,3 +95,24 @@ def test_long_cell_is_not_quoted(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert (finding["sheet"], finding["row"], finding["column"]) == ("infusions", 2, "trial")
     assert finding["value"] == "10,000,000 characters"
     assert "32,767" in finding["message"]
+
+
+@pytest.mark.skipif(not os.environ.get("REINFUSE_FUZZ_RANDOM"),
+                    reason="builds a 1.1 GiB zip bomb: run by `make fuzz`")
+def test_real_zip_bomb_refused_within_2gb_and_30s(tmp_path: Path) -> None:
+    from hostile_corpus import _zip_bomb
+
+    path = _zip_bomb(1_100 << 20)(tmp_path)
+    assert path.stat().st_size < 20 << 20
+    probe = ("import resource, sys, time\n"
+             "from reinfuse.errors import CohortReadError\n"
+             "from reinfuse.io.read import read_raw\n"
+             "t = time.perf_counter()\n"
+             "try:\n    read_raw(sys.argv[1])\nexcept CohortReadError as e:\n    print(e)\n"
+             "print(time.perf_counter() - t)\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True,
+                          text=True, check=True, timeout=60)
+    message, seconds, peak_kb = done.stdout.strip().rsplit("\n", 2)
+    assert "zip bomb" in message
+    assert float(seconds) < 30 and int(peak_kb) < 2 << 20
