@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint typecheck unit bench lock clean
+.PHONY: demo test lint typecheck unit bench fuzz lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
+
+# A long fuzzing run: new random inputs, many more examples than `make test` (FUZZ_EXAMPLES).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(VENV)/.dev-installed
+	REINFUSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) REINFUSE_FUZZ_RANDOM=1 $(VENV)/bin/pytest tests/fuzz -q -p no:cacheprovider
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_read_validate.py

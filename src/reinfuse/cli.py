@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import sys
 import typing
 from collections.abc import Sequence
@@ -506,25 +508,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON output (looked at before parsing succeeds)."""
+    words = list(argv)
+    return "--format=json" in words or any(
+        a == "--format" and b == "json" for a, b in itertools.pairwise(words))
+
+
+def _fail(message: str, code: int, label: str, *, as_json: bool,
+          kind: str = "error") -> int:
+    """Report an error: a JSON object on stdout with ``--format json``, else on stderr."""
+    if as_json:
+        json.dump({"error": {"kind": kind, "exit_code": code, "message": message}},
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _console(stderr=True).print(f"[red]{label}:[/red] {escape(message)}")
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``reinfuse`` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``reinfuse`` command; returns the exit code.
+
+    No exception reaches the user as a traceback: reinfuse's own errors map to the exit
+    codes above, and anything else is reported in one line as an internal error (exit 2;
+    ``REINFUSE_DEBUG=1`` shows the traceback). With ``--format json`` the output is
+    always one JSON document: the findings, or ``{"error": {...}}``.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(words)
+    try:
+        args = build_parser().parse_args(words)
+    except SystemExit as exc:  # --help, --version, or bad options (exit 3)
+        status = exc.code if isinstance(exc.code, int) else EXIT_BAD_OPTIONS
+        if as_json and status != EXIT_OK:
+            return _fail("bad command-line options (the usage is printed on standard error).",
+                         status, "error", as_json=True, kind="bad-options")
+        raise
     try:
         code: int = args.func(args)
     except CohortReadError as exc:
-        _console(stderr=True).print(f"[red]cannot read:[/red] {escape(str(exc))}")
-        return EXIT_UNREADABLE
+        return _fail(str(exc), EXIT_UNREADABLE, "cannot read", as_json=as_json,
+                     kind="unreadable")
     except (PlanError, UsageError, CriteriaError) as exc:
         # CriteriaError reaches here only from findings typed on the command line (`grade
         # crs ...`): a cohort's values are checked by validate and reported as findings.
-        _console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        return EXIT_BAD_OPTIONS
+        return _fail(str(exc), EXIT_BAD_OPTIONS, "error", as_json=as_json,
+                     kind="bad-options")
     except OutputExistsError as exc:
-        _console(stderr=True).print(f"[red]output refused:[/red] {escape(str(exc))}")
-        return EXIT_OUTPUT_REFUSED
+        return _fail(str(exc), EXIT_OUTPUT_REFUSED, "output refused", as_json=as_json,
+                     kind="output-refused")
     except ReinfuseError as exc:
-        _console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        return EXIT_INVALID
+        return _fail(str(exc), EXIT_INVALID, "error", as_json=as_json, kind="invalid")
+    except KeyboardInterrupt:
+        return _fail("interrupted.", 130, "interrupted", as_json=as_json,
+                     kind="interrupted")
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        if os.environ.get("REINFUSE_DEBUG"):
+            raise
+        return _fail(
+            f"reinfuse could not process this input: an internal error ({type(exc).__name__}:"
+            f" {str(exc)[:300]}). This is a bug in reinfuse; please report it with the "
+            "command line (not the data). Set REINFUSE_DEBUG=1 to see the traceback.",
+            EXIT_UNREADABLE, "internal error", as_json=as_json, kind="internal")
     return code
 
 

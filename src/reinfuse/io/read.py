@@ -6,14 +6,17 @@ number, a date cell) so that validation can report the value exactly as the user
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import html
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from reinfuse.errors import CohortReadError
@@ -21,6 +24,34 @@ from reinfuse.errors import CohortReadError
 SourceKind = Literal["xlsx", "csv"]
 
 _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+# Resource limits (docs/validation.md, "Resource limits"). Each is checked before the
+# expensive step it protects where the file says enough to check it (zip directory sizes,
+# the sheet's <dimension>, a CSV file's size); the message names the limit and what to do.
+
+#: Longest cell, in characters: Excel's own limit. Longer cells are emptied and reported.
+MAX_CELL_CHARS = 32_767
+#: Most data rows in one sheet or CSV file (Excel's sheet holds 1,048,576 rows).
+MAX_ROWS = 1_048_576
+#: Most columns in one sheet or CSV file (the format has about 50).
+MAX_COLUMNS = 1_000
+#: Largest uncompressed part (a sheet's XML, the shared strings) of a workbook, in bytes.
+MAX_XML_BYTES = 1 << 30
+#: Largest sum of the uncompressed parts of a workbook, in bytes.
+MAX_WORKBOOK_BYTES = 3 << 29
+#: Most parts in a workbook's zip archive.
+MAX_ZIP_MEMBERS = 10_000
+#: Largest CSV file, in bytes.
+MAX_CSV_BYTES = 1 << 30
+
+#: What a damaged or hostile zip archive can raise while it is read: truncated or corrupt
+#: data (BadZipFile, EOFError, zlib.error), encrypted parts (RuntimeError), an unknown
+#: compression (NotImplementedError), bad header fields (ValueError), the OS (OSError).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, RuntimeError,
+               NotImplementedError, ValueError, OSError)
+
+_LIMIT_HINT = ("Split the cohort (for example by year of infusion) and analyse the parts, "
+               "or remove what does not belong in the sheet.")
 
 
 @dataclass(frozen=True)
@@ -41,6 +72,9 @@ class RawSheet:
     error_cells: tuple[tuple[int, str, str], ...] = ()
     #: The row the headers were read from (1 unless :func:`reheader` moved them).
     header_row: int = 1
+    #: Cells longer than :data:`MAX_CELL_CHARS`: (row, header, length). They are emptied
+    #: on reading (a 10 MB cell must not reach the parsers) and reported by validation.
+    long_cells: tuple[tuple[int, str, int], ...] = ()
 
     def letters(self) -> dict[str, str]:
         """Excel column letter of each header, by its matching key (:func:`header_key`)."""
@@ -56,6 +90,9 @@ class RawCohort:
     sheets: dict[str, RawSheet]
     sha256: dict[str, str] = field(default_factory=dict)
     percent_styles: bool = False
+    #: Entries of a CSV folder that look like tables but are not readable files (a folder
+    #: named ``archive.csv``): left out, and reported by validation as a warning.
+    ignored: tuple[str, ...] = ()
 
 
 _PERCENT_BUILTIN = {"9", "10"}  # Excel's built-in "0%" and "0.00%" number formats
@@ -70,7 +107,7 @@ def uses_percent_format(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             styles = archive.read("xl/styles.xml").decode("utf-8", errors="replace")
-    except (KeyError, zipfile.BadZipFile):
+    except (KeyError, *_ZIP_ERRORS):
         return False
     custom = {m.group(1) for m in re.finditer(
         r'<numFmt[^>]*numFmtId="(\d+)"[^>]*formatCode="[^"]*%[^"]*"', styles)}
@@ -151,18 +188,63 @@ def reheader(sheet: RawSheet, row: int) -> RawSheet:
     data = data.loc[data.notna().any(axis=1)]
     moved = dict(zip(sheet.headers, headers, strict=True))
     errors = tuple((r, moved.get(h, h), text) for r, h, text in sheet.error_cells if r > row)
-    moved_sheet = RawSheet(sheet.name, data, headers, sheet.file, errors, header_row=row)
+    long_cells = tuple((r, moved.get(h, h), n) for r, h, n in sheet.long_cells if r > row)
+    moved_sheet = RawSheet(sheet.name, data, headers, sheet.file, errors, header_row=row,
+                           long_cells=long_cells)
     _check_duplicate_headers(moved_sheet)
     return moved_sheet
 
 
-def _frame_from(data: pd.DataFrame, name: str, file: str) -> RawSheet:
+def _check_shape(rows: int, columns: int, where: str) -> None:
+    """Refuse a sheet beyond :data:`MAX_ROWS` or :data:`MAX_COLUMNS`."""
+    if rows > MAX_ROWS:
+        raise CohortReadError(
+            f"{where}: {rows:,} rows, more than the limit of {MAX_ROWS:,} rows per sheet. "
+            + _LIMIT_HINT)
+    if columns > MAX_COLUMNS:
+        raise CohortReadError(
+            f"{where}: {columns:,} columns, more than the limit of {MAX_COLUMNS:,} columns "
+            "per sheet (the cohort format has about 50). " + _LIMIT_HINT)
+
+
+def _long_cells(data: pd.DataFrame, headers: tuple[str, ...]
+                ) -> tuple[pd.DataFrame, tuple[tuple[int, str, int], ...]]:
+    """Empty the cells longer than :data:`MAX_CELL_CHARS`; list them (row, header, length).
+
+    Only text columns are measured (one vectorised ``str.len`` each), and only when the
+    caller could not rule long cells out from the file's size.
+    """
+    found: list[tuple[int, str, int]] = []
+    for position in range(data.shape[1]):
+        values = data.iloc[:, position]
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in (
+                "string", "mixed", "mixed-integer"):
+            continue  # no text cells (numbers, dates): nothing can be over-long
+        lengths = pd.Series(values.to_numpy(), dtype=object).str.len()  # NaN: not text
+        over = (lengths > MAX_CELL_CHARS).to_numpy(dtype=bool)
+        if over.any():
+            for row, length in zip(data.index[over], lengths[over], strict=True):
+                found.append((int(row), headers[position], int(length)))
+            data.iloc[over, position] = None
+    return data, tuple(found)
+
+
+def _frame_from(data: pd.DataFrame, name: str, file: str, may_hold_long: bool = True
+                ) -> RawSheet:
+    _check_shape(len(data), len(data.columns), f"{file}: sheet '{name}'")
     headers = tuple(str(c).strip() for c in data.columns)
+    if any(len(h) > MAX_CELL_CHARS for h in headers):
+        raise CohortReadError(
+            f"{file}: sheet '{name}' has a header longer than {MAX_CELL_CHARS:,} characters "
+            "(the limit of a cell); the headers must be the column names of the format.")
     data.columns = pd.Index([header_key(h) for h in headers])
     # Drop rows that are entirely empty (trailing formatting in Excel) but keep row numbers.
     data.index = pd.RangeIndex(2, len(data) + 2)
+    long_cells: tuple[tuple[int, str, int], ...] = ()
+    if may_hold_long:
+        data, long_cells = _long_cells(data, headers)
     data = data.loc[data.notna().any(axis=1)]
-    return RawSheet(name=name, frame=data, headers=headers, file=file)
+    return RawSheet(name=name, frame=data, headers=headers, file=file, long_cells=long_cells)
 
 
 def _check_duplicate_headers(sheet: RawSheet) -> None:
@@ -192,14 +274,21 @@ def _read_xlsx(path: Path) -> dict[str, RawSheet]:
             f"{path}: not an Excel .xlsx workbook (the file is not a zip archive). "
             "Save it from Excel as 'Excel Workbook (.xlsx)', or give a folder of .csv files."
         )
+    _check_workbook_parts(path)
     try:
         # calamine (Rust) reads large workbooks an order of magnitude faster than openpyxl.
         # "None", "NA", "null"... stay text: "none" is a code (ld_regimen), and only an
         # empty cell means missing, as in the CSV reader.
         book = pd.read_excel(path, sheet_name=None, dtype=object, engine="calamine",
                              keep_default_na=False, na_values=[""])
-    except Exception as exc:  # the reader's own errors are varied; say what failed
-        raise CohortReadError(f"{path}: the workbook cannot be read ({exc}).") from exc
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine's Rust panics derive from BaseException
+        # The reader's own errors are varied; say what failed.
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise CohortReadError(
+            f"{path}: the workbook cannot be read ({reason}). Open it in Excel and save it "
+            "again as 'Excel Workbook (.xlsx)'.") from exc
     errors = _error_cells(path)
     sheets: dict[str, RawSheet] = {}
     for name, data in book.items():
@@ -207,8 +296,69 @@ def _read_xlsx(path: Path) -> dict[str, RawSheet]:
         sheet = _frame_from(data, str(name), path.name)
         found = tuple((row, sheet.headers[col] if col < len(sheet.headers) else f"column {col + 1}",
                        text) for row, col, text in errors.get(str(name), []))
-        sheets[key] = RawSheet(sheet.name, sheet.frame, sheet.headers, sheet.file, found)
+        sheets[key] = RawSheet(sheet.name, sheet.frame, sheet.headers, sheet.file, found,
+                               long_cells=sheet.long_cells)
     return sheets
+
+
+#: Compression ratio above which a large workbook part is taken for a zip bomb.
+_MAX_RATIO = 200
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+:([A-Z]+)(\d+)"')
+
+
+def _check_workbook_parts(path: Path) -> None:
+    """Refuse a workbook whose zip directory promises more than the limits allow.
+
+    Checked before any part is decompressed: the number of parts, each part's declared
+    size (:data:`MAX_XML_BYTES`) and compression ratio, their sum
+    (:data:`MAX_WORKBOOK_BYTES`); then the first few kB of each sheet: a DTD (entity
+    declarations, as in a billion-laughs file) is refused, and the sheet's declared
+    ``<dimension>`` must be within :data:`MAX_ROWS` and :data:`MAX_COLUMNS`.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise CohortReadError(
+                    f"{path}: the workbook has {len(members):,} parts, more than the limit "
+                    f"of {MAX_ZIP_MEMBERS:,}; it is not a workbook reinfuse can read safely. "
+                    "Open it in Excel and save it again as a new .xlsx.")
+            total = 0
+            for info in members:
+                total += info.file_size
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > MAX_XML_BYTES or (
+                        info.file_size > 50 << 20 and ratio > _MAX_RATIO):
+                    raise CohortReadError(
+                        f"{path}: the part {info.filename} would take {info.file_size:,} "
+                        f"bytes once unpacked (compressed {ratio:,.0f} to 1); the limit is "
+                        f"{MAX_XML_BYTES:,} bytes per part and {_MAX_RATIO} to 1 for large "
+                        "parts. This looks like a zip bomb, not a cohort. " + _LIMIT_HINT)
+            if total > MAX_WORKBOOK_BYTES:
+                raise CohortReadError(
+                    f"{path}: the workbook would take {total:,} bytes once unpacked, more "
+                    f"than the limit of {MAX_WORKBOOK_BYTES:,}. " + _LIMIT_HINT)
+            for info in members:
+                if not info.filename.lower().endswith((".xml", ".rels")):
+                    continue
+                with archive.open(info) as handle:
+                    head = handle.read(4096)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise CohortReadError(
+                        f"{path}: the part {info.filename} declares a DTD or XML entities, "
+                        "which Excel never writes (entity expansion can exhaust memory). "
+                        "Open the file in Excel and save it again as a new .xlsx.")
+                dimension = _DIMENSION.search(head)
+                if dimension:
+                    rows = int(dimension.group(2)) - 1
+                    columns = _column_index(dimension.group(1).decode()) + 1
+                    _check_shape(rows, columns, f"{path}: {info.filename}")
+    except _ZIP_ERRORS as exc:
+        # Encrypted parts (RuntimeError), unknown compression (NotImplementedError),
+        # truncated archives (EOFError, BadZipFile)...
+        raise CohortReadError(
+            f"{path}: the workbook cannot be read ({type(exc).__name__}: {exc}). Open it "
+            "in Excel and save it again as 'Excel Workbook (.xlsx)'.") from exc
 
 
 _ERROR_CELL = re.compile(
@@ -258,13 +408,37 @@ def _error_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
                 found[html.unescape(name)] = [
                     (int(row), _column_index(col.decode()), text.decode())
                     for col, row, text in _ERROR_CELL.findall(data)]
-    except (KeyError, zipfile.BadZipFile):
+    except (KeyError, *_ZIP_ERRORS):
         return {}
     return found
 
 
-def _read_csv_folder(path: Path) -> dict[str, RawSheet]:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+def _csv_entries(path: Path) -> tuple[list[Path], list[str]]:
+    """The readable .csv files of a folder, and the names of .csv entries that are not files."""
+    entries = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+    files = [p for p in entries if p.is_file()]
+    return files, [p.name for p in entries if not p.is_file()]
+
+
+def _may_hold_long_cell(file: Path, rows: int) -> bool:
+    """Whether a CSV file can hold a cell over :data:`MAX_CELL_CHARS` characters.
+
+    Measuring every cell costs about as much as parsing, so it is done only when needed: a
+    cell that long needs a line that long, or a quoted cell spanning lines (then the file
+    has more line breaks than rows). Both are found from the bytes in one numpy pass.
+    """
+    if file.stat().st_size <= MAX_CELL_CHARS:
+        return False
+    data = np.fromfile(file, dtype=np.uint8)
+    breaks = np.flatnonzero(data == 10)
+    if len(breaks) > rows + 1:
+        return True
+    edges = np.concatenate(([-1], breaks, [len(data)]))
+    return bool(np.diff(edges).max() > MAX_CELL_CHARS)
+
+
+def _read_csv_folder(path: Path) -> tuple[dict[str, RawSheet], list[str]]:
+    files, ignored = _csv_entries(path)
     if not files:
         raise CohortReadError(
             f"{path}: the folder holds no .csv files. Put one file per table in it, named "
@@ -272,6 +446,17 @@ def _read_csv_folder(path: Path) -> dict[str, RawSheet]:
         )
     sheets: dict[str, RawSheet] = {}
     for file in files:
+        size = file.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise CohortReadError(
+                f"{file}: {size:,} bytes, more than the limit of {MAX_CSV_BYTES:,} bytes per "
+                "CSV file. " + _LIMIT_HINT)
+        with file.open("rb") as handle:
+            if b"\x00" in handle.read(1 << 16):
+                raise CohortReadError(
+                    f"{file}: the file holds NUL bytes, so it is not a text (CSV) file; it "
+                    "may be a spreadsheet saved with a .csv name, or UTF-16 text. Save it "
+                    "as 'CSV UTF-8' from Excel.")
         try:
             data = pd.read_csv(
                 file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
@@ -282,14 +467,16 @@ def _read_csv_folder(path: Path) -> dict[str, RawSheet]:
                 f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}). Save the file "
                 "as 'CSV UTF-8' from Excel."
             ) from exc
-        except pd.errors.ParserError as exc:
-            raise CohortReadError(f"{file}: not a readable CSV file ({exc}).") from exc
         except pd.errors.EmptyDataError as exc:
             raise CohortReadError(f"{file}: the file is empty; it needs at least a header "
                                   "line.") from exc
+        except (pd.errors.ParserError, ValueError, OverflowError, csv.Error) as exc:
+            raise CohortReadError(f"{file}: not a readable CSV file ({exc}). Save it as "
+                                  "'CSV UTF-8' from Excel.") from exc
         # Stray spaces are left for validation, which strips only the cells that need it.
-        sheets[file.stem.strip().lower()] = _frame_from(data, file.stem, file.name)
-    return sheets
+        sheets[file.stem.strip().lower()] = _frame_from(
+            data, file.stem, file.name, may_hold_long=_may_hold_long_cell(file, len(data)))
+    return sheets, ignored
 
 
 def read_raw(path: str | Path) -> RawCohort:
@@ -306,12 +493,27 @@ def read_raw(path: str | Path) -> RawCohort:
         When the source cannot be read at all (missing, not a workbook, encrypted...).
     """
     path = Path(path)
+    try:
+        return _read_raw(path)
+    except OSError as exc:  # permission denied, a file vanishing, a device error...
+        where = exc.filename or path
+        reason = exc.strerror or type(exc).__name__
+        raise CohortReadError(
+            f"{where}: cannot be read ({reason}). Check that the file exists, that you may "
+            "read it, and that no other program holds it open.") from exc
+    except MemoryError as exc:
+        raise CohortReadError(
+            f"{path}: not enough memory to read this cohort. " + _LIMIT_HINT) from exc
+
+
+def _read_raw(path: Path) -> RawCohort:
     if not path.exists():
         raise CohortReadError(f"{path}: no such file or folder.")
+    ignored: list[str] = []
     if path.is_dir():
-        sheets = _read_csv_folder(path)
+        sheets, ignored = _read_csv_folder(path)
         percent = False
-        hashes = {p.name: sha256_of(p) for p in sorted(path.glob("*.csv"))}
+        hashes = {p.name: sha256_of(p) for p in _csv_entries(path)[0]}
         kind: SourceKind = "csv"
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
         sheets = _read_xlsx(path)
@@ -331,4 +533,4 @@ def read_raw(path: str | Path) -> RawCohort:
     for sheet in sheets.values():
         _check_duplicate_headers(sheet)
     return RawCohort(source=str(path), kind=kind, sheets=sheets, sha256=hashes,
-                     percent_styles=percent)
+                     percent_styles=percent, ignored=tuple(ignored))

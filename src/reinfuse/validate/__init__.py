@@ -16,6 +16,7 @@ from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError, CohortValidationError, CriteriaError
 from reinfuse.findings import Finding, has_errors
 from reinfuse.io.read import (
+    MAX_CELL_CHARS,
     RawCohort,
     RawSheet,
     blank_header,
@@ -158,6 +159,16 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             "would otherwise read it as empty.",
             fix="Fix the formula or type the value; clear the cell if the value is unknown.",
             rule="excel-error-cell"))
+
+    for row, header, length in sheet.long_cells:
+        findings.append(Finding(
+            severity="error", sheet=table.name, row=row,
+            column=header_key(header) if header_key(header) in known else header,
+            value=f"{length:,} characters", expected=f"at most {MAX_CELL_CHARS:,} characters",
+            message=f"the cell holds {length:,} characters, more than the limit of "
+            f"{MAX_CELL_CHARS:,} (Excel's own cell limit); it was not read.",
+            fix="Shorten the cell to the value itself; long notes belong in a separate "
+            "document, not in the cohort.", rule="cell-too-long"))
 
     typed: dict[str, pd.Series] = {}
     taken: dict[str, pd.DataFrame] = {}
@@ -304,6 +315,11 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
         findings += moved + problems
     if raw.percent_styles:
         findings += _percent_cells(tables, sheets)
+    for name in raw.ignored:
+        findings.append(_sheet_finding(
+            name, None, f"'{name}' in the cohort folder is not a file (a folder?) and is "
+            "ignored.", "Move it out of the cohort folder, which should hold only the "
+            ".csv files of the tables.", "extra-sheet", severity="warning"))
     known_tables = {t.name for t in cohort_format.tables}
     for key, sheet in raw.sheets.items():
         if key not in known_tables and key != "dictionary":
@@ -340,6 +356,9 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
                                 "out-of-range", "code-belongs-elsewhere")}
     findings = [f for f in findings if not (f.severity == "warning" and f.row is not None
                                             and (f.sheet, f.row, f.column) in unreadable)]
+    too_long = {(f.sheet, f.row, f.column) for f in findings if f.rule == "cell-too-long"}
+    findings = [f for f in findings if not (f.rule == "missing-required"
+                                            and (f.sheet, f.row, f.column) in too_long)]
 
     if raw.kind == "xlsx":
         findings = _with_letters(findings, sheets)

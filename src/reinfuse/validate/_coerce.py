@@ -17,8 +17,14 @@ _YES = ("yes", "y", "true", "t", "1", "1.0")
 _NO = ("no", "n", "false", "f", "0", "0.0")
 _YESNO = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
 
-# "3x10^5", "3 × 10^6", "3*10^5" -> scientific notation.
-_TIMES_TEN = r"^\s*([0-9]*\.?[0-9]+)\s*[xX×*]\s*10\s*\^\s*([+-]?[0-9]+)\s*$"
+# "3x10^5", "3 × 10^6", "3*10^5" -> scientific notation. The mantissa is written so that
+# a long run of digits is matched in linear time ("[0-9]*\.?[0-9]+" backtracked
+# quadratically: one 10 MB cell of digits took minutes).
+_TIMES_TEN = r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*[xX×*]\s*10\s*\^\s*([+-]?[0-9]+)\s*$"
+
+#: Integer cells beyond this size cannot be held exactly (float64 has 53 bits); such
+#: values are reported out of range rather than cast (pandas raised a TypeError on 1e30).
+_LARGEST_INTEGER = 2.0**53
 
 
 def _only_strings(raw: pd.Series) -> bool:
@@ -117,14 +123,20 @@ def coerce_column(
             thousands = cleaned.str.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?").fillna(False)
             cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
             numbers.loc[cleaned.index] = pd.to_numeric(cleaned.astype(object), errors="coerce")
+        numbers = numbers.astype("float64")
+        # "inf", "-inf" and "nan" are parsed by pandas but are not numbers a user records.
+        numbers = numbers.where(np.isfinite(numbers.to_numpy()))
         bad = present & numbers.isna()
         if col.kind == "integer":
             fractional = numbers.notna() & (numbers % 1 != 0)
             bad |= fractional
             numbers = numbers.where(~fractional)
-            typed = numbers.astype("Int64")
+            # Too large for an exact integer: reported below as out of range, never cast.
+            huge = (numbers.abs() >= _LARGEST_INTEGER).to_numpy(dtype=bool)
+            typed = numbers.where(~huge).astype("Int64")
         else:
-            typed = numbers.astype("float64")
+            huge = np.zeros(len(numbers), dtype=bool)
+            typed = numbers
     elif col.kind == "yesno":
         mapped = raw.map(_YESNO_FAST)
         misses = present & mapped.isna()
@@ -203,12 +215,12 @@ def coerce_column(
         findings.append(_finding(sheet, row, col, value, message, fix, rule))
 
     if col.kind in ("integer", "number"):
-        values = typed.astype("float64")
+        values = numbers.where(~bad)
         low_bad = pd.Series(False, index=raw.index)
         if col.minimum is not None:
             low_bad = (values <= col.minimum) if col.minimum_exclusive else (values < col.minimum)
         high_bad = values > col.maximum if col.maximum is not None else low_bad & False
-        out_of_range = (low_bad | high_bad).fillna(False).to_numpy(dtype=bool)
+        out_of_range = (low_bad | high_bad).fillna(False).to_numpy(dtype=bool) | huge
         for row in raw.index[out_of_range]:
             findings.append(_finding(
                 sheet, row, col, raw.loc[row],
