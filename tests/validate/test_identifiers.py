@@ -166,3 +166,42 @@ def test_screening_is_fast_on_100000_rows() -> None:
     kinds = screen(values)
     assert time.perf_counter() - start < 3.0
     assert int(kinds.notna().sum()) == 100
+
+
+@pytest.mark.parametrize("patient_id", ["MRN-99887766", "Okafor, Bob", "14/07/1999"])
+def test_patient_ids_like_identifiers_are_errors(write_cohort_csv, patient_id: str
+                                                 ) -> None:  # type: ignore[no-untyped-def]
+    folder = write_cohort_csv([("patients", 1, "patient_id", patient_id),
+                               ("infusions", 2, "patient_id", patient_id)])
+    report = validate(read_raw(folder))
+    found = [f for f in report.errors if f.rule == "identifier-value"]
+    assert {f.sheet for f in found} == {"patients", "infusions"}
+    assert {f.row for f in found} == {3, 4}
+    assert patient_id not in _all_text(list(report.findings))
+
+
+def test_workbook_named_with_identifiers_is_stamped_neutrally(tmp_path: Path) -> None:
+    from reinfuse.io.write import write_cohort
+    from reinfuse.synth import synth_cohort
+
+    path = write_cohort(synth_cohort(5, seed=1), tmp_path / "Okafor_Bob_14-07-1999.xlsx")
+    report = validate(read_raw(path))
+    assert list(report.cohort.sha256) == ["input 1"]
+    clean = write_cohort(synth_cohort(5, seed=1), tmp_path / "cohort.xlsx")
+    assert list(validate(read_raw(clean)).cohort.sha256) == ["cohort.xlsx"]
+
+
+def test_identifying_sheet_name_in_a_workbook(tmp_path: Path) -> None:
+    import openpyxl
+
+    from reinfuse.io.write import write_cohort
+    from reinfuse.synth import synth_cohort
+
+    path = write_cohort(synth_cohort(5, seed=1), tmp_path / "cohort.xlsx")
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("Okafor Bob 1999-07-14")["A1"] = "x"
+    book.save(path)
+    report = validate(read_raw(path))
+    assert [f.rule for f in report.errors] == ["identifier-sheet-name"]
+    text = _all_text(list(report.findings))
+    assert "Okafor" not in text and "1999-07-14" not in text
