@@ -260,8 +260,9 @@ def _screen_values(frame: pd.DataFrame, table: Table, allow_identifiers: bool
 def _redact_ids(tables: dict[str, pd.DataFrame], secrets: dict[str, str]) -> None:
     """Replace identifying patient ids by their redacted forms, the same in every table
     (made unique with ``#2``, ``#3`` where two redact alike)."""
-    ids = set(tables["patients"]["patient_id"].dropna().astype(str)) if "patients" in tables \
-        else set()
+    if not secrets:
+        return
+    ids: set[str] = set()
     for frame in tables.values():
         if "patient_id" in frame.columns:
             ids |= set(frame["patient_id"].dropna().astype(str))

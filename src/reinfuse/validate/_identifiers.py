@@ -44,6 +44,9 @@ _WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
 _NAME = (rf"^\s*{_WORD},\s*{_WORD}(?:\s+{_WORD})?\s*$"
          rf"|\b{_WORD}\s+(?:(?:de|van|von|der|da|di|le|la)\s+)?{_WORD}\b")
 
+_PREFILTER = re.compile(r"[\s,@/:#+()]|\d{7}|\d[-.]\d{1,2}[-.]\d|\d{3}[-.]\d{3}[-.]\d{4}"
+                        r"|(?i:mrn|ssn|hospital|nhs|chart|patient)")
+
 PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(_EMAIL),
     "mrn": re.compile(_MRN),
@@ -107,10 +110,13 @@ def screen(values: pd.Series) -> pd.Series:
     present = values.notna()
     if not present.any():
         return out
-    text = values[present].astype(str)
-    if text.empty:
-        return out
-    open_ = pd.Series(True, index=text.index)
+    cells = values[present].astype(str)
+    # Each distinct value is screened once (ids and codes repeat down a sheet).
+    text = pd.Series(cells.unique())
+    # One cheap pass first: every pattern needs one of these (a space, a separator, a long
+    # digit run or a record-number word); plain codes such as P000123 skip the rest.
+    open_ = text.str.contains(_PREFILTER, regex=True, na=False)
+    kinds = pd.Series(None, index=text.index, dtype="object")
     for kind, pattern in PATTERNS.items():
         candidates = text[open_]
         if candidates.empty:
@@ -119,8 +125,11 @@ def screen(values: pd.Series) -> pd.Series:
         if kind == "name" and hit.any():
             hit = hit & candidates.map(_is_name)
         hits = hit[hit].index
-        out.loc[hits] = kind
+        kinds.loc[hits] = kind
         open_.loc[hits] = False
+    found = kinds.notna()
+    if found.any():
+        out.loc[cells.index] = cells.map(dict(zip(text[found], kinds[found], strict=True)))
     return out
 
 
