@@ -58,6 +58,9 @@ RC: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "reinfuse",
     "figure.dpi": 100,
+    # User strings (patient ids, labels, titles) are drawn literally: '$x^$' is text, not
+    # matplotlib mathtext (which would fail on it, or render '$\\frac{1}{0}$' as maths).
+    "text.parse_math": False,
 }
 
 NO_PATIENTS = "No patients to show"

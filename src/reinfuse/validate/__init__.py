@@ -31,6 +31,15 @@ from reinfuse.reconcile import reconcile
 from reinfuse.schema import COHORT_V1, CohortFormat, Table
 from reinfuse.schema.cohort_v1 import CORE_TABLES
 from reinfuse.validate._coerce import coerce_column, empty_column, split_context_codes
+from reinfuse.validate._identifiers import (
+    KINDS,
+    free_text_header,
+    identifier_header,
+    neutral_name,
+    redact,
+    screen,
+    scrub,
+)
 from reinfuse.validate._rules import (
     AGE_RANGE,
     check_infusions,
@@ -122,19 +131,27 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     raw = sheet.frame
     known = {c.name for c in table.columns}
 
-    for header in identifier_columns(sheet.headers):
+    extras = [h for h in sheet.headers if header_key(h) not in known]
+    identifiers = {h for h in sheet.headers if h in identifier_columns(sheet.headers)
+                   or (h in extras and not blank_header(h) and identifier_header(h))}
+    for header in (h for h in sheet.headers if h in identifiers):
+        shown = redact(header)
         findings.append(_sheet_finding(
             table.name, header,
-            f"column '{header}' looks like a direct identifier (name, MRN, date of birth, "
+            f"column '{shown}' looks like a direct identifier (name, MRN, date of birth, "
             "address or contact details).",
             "Remove the column before sharing or analysing; keep identifiers in a separate "
             "linkage file. Pass --allow-identifiers only if this data stays inside your "
             "institution and the column is not an identifier.",
             "identifier-column", severity="warning" if allow_identifiers else "error",
             expected="no direct identifiers"))
-
-    identifiers = set(identifier_columns(sheet.headers))
-    extras = [h for h in sheet.headers if header_key(h) not in known]
+    for header in (h for h in extras if h not in identifiers and free_text_header(h)):
+        findings.append(_sheet_finding(
+            table.name, header, f"column '{header}' holds free text, which may carry names, "
+            "dates or record numbers; it is kept but not analysed, and its cells are "
+            "screened for identifiers.",
+            "Delete free-text columns before sharing the cohort, or keep them in a separate "
+            "file.", "free-text-column", severity="warning", expected="no free text"))
     blank = [h for h in extras if blank_header(h)]
     if blank:
         letters = [column_letter(sheet.headers.index(h)) for h in blank]
@@ -145,7 +162,8 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
             "Give each column a header from the format (docs/cohort-format.md), or delete it."
             + (_HEADERS_ON_ROW_1 if sheet.header_row == 1 else ""),
             "column-without-header", severity="warning"))
-    for header in (h for h in extras if h not in identifiers and h not in blank):
+    for header in (h for h in extras if h not in identifiers and h not in blank
+                   and not free_text_header(h)):
         findings.append(_sheet_finding(
             table.name, header, f"column '{header}' is not part of the cohort format; it is "
             "kept as it is but not checked or analysed.",
@@ -205,6 +223,92 @@ def _type_table(sheet: RawSheet, table: Table, allow_identifiers: bool
     frame[SOURCE_ROW] = raw.index.astype("int64")
     findings += resolve_context_codes(frame, taken, table.name)
     return frame.reset_index(drop=True), findings
+
+
+def _screen_values(frame: pd.DataFrame, table: Table, allow_identifiers: bool
+                   ) -> tuple[list[Finding], dict[str, str]]:
+    """Screen the format's free-text columns and the extra columns for identifiers.
+
+    Returns one finding per column and kind of identifier (the rows listed, no value
+    quoted) and the identifying values found, each with its redacted form. The typed
+    ``frame`` keeps the redacted forms in place of the values (so nothing downstream can
+    print them).
+    """
+    findings: list[Finding] = []
+    secrets: dict[str, str] = {}
+    text_columns = [c.name for c in table.columns if c.kind == "text"]
+    extras = [c for c in frame.columns if c != SOURCE_ROW and c not in
+              {col.name for col in table.columns} and not str(c).endswith(
+                  ("_derived", "_derived_from"))]
+    for column in [c for c in text_columns + extras if c in frame.columns]:
+        kinds = screen(frame[column])
+        hit = kinds.notna().to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        values = frame.loc[hit, column].astype(str)
+        for value in values.unique():
+            secrets.setdefault(value, redact(value))
+        for kind in (k for k in KINDS if (kinds == k).any()):
+            rows = frame.loc[(kinds == kind).to_numpy(dtype=bool), SOURCE_ROW]
+            first = frame.loc[rows.index[0], column]
+            findings.append(Finding(
+                severity="warning" if allow_identifiers else "error", sheet=table.name,
+                row=int(rows.iloc[0]), column=column, value=redact(str(first)),
+                expected="no direct identifiers",
+                message=f"{len(rows)} cell(s) of column '{column}' look like {KINDS[kind]} "
+                f"(row(s) {_listed([str(int(r)) for r in rows])}); the values are not "
+                "shown.",
+                fix="Remove names, record numbers, dates of birth and contact details from "
+                "the cohort (keep them in a separate linkage file); use study codes as "
+                "patient ids. Pass --allow-identifiers only if the data stays inside your "
+                "institution: reports then show the redacted form.",
+                rule="identifier-value"))
+        if column != "patient_id":
+            frame.loc[hit, column] = values.map(secrets)
+    return findings, secrets
+
+
+def _redact_ids(tables: dict[str, pd.DataFrame], secrets: dict[str, str]) -> None:
+    """Replace identifying patient ids by their redacted forms, the same in every table
+    (made unique with ``#2``, ``#3`` where two redact alike)."""
+    if not secrets:
+        return
+    ids: set[str] = set()
+    for frame in tables.values():
+        if "patient_id" in frame.columns:
+            ids |= set(frame["patient_id"].dropna().astype(str))
+    mapping: dict[str, str] = {}
+    used = {i for i in ids if i not in secrets}
+    for value in sorted(v for v in ids if v in secrets):
+        shown, n = secrets[value], 1
+        while shown in used:
+            n += 1
+            shown = f"{secrets[value]} #{n}"
+        used.add(shown)
+        mapping[value] = shown
+        secrets[value] = shown
+    if not mapping:
+        return
+    for frame in tables.values():
+        if "patient_id" in frame.columns:
+            present = frame["patient_id"].notna()
+            frame.loc[present, "patient_id"] = frame.loc[present, "patient_id"].astype(
+                str).replace(mapping)
+
+
+def _scrub_findings(findings: list[Finding], secrets: dict[str, str]) -> list[Finding]:
+    """Findings with every identifying value, header and sheet name redacted."""
+    if not secrets:
+        return findings
+    pairs = list(secrets.items())
+
+    def clean(text: str | None) -> str | None:
+        return None if text is None else scrub(text, pairs)
+
+    return [replace(f, sheet=scrub(f.sheet, pairs), column=clean(f.column),
+                    value=clean(f.value), message=scrub(f.message, pairs),
+                    fix=scrub(f.fix, pairs), expected=scrub(f.expected, pairs))
+            for f in findings]
 
 
 def _percent_cells(tables: dict[str, pd.DataFrame], sheets: dict[str, RawSheet]
@@ -305,14 +409,22 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     findings: list[Finding] = []
     tables: dict[str, pd.DataFrame] = {}
     sheets: dict[str, RawSheet] = {}
+    secrets: dict[str, str] = {}  # identifying values, headers and names -> redacted
     for table in cohort_format.tables:
         if table.name not in raw.sheets:
             continue
         sheet, moved = _locate_headers(raw.sheets[table.name], table)
         sheets[table.name] = sheet
         frame, problems = _type_table(sheet, table, allow_identifiers)
+        screened, found = _screen_values(frame, table, allow_identifiers)
+        secrets.update(found)
+        headers = {h: redact(h) for h in sheet.headers
+                   if identifier_header(h) and redact(h) != h}
+        secrets.update(headers)
+        frame = frame.rename(columns=headers)
         tables[table.name] = frame
-        findings += moved + problems
+        findings += moved + problems + screened
+    _redact_ids(tables, secrets)
     if raw.percent_styles:
         findings += _percent_cells(tables, sheets)
     for name in raw.ignored:
@@ -323,6 +435,14 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     known_tables = {t.name for t in cohort_format.tables}
     for key, sheet in raw.sheets.items():
         if key not in known_tables and key != "dictionary":
+            if not neutral_name(sheet.name):
+                secrets[sheet.name] = redact(sheet.name.replace("_", " "))
+                findings.append(_sheet_finding(
+                    sheet.name, None, "the name of an extra sheet looks like a direct "
+                    "identifier (name, record number or date); it is not shown.",
+                    "Rename or delete the sheet.", "identifier-sheet-name",
+                    severity="warning" if allow_identifiers else "error",
+                    expected="no direct identifiers"))
             findings.append(_sheet_finding(
                 sheet.name, None, f"sheet '{sheet.name}' is not part of the cohort format and "
                 "is ignored.", "Rename it if it was meant to be one of: "
@@ -365,7 +485,11 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
     findings.sort(key=lambda f: (f.severity != "error", order.get(f.sheet, 99),
                                  f.row if f.row is not None else 0, f.column or ""))
-    cohort = Cohort(tables=tables, source=raw.source, sha256=raw.sha256,
+    findings = _scrub_findings(findings, secrets)
+    # Input files named with identifiers are stamped by a neutral label and their SHA-256.
+    hashes = {name if neutral_name(name) else f"input {i}": digest
+              for i, (name, digest) in enumerate(raw.sha256.items(), start=1)}
+    cohort = Cohort(tables=tables, source=raw.source, sha256=hashes,
                     findings=tuple(findings), format_version=cohort_format.version,
                     prefer=options.prefer)
     return ValidationReport(cohort=cohort, findings=tuple(findings))

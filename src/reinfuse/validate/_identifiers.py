@@ -1,0 +1,199 @@
+"""Screening for direct identifiers by content and by header, and their redacted form.
+
+The checklist is HIPAA Safe Harbor's 18 identifiers (docs/validation.md). Cell values are
+screened column by column with compiled regular expressions (``Series.str.contains``),
+so that 100,000 patients take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+#: What each content pattern finds, in the order they are tried (the first match names
+#: the kind of identifier).
+KINDS: dict[str, str] = {
+    "email": "an e-mail address",
+    "mrn": "a medical record or hospital number",
+    "date": "a date (a date of birth?)",
+    "phone": "a phone number",
+    "address": "a street address",
+    "number": "a long digit run (an MRN or other record number?)",
+    "name": "a person's name",
+}
+
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_MRN = (r"(?i:\b(?:mrn|medical\s*record|hospital\s*(?:no|number|num|#)|chart\s*(?:no|number|#)"
+        r"|patient\s*(?:no|number|#)|nhs\s*(?:no|number)|ssn)\.?\s*[#:\-]?\s*\d+)")
+_DATE = (r"\b\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4}\b"
+         r"|(?i:\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+         r"\s+\d{2,4}\b)"
+         r"|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?"
+         r"\s+\d{4}\b)")
+_PHONE = (r"(?:\+\d{1,3}[\s.\-]?)?\(?\b\d{3}\)?[\s.\-]\d{3}[\s.\-]\d{4}\b"
+          r"|\+\d{1,3}(?:[\s.\-]?\d{2,4}){3,5}\b")
+_ADDRESS = (r"(?i:\b\d{1,5}\s+(?:[a-z]+\s+){1,3}(?:street|st|road|rd|avenue|ave|lane|ln|drive"
+            r"|dr|boulevard|blvd|court|ct|way|place|pl|strasse|straße|weg)\b\.?)"
+            r"|(?i:\b(?:p\.?\s?o\.?\s+box)\s+\d+)")
+# Digit runs of 7 or more not glued to letters (trial ids such as NCT02315612 pass).
+_NUMBER = r"(?<![A-Za-z\d])\d{7,}(?![A-Za-z\d])"
+# 'Okafor, Bob' or two/three capitalised words ('Bob Okafor', 'Anne-Marie de Vries').
+_WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+_NAME = (rf"^\s*{_WORD},\s*{_WORD}(?:\s+{_WORD})?\s*$"
+         rf"|\b{_WORD}\s+(?:(?:de|van|von|der|da|di|le|la)\s+)?{_WORD}\b")
+
+_PREFILTER = re.compile(r"[\s,@/:#+()]|\d{7}|\d[-.]\d{1,2}[-.]\d|\d{3}[-.]\d{3}[-.]\d{4}"
+                        r"|(?i:mrn|ssn|hospital|nhs|chart|patient)")
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "email": re.compile(_EMAIL),
+    "mrn": re.compile(_MRN),
+    "date": re.compile(_DATE),
+    "phone": re.compile(_PHONE),
+    "address": re.compile(_ADDRESS),
+    "number": re.compile(_NUMBER),
+    "name": re.compile(_NAME),
+}
+
+#: Capitalised words that are not names: clinical, product and calendar words that make
+#: two capitalised words in a row in ordinary notes ('Grade Three', 'Kymriah Infusion').
+_NOT_NAMES_TEXT = """
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday grade day week month year
+patient infusion reinfusion product car cart cell cells therapy trial study arm cohort
+hospital centre center clinic university children medical cancer institute national
+complete partial remission response relapse stable progressive disease not evaluable
+cytokine release syndrome neurotoxicity immune effector associated bone marrow flow
+positive negative dim lymphodepletion fludarabine cyclophosphamide tocilizumab dexamethasone
+kymriah yescarta tecartus breyanzi abecma carvykti tisagenlecleucel axicabtagene
+brexucabtagene lisocabtagene idecabtagene ciltacabtagene obecabtagene aucatzyl ciloleucel
+maraleucel autoleucel vicleucel novartis kite gilead juno celgene bms janssen pharma
+phase first second third dose level high low standard intensified other none unknown
+the and or of in on at to for with without after before during see note notes
+acute lymphoblastic leukemia leukaemia lymphoma myeloma ball all dlbcl nhl cns emd mrd
+"""
+NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+
+_PLACEHOLDER = {"email": "[email]", "mrn": "[number]", "date": "[date]", "phone": "[number]",
+                "address": "[address]", "number": "[number]"}
+
+
+def _is_name(text: str) -> bool:
+    """Whether ``text`` holds a name match whose words are not all ordinary words."""
+    for match in PATTERNS["name"].finditer(text):
+        words = re.findall(r"[A-Za-z]+", match.group(0))
+        if not all(w.lower() in NOT_NAMES for w in words):
+            return True
+    return False
+
+
+def identifier_kind(text: str) -> str | None:
+    """The kind of identifier ``text`` looks like (a key of :data:`KINDS`), or ``None``."""
+    for kind, pattern in PATTERNS.items():
+        if kind == "name":
+            if _is_name(text):
+                return kind
+        elif pattern.search(text):
+            return kind
+    return None
+
+
+def screen(values: pd.Series) -> pd.Series:
+    """The kind of identifier in each cell of ``values`` (``None`` where none is seen).
+
+    Vectorised: each pattern runs once over the column's text cells; only the cells a
+    name pattern matched are looked at one by one (to set aside ordinary words).
+    """
+    out = pd.Series(None, index=values.index, dtype="object")
+    present = values.notna()
+    if not present.any():
+        return out
+    cells = values[present].astype(str)
+    # Each distinct value is screened once (ids and codes repeat down a sheet).
+    text = pd.Series(cells.unique())
+    # One cheap pass first: every pattern needs one of these (a space, a separator, a long
+    # digit run or a record-number word); plain codes such as P000123 skip the rest.
+    open_ = text.str.contains(_PREFILTER, regex=True, na=False)
+    kinds = pd.Series(None, index=text.index, dtype="object")
+    for kind, pattern in PATTERNS.items():
+        candidates = text[open_]
+        if candidates.empty:
+            break
+        hit = candidates.str.contains(pattern, regex=True, na=False)
+        if kind == "name" and hit.any():
+            hit = hit & candidates.map(_is_name)
+        hits = hit[hit].index
+        kinds.loc[hits] = kind
+        open_.loc[hits] = False
+    found = kinds.notna()
+    if found.any():
+        out.loc[cells.index] = cells.map(dict(zip(text[found], kinds[found], strict=True)))
+    return out
+
+
+def redact(text: str) -> str:
+    """``text`` with identifiers replaced: ``[date]``, ``[number]``, ``[email]``,
+    ``[address]``, and names kept to initials (``Alice Walker`` -> ``A**** W*****``)."""
+    out = str(text)
+    for kind in ("email", "mrn", "date", "phone", "address", "number"):
+        out = PATTERNS[kind].sub(_PLACEHOLDER[kind], out)
+
+    def mask(match: re.Match[str]) -> str:
+        return re.sub(r"[A-Za-z]+", lambda w: w.group(0)[0] + "*" * (len(w.group(0)) - 1),
+                      match.group(0))
+
+    if _is_name(out):
+        out = PATTERNS["name"].sub(
+            lambda m: mask(m) if not all(w.lower() in NOT_NAMES for w in re.findall(
+                r"[A-Za-z]+", m.group(0))) else m.group(0), out)
+    return out
+
+
+#: Extra-column headers that suggest a direct identifier, in spellings the format's own
+#: patterns (:data:`reinfuse.schema.cohort_v1.IDENTIFIER_PATTERNS`) do not catch; matched
+#: against the header lower-cased with everything but letters and digits removed.
+HEADER_WORDS = re.compile(
+    r"^(?:dob|mrn|mrnno|mrnnumber|patient|patients|pt|ptname|chart|chartno|chartnumber"
+    r"|hospitalno|hospitalnumber|hospitalnum|hospno|recordno|recordnumber|nhsno|ssn"
+    r"|geburtsdatum|geburtstag|nachname|vorname|naissance|datedenaissance|nom|prenom"
+    r"|surname|forename|fullname|initials|birth|born|age_at_dob|contact|telephone|mobile"
+    r"|cell|email|emailaddress|address|homeaddress|zip|postcode|ssn|insurance|insuranceno"
+    r"|enteredby|recordedby|physician|doctor|consultant|nurse)$"
+    r"|^(?:entered|recorded|completed)by|^(?:hospital|chart|record|mrn|medicalrecord)(?:no|num)"
+)
+
+#: Extra-column headers for free text, which may hold anything (names, dates).
+FREE_TEXT_HEADERS = re.compile(r"^(?:notes?|comments?|remarks?|freetext|text|details|memo"
+                               r"|narrative|history|observations?)$")
+
+
+def _squash(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def identifier_header(header: str) -> bool:
+    """Whether an extra column's header looks like an identifier in another spelling
+    (``D.O.B.``, ``MRN#``, ``Patient``, ``Hospital No``, ``Geburtsdatum``, ``Chart``, ``Pt``)
+    or itself carries one (``entered by Bob Okafor on 14/07/2023``)."""
+    return bool(HEADER_WORDS.search(_squash(header))) or identifier_kind(header) is not None
+
+
+def free_text_header(header: str) -> bool:
+    """Whether an extra column's header names free text (``notes``, ``comments``...)."""
+    return bool(FREE_TEXT_HEADERS.match(_squash(header)))
+
+
+def neutral_name(name: str) -> bool:
+    """Whether a file or sheet name carries no identifier (``_`` and ``-`` read as spaces)."""
+    stem = re.sub(r"\.(?:csv|xlsx|xlsm|xls)$", "", name, flags=re.IGNORECASE)
+    return identifier_kind(re.sub(r"[_]+", " ", stem)) is None and identifier_kind(stem) is None
+
+
+def scrub(text: str, secrets: Iterable[tuple[str, str]]) -> str:
+    """``text`` with each secret (longest first) replaced by its redacted form."""
+    for secret, shown in sorted(secrets, key=lambda s: -len(s[0])):
+        if secret and secret in text:
+            text = text.replace(secret, shown)
+    return text
