@@ -11,9 +11,9 @@ import docx
 import pandas as pd
 import pytest
 from pypdf import PdfReader
+from tests.conftest import INFUSIONS, PATIENTS
 
 from reinfuse.cli import main
-from tests.conftest import INFUSIONS, PATIENTS
 
 SECRETS = ["Okafor", "Alice Walker", "Walker", "99887766", "14/07/1999", "14-07-1999",
            "alice@example.org"]
