@@ -33,13 +33,17 @@ IDENTIFYING = {
     "(555) 123-4567": "phone",
     "12 Baker Street": "address",
     "99887766": "number",
+    # HIPAA Safe Harbor items 14 (URLs) and 15 (IP addresses), 45 CFR 164.514(b)(2)(i).
+    "https://portal.example.org/patient?id=5": "url",
+    "www.example.org/okafor": "url",
+    "192.168.1.10": "ip",
 }
 
 # The format's codes, drug, product and construct names and trial ids must pass.
 ORDINARY = ["CD19/CD22", "CD19", "tisagenlecleucel", "Kymriah", "NCT02315612", "15-C-0029",
             "CD19-28z", "CD22-BBz", "FMC63-CD28z", "4-1BB", "P001", "UPN-12", "CHOP-001",
             "Grade 3 CRS", "Complete Remission", "standard", "relapse_prevention", "2018",
-            "1e6", "Kite Pharma", "Phase 1"]
+            "1e6", "Kite Pharma", "Phase 1", "v1.2.3", "0.5", "CD19/22"]
 
 
 @pytest.mark.parametrize(("value", "kind"), IDENTIFYING.items())
@@ -58,6 +62,8 @@ def test_redacted_forms() -> None:
     assert redact("Alice Walker") == "A**** W*****"
     assert redact("Okafor, Bob") == "O*****, B**"
     assert redact("14/07/1999") == "[date]"
+    assert redact("host 192.168.1.10") == "host [number]"
+    assert redact("see https://example.org/x") == "see [url]"
     assert redact("MRN-99887766") == "[number]"
     assert redact("bob@example.org") == "[email]"
     assert redact("entered by Alice Walker on 14/07/2023") == \

@@ -17,6 +17,8 @@ import pandas as pd
 KINDS: dict[str, str] = {
     "email": "an e-mail address",
     "mrn": "a medical record or hospital number",
+    "url": "a web address (URL)",
+    "ip": "an IP address",
     "date": "a date (a date of birth?)",
     "phone": "a phone number",
     "address": "a street address",
@@ -27,6 +29,10 @@ KINDS: dict[str, str] = {
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _MRN = (r"(?i:\b(?:mrn|medical\s*record|hospital\s*(?:no|number|num|#)|chart\s*(?:no|number|#)"
         r"|patient\s*(?:no|number|#)|nhs\s*(?:no|number)|ssn)\.?\s*[#:\-]?\s*\d+)")
+# Safe Harbor items 14 and 15: web addresses and IPv4 addresses (tried before dates, which
+# would otherwise take '192.168.1.10' apart).
+_URL = r"(?i:\b(?:https?|ftp)://\S+|\bwww\.[\w-]+(?:\.[\w-]+)+\S*)"
+_IP = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
 _DATE = (r"\b\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4}\b"
          r"|(?i:\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
          r"\s+\d{2,4}\b)"
@@ -45,11 +51,13 @@ _NAME = (rf"^\s*{_WORD},\s*{_WORD}(?:\s+{_WORD})?\s*$"
          rf"|\b{_WORD}\s+(?:(?:de|van|von|der|da|di|le|la)\s+)?{_WORD}\b")
 
 _PREFILTER = re.compile(r"[\s,@/:#+()]|\d{7}|\d[-.]\d{1,2}[-.]\d|\d{3}[-.]\d{3}[-.]\d{4}"
-                        r"|(?i:mrn|ssn|hospital|nhs|chart|patient)")
+                        r"|(?i:mrn|ssn|hospital|nhs|chart|patient|www\.)")
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(_EMAIL),
     "mrn": re.compile(_MRN),
+    "url": re.compile(_URL),
+    "ip": re.compile(_IP),
     "date": re.compile(_DATE),
     "phone": re.compile(_PHONE),
     "address": re.compile(_ADDRESS),
@@ -76,7 +84,8 @@ acute lymphoblastic leukemia leukaemia lymphoma myeloma ball all dlbcl nhl cns e
 """
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
-_PLACEHOLDER = {"email": "[email]", "mrn": "[number]", "date": "[date]", "phone": "[number]",
+_PLACEHOLDER = {"email": "[email]", "mrn": "[number]", "url": "[url]", "ip": "[number]",
+                "date": "[date]", "phone": "[number]",
                 "address": "[address]", "number": "[number]"}
 
 
@@ -137,7 +146,7 @@ def redact(text: str) -> str:
     """``text`` with identifiers replaced: ``[date]``, ``[number]``, ``[email]``,
     ``[address]``, and names kept to initials (``Alice Walker`` -> ``A**** W*****``)."""
     out = str(text)
-    for kind in ("email", "mrn", "date", "phone", "address", "number"):
+    for kind in ("email", "mrn", "url", "ip", "date", "phone", "address", "number"):
         out = PATTERNS[kind].sub(_PLACEHOLDER[kind], out)
 
     def mask(match: re.Match[str]) -> str:
