@@ -293,12 +293,12 @@ _METHOD = (
     "8:285-295; exponential expansion at rate rho to the peak Cmax at Tmax, then "
     "biexponential decline with rates alpha and beta and slow fraction FB) was fitted to "
     "each curve by least squares on natural-log levels (scipy.optimize.least_squares, "
-    "trust-region reflective, analytical Jacobian, several starts){censoring}; "
+    "Levenberg-Marquardt, analytical Jacobian, five starts){censoring}; "
     "{level:g}% Wald confidence intervals from the Jacobian at the estimate on the log "
     "scale (logit for FB) with a t distribution on n - 6 degrees of freedom, "
     "back-transformed. Curves with fewer than 7 measurements above the limit, fewer than "
-    "1 before or 4 after the observed peak, or a near-singular Jacobian (condition "
-    "number above 1e8) were not fitted."
+    "1 before or 4 after the observed peak, a near-singular Jacobian (condition number "
+    "above 1e8) or a fitted peak outside the measured days were not fitted."
 )
 
 
@@ -377,18 +377,12 @@ def _fit_arrays(
             jac = np.vstack([jac, np.where(active, _log_jacobian(tc, theta), 0.0)])
         return jac
 
-    # Tmax between the first and the last day measured (after day 0).
-    positive = day[day > 0]
-    low = math.log(max(float(positive.min()) if positive.size else 1e-3, 1e-3) * 0.5)
-    high = math.log(float(day.max()))
-    lower = np.array([-np.inf, low, -np.inf, -np.inf, -np.inf, -np.inf])
-    upper = np.array([np.inf, high, np.inf, np.inf, np.inf, np.inf])
+    # Levenberg-Marquardt (MINPACK) from several starts; the lowest sum of squares wins.
     best: optimize.OptimizeResult | None = None
     for start in _starts(t, y):
-        start[1] = float(np.clip(start[1], low + 1e-9, high - 1e-9))
         result = optimize.least_squares(
-            residuals, start, jac=jacobian, bounds=(lower, upper), method="trf",
-            x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=500)
+            residuals, start, jac=jacobian, method="lm", x_scale="jac", xtol=1e-12,
+            ftol=1e-12, gtol=1e-12, max_nfev=500)
         if best is None or result.cost < best.cost:
             best = result
     assert best is not None
@@ -405,6 +399,12 @@ def _fit_arrays(
             f"number of the Jacobian {condition:.3g}, above {MAX_CONDITION:g}): the data "
             "cannot separate some parameters, e.g. a slow phase with no measurement late "
             "enough to show it, or a peak without a rise.")
+    fitted_tmax = math.exp(min(float(theta[1]), _THETA_LIMIT))
+    if not (float(t[0]) <= fitted_tmax <= float(t[-1])):
+        raise StatisticsError(
+            f"{where}: the Stein model is not identifiable from these points: the fitted "
+            f"peak (day {fitted_tmax:.3g}) lies outside the days measured above the limit "
+            f"({float(t[0]):g} to {float(t[-1]):g}).")
     df = n - 6
     ssr = float(np.sum(best.fun ** 2))
     sd = math.sqrt(ssr / df)
@@ -442,7 +442,8 @@ def _estimates(theta: FloatArray, cov: FloatArray, z: float) -> pd.DataFrame:
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", grad, cov, grad), 0.0))
     low, high = centre - z * se, centre + z * se
     order = [0, 1, 2, 3, 4, 5, 6, 7]  # cmax, tmax, rho, alpha, fb, beta, r0, foldx
-    back = np.exp(np.r_[low, high])
+    with np.errstate(over="ignore"):  # an interval too wide to state ends at infinity
+        back = np.exp(np.r_[low, high])
     back_low, back_high = back[:8], back[8:]
     logistic = 1.0 / (1.0 + np.exp(-np.array([low[4], high[4]])))
     back_low[4], back_high[4] = logistic
@@ -503,10 +504,10 @@ def fit_stein(
     log scale ln C = ln Cmax + rho (t - Tmax) before Tmax and ln C = ln Cmax + ln[(1 - FB)
     exp(-alpha s) + FB exp(-beta s)], s = t - Tmax, after. Fitted on the scale (ln Cmax,
     ln Tmax, ln rho, logit FB, ln(alpha - beta), ln beta), so every estimate is a valid
-    curve with alpha > beta, and Tmax is kept between half the first day after 0 and the
-    last day. The paper fitted the same structure as a mixed-effects model (Monolix) with
-    log-normal parameters and an additive error on the log scale; here each curve is
-    fitted on its own, with the same error model.
+    curve with alpha > beta; a fitted Tmax outside the days measured above the limit is
+    refused as not identifiable. The paper fitted the same structure as a mixed-effects
+    model (Monolix) with log-normal parameters and an additive error on the log scale;
+    here each curve is fitted on its own, with the same error model.
 
     Examples
     --------
