@@ -318,7 +318,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     negative = negative_duration_findings(frame, cohort.infusions)
     if negative:  # validation prevents this; a cohort built without it gets named rows
         raise CohortValidationError(negative, source=cohort.source)
-    mismatch = frame_problems(frame, inputs=False)
+    mismatch = frame_problems(frame, inputs=False,
+                              extra=[*infusions.columns, *patients.columns])
     if mismatch:
         raise InternalError("derive() disagrees with the variable registry "
                             "(reinfuse.variables): " + "; ".join(mismatch))

@@ -25,6 +25,7 @@ This module is a leaf: it imports only :mod:`reinfuse.schema`, :mod:`reinfuse.op
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -42,8 +43,7 @@ Origin = Literal["input", "reconciled", "derived"]
 Topic = Literal["marrow", "mrd", "cns", "response", "ld", "crs", "neurotox", "remission",
                 "efs", "os"]
 
-SEED = ("the seed study (reinfusion of the same CAR T product, CART2, in B-ALL; "
-        "clinical-definitions.md)")
+SEED = "seed study (same-product CAR T reinfusion, B-ALL)"
 ASTCT = "ASTCT consensus (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638)"
 
 
@@ -323,7 +323,7 @@ def reconciled_variables() -> tuple[Variable, ...]:
                 f"{name}_derived_from", "text",
                 f"The `{sheet}` observation that decided `{name}_derived` (day, rule, "
                 "sheet row).", depends_on=(sheet,), source="reinfuse.reconcile",
-                origin="reconciled", always=False))
+                topics=base.topics, origin="reconciled", always=False))
     return tuple(out)
 
 
@@ -344,15 +344,17 @@ _ENDPOINT_TOPIC: dict[str, tuple[Topic, ...]] = {
 def _endpoint_variables(endpoint: Endpoint) -> tuple[Variable, Variable]:
     where = (f" Only for rows with `{endpoint.population}`; empty otherwise."
              if endpoint.population else "")
-    common = {"depends_on": endpoint.depends_on(), "options": endpoint.options(),
-              "source": f"reinfuse.variables.ENDPOINTS['{endpoint.name}']; {endpoint.source}",
-              "topics": _ENDPOINT_TOPIC[endpoint.name]}
+    source = f"reinfuse.variables.ENDPOINTS['{endpoint.name}']; {endpoint.source}"
     sentence = endpoint.sentence(DeriveOptions())
-    return (_v(endpoint.time, "float", f"Days of {sentence[0].lower() + sentence[1:]} "
-               "(default options)." + where, unit="days", **common),  # type: ignore[arg-type]
-            _v(endpoint.event, "boolean", f"Whether the {endpoint.title} time ends in an event "
-               f"rather than a censoring; empty when no date is known.{where}",
-               **common))  # type: ignore[arg-type]
+    time = Variable(endpoint.time, "float", f"Days: {sentence} (default options).{where}",
+                    unit="days", depends_on=endpoint.depends_on(),
+                    options=endpoint.options(), source=source,
+                    topics=_ENDPOINT_TOPIC[endpoint.name])
+    event = dataclasses.replace(
+        time, name=endpoint.event, dtype="boolean", unit="",
+        description=f"Whether the {endpoint.title} time ends in an event rather than a "
+                    f"censoring; empty when no date is known.{where}")
+    return time, event
 
 
 def _derived() -> tuple[Variable, ...]:
@@ -422,7 +424,7 @@ def _derived() -> tuple[Variable, ...]:
         _v("first_relapse_date", "datetime", "The first relapse recorded on this or a later "
            "infusion's row (for swimmer plots; remission is censored at the next infusion).",
            depends_on=("relapse_date",)),
-        *remission,
+        *remission, *efs, *os_,
         _v("relapse_phenotype", "text", "For relapses: \"antigen escape, CAR persistent\" "
            "(CAR T cells present, antigen lost or dim), \"CAR loss, antigen preserved\", "
            "else \"other\".", depends_on=("relapse_date", "relapse_antigen", "car_at_relapse"),
@@ -515,8 +517,6 @@ def _derived() -> tuple[Variable, ...]:
            depends_on=("seed_eligible",),
            source="reinfuse.criteria.eligibility.reinfusion_eligibility",
            topics=("marrow", "response", "ld")),
-        *os_,
-        *efs,
     )
 
 
@@ -571,17 +571,20 @@ def _family(dtype: object) -> DtypeFamily | None:
     return None
 
 
-def frame_problems(frame: pd.DataFrame, *, inputs: bool = True) -> list[str]:
+def frame_problems(frame: pd.DataFrame, *, inputs: bool = True,
+                   extra: Iterable[str] = ()) -> list[str]:
     """How ``frame``'s columns and dtypes differ from the registry ([] when they agree).
 
     Every column must be declared, every ``always`` column present, each reconciliation
     pair complete, and each dtype of the declared family (``inputs=False`` checks the
-    dtypes of reconciled and derived columns only).
+    dtypes of reconciled and derived columns only). ``extra`` names the cohort's own
+    columns outside the format (kept, never analysed), which are carried through.
     """
     declared = {v.name: v for v in registry()}
     present = set(frame.columns)
+    carried = set(extra)
     problems = [f"column '{c}' is not declared in reinfuse.variables" for c in frame.columns
-                if c not in declared]
+                if c not in declared and c not in carried]
     problems += [f"declared column '{v.name}' is missing" for v in declared.values()
                  if v.always and v.name not in present]
     problems += [f"'{c}' without '{c}_from'" for c in present
@@ -669,6 +672,12 @@ _OPTION_SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(" ".join(text.split()), 88, initial_indent=indent,
+                         subsequent_indent=indent, break_on_hyphens=False,
+                         break_long_words=False)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -684,12 +693,15 @@ def variables_markdown() -> str:
     ``python -m reinfuse.variables > docs/derived-variables.md``.
     """
     reconciled = ", ".join(f"`{c}`" for cs in RECONCILED.values() for c in cs)
-    lines = [_INTRO.replace("{reconciled}", reconciled), "## Derived variables", "",
+    intro = _INTRO.split("\n\n")
+    intro[3] = _wrap(intro[3].replace("{reconciled}", reconciled))
+    lines = ["\n\n".join(intro), "## Derived variables", "",
              "| name | dtype | unit | depends on | options | source | description |",
              "|---|---|---|---|---|---|---|"]
     for v in DERIVED:
         lines.append(f"| `{v.name}` | {v.dtype} | {v.unit} | {_cell(_names(v.depends_on))} "
-                     f"| {_cell(_names(v.options))} | {_cell(v.source)} "
+                     f"| {_cell(_names(v.options))} "
+                     f"| {_cell(v.source or 'plain definition (reinfuse.derive)')} "
                      f"| {_cell(v.description)} |")
     lines += ["", _ENDPOINTS_TEXT]
     for endpoint in ENDPOINTS.values():
@@ -706,8 +718,7 @@ def variables_markdown() -> str:
             run = [names[i]]
             while i + len(run) < len(names) and docs[names[i + len(run)]] == docs[names[i]]:
                 run.append(names[i + len(run)])
-            lines += [", ".join(run), textwrap.fill(docs[names[i]], 88, initial_indent="    ",
-                                                    subsequent_indent="    ")]
+            lines += [", ".join(run), _wrap(docs[names[i]].replace("``", "`"), "    ")]
             i += len(run)
         if closing:
             lines += ["", closing]
