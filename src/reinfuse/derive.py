@@ -129,11 +129,13 @@ def _time_to_event(frame: pd.DataFrame, endpoint: Endpoint, dates: dict[str, pd.
     events, censors = endpoint.active(opts)
 
     def earliest(sources: tuple[EventSource, ...]) -> pd.Series:
-        columns = {i: dates[s.date].where(frame[s.when].eq(True).fillna(False))
-                   if s.when else dates[s.date] for i, s in enumerate(sources)}
-        if not columns:
-            return pd.Series(pd.NaT, index=frame.index, dtype=frame["date"].dtype)
-        return pd.DataFrame(columns, index=frame.index).min(axis=1)
+        out = pd.Series(pd.NaT, index=frame.index, dtype=frame["date"].dtype)
+        for source in sources:  # a few sources: pairwise minima, skipping unknown dates
+            date = dates[source.date]
+            if source.when:
+                date = date.where(frame[source.when].eq(True).fillna(False))
+            out = out.where(date.isna() | (out <= date), date)
+        return out
 
     event_at, censor_at = earliest(events), earliest(censors)
     event = event_at.notna() & (censor_at.isna() | (event_at <= censor_at))
