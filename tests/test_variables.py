@@ -176,3 +176,16 @@ def test_methods_definitions_follow_the_declared_topics() -> None:
     assert not any("event-free" in c or "CRS" in c for c in clauses)
     assert any(c.startswith("CRS graded") for c in definition_clauses(options, {"crs_any"}))
     assert definition_clauses(options, {"patient_id", "sex"}) == []
+
+
+def test_plan_check_takes_the_registry_names() -> None:
+    # A reconciliation column (only present with raw sheets) is a valid plan variable; a
+    # misspelt derived one is refused with the closest declared name.
+    from reinfuse.analyze import plan_problems
+    from reinfuse.plan import default_plan_text, parse_plan
+
+    text = default_plan_text().replace('variable = "age_years"', 'variable = "crs_grade_derived"',
+                                       1).replace('variable = "ld_pair"', 'variable = "ld_pairs"')
+    problems = plan_problems(parse_plan(text), frame_names())
+    assert len(problems) == 1
+    assert "unknown variable 'ld_pairs' (did you mean 'ld_pair'?)" in problems[0]
