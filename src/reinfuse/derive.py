@@ -21,7 +21,13 @@ from reinfuse.criteria.marrow import marrow_class
 from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
 from reinfuse.errors import CohortValidationError, InternalError
 from reinfuse.options import DeriveOptions
-from reinfuse.variables import ENDPOINTS, Endpoint, EventSource, frame_problems
+from reinfuse.variables import (
+    ENDPOINT_DATES,
+    ENDPOINTS,
+    Endpoint,
+    EventSource,
+    frame_problems,
+)
 
 #: Marrow classes grouped as the seed study's Table 2 prints them.
 MARROW_GROUPS = {"MRD-negative CR": "MRD-negative CR", "M1": "M1", "M2": "M2/M3",
@@ -98,7 +104,7 @@ def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     frame["seed_reason"] = result["reason"].astype("string").where(later)
 
 
-def _endpoint_dates(frame: pd.DataFrame, opts: DeriveOptions) -> dict[str, pd.Series]:
+def _endpoint_dates(frame: pd.DataFrame) -> dict[str, pd.Series]:
     """The dates of :data:`reinfuse.variables.ENDPOINT_DATES`, one per infusion row.
 
     Follow-up belongs to the patient: death is the earliest ``death_date`` on any of the
@@ -263,7 +269,10 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["first_relapse_date"] = (reverse.groupby("patient_id")["relapse_date"].cummin()
                                    .groupby(reverse["patient_id"]).ffill().iloc[::-1])
     # Remission, event-free and overall survival, as reinfuse.variables.ENDPOINTS declares.
-    dates = _endpoint_dates(frame, opts)
+    dates = _endpoint_dates(frame)
+    if set(dates) != {d.name for d in ENDPOINT_DATES}:
+        raise InternalError(f"derive computes the dates {sorted(dates)}, the registry "
+                            f"declares {[d.name for d in ENDPOINT_DATES]}")
     for endpoint in ENDPOINTS.values():
         _time_to_event(frame, endpoint, dates, opts)
 
