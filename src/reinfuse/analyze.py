@@ -33,6 +33,7 @@ from reinfuse.stats import (
 from reinfuse.stats._difference import proportion_difference
 from reinfuse.stats._results import to_plain
 from reinfuse.style import Style, get_style
+from reinfuse.variables import ENDPOINTS
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,10 @@ def fill_labels(text: str, fill: dict[str, str]) -> str:
 
 
 def censoring_phrase(options: DeriveOptions, endpoint: str = "remission") -> str:
-    """Where an endpoint is censored, written from the same options ``derive`` applies.
+    """Where an endpoint is censored, written from the declaration ``derive`` computes it by.
 
-    ``derive`` ends follow-up at death or the last contact, then (options
+    ``endpoint`` is a name of :data:`reinfuse.variables.ENDPOINTS` (``remission``, ``efs``,
+    ``os``). Follow-up ends at death or the last contact, then (options
     ``censor_at_hsct`` and ``censor_at_next_infusion``) at a consolidative HSCT and at the
     patient's next infusion, whichever comes first. Death censors remission (it is not a
     relapse); it is an event of event-free survival.
@@ -190,14 +192,7 @@ def censoring_phrase(options: DeriveOptions, endpoint: str = "remission") -> str
     ...                  "efs")
     'last follow-up'
     """
-    points = ["death", "last follow-up"] if endpoint == "remission" else ["last follow-up"]
-    if options.censor_at_hsct:
-        points.append("a consolidative HSCT (when its date is recorded)")
-    if options.censor_at_next_infusion:
-        points.append("the next infusion")
-    if len(points) == 1:
-        return points[0]
-    return f"{', '.join(points[:-1])} or {points[-1]}, whichever came first"
+    return ENDPOINTS[endpoint].censoring_phrase(options)
 
 
 # --- selecting rows ---------------------------------------------------------------------

@@ -202,19 +202,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     if args.check:
         from reinfuse.analyze import plan_problems
-        from reinfuse.cohort import Cohort
-        from reinfuse.derive import derive
-        from reinfuse.synth import synth_cohort
+        from reinfuse.variables import frame_names
 
         plan = load_plan(args.check)
         plan.derive_options()  # every unknown or wrong [plan.derive] option, at once
-        # The variables the plan may name are the analysis frame's columns; a small
-        # synthetic cohort gives them without needing the user's data.
-        tables = synth_cohort(30, seed=1)
-        tables["infusions"]["source_row"] = range(2, len(tables["infusions"]) + 2)
-        tables["patients"]["source_row"] = range(2, len(tables["patients"]) + 2)
-        columns = derive(Cohort(tables=tables)).columns
-        problems = plan_problems(plan, columns)
+        # The variables the plan may name: the analysis frame's columns, as the variable
+        # registry declares them (inputs, reconciliation pairs, derived variables).
+        problems = plan_problems(plan, frame_names())
         if problems:
             for problem in problems:
                 print(f"{args.check}: {problem}", file=sys.stderr)

@@ -2,8 +2,8 @@
 
 Each derived column applies a clinical criterion from :mod:`reinfuse.criteria` (which cites
 its standard) or a plain definition stated here. All work is vectorised over the whole
-frame; there is no loop over patients or infusions. ``docs/derived-variables.md`` lists the
-columns.
+frame; there is no loop over patients or infusions. The columns are declared in
+:mod:`reinfuse.variables` (``docs/derived-variables.md``) and checked against it at the end.
 """
 
 from __future__ import annotations
@@ -19,8 +19,15 @@ from reinfuse.criteria.eligibility import reinfusion_eligibility
 from reinfuse.criteria.lymphodepletion import classify_regimen, regimen_pair
 from reinfuse.criteria.marrow import marrow_class
 from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
-from reinfuse.errors import CohortValidationError
+from reinfuse.errors import CohortValidationError, InternalError
 from reinfuse.options import DeriveOptions
+from reinfuse.variables import (
+    ENDPOINT_DATES,
+    ENDPOINTS,
+    Endpoint,
+    EventSource,
+    frame_problems,
+)
 
 #: Marrow classes grouped as the seed study's Table 2 prints them.
 MARROW_GROUPS = {"MRD-negative CR": "MRD-negative CR", "M1": "M1", "M2": "M2/M3",
@@ -97,20 +104,53 @@ def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     frame["seed_reason"] = result["reason"].astype("string").where(later)
 
 
-def _survival(frame: pd.DataFrame, *, censor: pd.Series, relapse_event: pd.Series,
-              first_relapse: pd.Series, death: pd.Series, end_of_followup: pd.Series) -> None:
-    """Overall and event-free survival from each infusion, from the follow-up in ``derive``."""
-    frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
-    frame["death_event"] = death.notna()
-    # Event-free survival: no CR is an event at day 0 (the usual ALL convention for
-    # induction failure), then relapse or death, else censored.
-    no_cr = frame["complete_response"].eq(False).fillna(False).astype(bool)
-    death_event = death.notna() & (death <= censor)
-    efs_stop = first_relapse.where(relapse_event, censor)
-    frame["efs_days"] = (efs_stop - frame["date"]).dt.days.mask(no_cr, 0)
-    frame["efs_event"] = (no_cr | relapse_event | death_event).astype("boolean")
-    # A response that is missing or not evaluable is neither a failure nor a CR: the
-    # patient is followed and censored at last contact unless relapse or death is known.
+def _endpoint_dates(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The dates of :data:`reinfuse.variables.ENDPOINT_DATES`, one per infusion row.
+
+    Follow-up belongs to the patient: death is the earliest ``death_date`` on any of the
+    patient's rows, the last contact the latest ``last_followup_date`` (used only when no
+    death is known: a death ends follow-up). A later infusion starts new treatment, and a
+    relapse recorded on a later row still ends a remission begun at this one.
+    """
+    by_patient = frame.groupby("patient_id")
+    death = by_patient["death_date"].transform("min")
+    same_next = frame["patient_id"].eq(frame["patient_id"].shift(-1))
+    missing = pd.Series(pd.NaT, index=frame.index, dtype=frame["date"].dtype)
+    return {"infusion": frame["date"], "response": frame["response_date"],
+            "relapse": frame["first_relapse_date"], "death": death,
+            "last_contact": by_patient["last_followup_date"].transform("max").where(
+                death.isna()),
+            "hsct": frame.get("hsct_date", missing),
+            "next_infusion": frame["date"].shift(-1).where(same_next)}
+
+
+def _time_to_event(frame: pd.DataFrame, endpoint: Endpoint, dates: dict[str, pd.Series],
+                   opts: DeriveOptions) -> None:
+    """Write ``endpoint.time`` (days) and ``endpoint.event`` as the declaration says.
+
+    Each row is followed from the start date to the earliest date among the event and
+    censoring sources the options switch on; an event on the day of a censoring counts as
+    the event. No known date leaves both missing (unknown, not censored at day 0).
+    """
+    events, censors = endpoint.active(opts)
+
+    def earliest(sources: tuple[EventSource, ...]) -> pd.Series:
+        out = pd.Series(pd.NaT, index=frame.index, dtype=frame["date"].dtype)
+        for source in sources:  # a few sources: pairwise minima, skipping unknown dates
+            date = dates[source.date]
+            if source.when:
+                date = date.where(frame[source.when].eq(True).fillna(False))
+            out = out.where(date.isna() | (out <= date), date)
+        return out
+
+    event_at, censor_at = earliest(events), earliest(censors)
+    event = event_at.notna() & (censor_at.isna() | (event_at <= censor_at))
+    stop = event_at.where(event, censor_at)
+    keep = stop.notna()
+    if endpoint.population is not None:
+        keep &= frame[endpoint.population].eq(True).fillna(False).astype(bool)
+    frame[endpoint.time] = (stop - dates[endpoint.start]).dt.days.astype("float64").where(keep)
+    frame[endpoint.event] = event.astype("boolean").where(keep)
 
 
 def _severe_neurotox(frame: pd.DataFrame, opts: DeriveOptions) -> None:
@@ -152,47 +192,11 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     Returns
     -------
     pandas.DataFrame
-        Sorted by ``patient_id`` and ``infusion``. Derived columns:
-
-        - ``n_infusions``: infusions the patient received.
-        - ``marrow_class_pre``: MRD-negative CR / M1 / M2 / M3 before the infusion;
-          ``marrow_group_pre`` merges M2 and M3 as Table 2 does.
-        - ``cns_status_pre``: CNS1 / CNS1 flow+ / CNS2 / CNS3.
-        - ``objective_response``, ``complete_response``, ``mrd_negative_cr``,
-          ``not_in_cr``: booleans from ``best_response`` (and MRD at best response).
-        - ``ld_class`` (``ld_regimen``, or the class of the drug totals when the regimen is
-          missing), ``ld_pair`` (previous -> this infusion) and ``ld_intensified``.
-        - ``dose_change`` (equal / lower / higher than the previous infusion) and
-          ``days_since_previous``.
-        - ``previous_best_response``, ``previous_complete_response``.
-        - ``remission_days`` and ``remission_event``: from the response date to relapse
-          (event) or to the last follow-up or death (censored), for complete responses.
-        - ``first_relapse_date``: the first relapse recorded on this or a later infusion's
-          row (for swimmer plots; remission is censored at the next infusion).
-        - ``relapse_phenotype``: "antigen escape, CAR persistent" or "CAR loss, antigen
-          preserved" (else "other"), for relapses.
-        - ``antigen_loss_after``: antigen dim or negative after the infusion.
-        - ``abc_cd19_change``, ``abc_cd22_change``: change in antigen binding capacity
-          since the previous infusion.
-        - ``relapse_site_group``: CNS (any CNS involvement) / marrow and EMD / marrow only /
-          EMD only, for relapses.
-        - ``antigen_increased``: CD19 or CD22 ABC higher than before the previous infusion.
-        - ``prior_immunotherapy`` (blinatumomab or inotuzumab), ``prior_car_any``.
-        - ``mrd_positive_cr``; ``crs_any``, ``crs_severe`` (grade >= 3), ``neurotox_any``,
-          ``neurotox_severe`` (by the grade's scale ``neurotox_severe_scale``: CTCAE
-          grade >= ``severe_neurotox_min_grade_ctcae``, 4 by default: the seed study's
-          "> grade 3"; ICANS grade >= ``severe_neurotox_min_grade_icans``, 3), and
-          ``previous_crs_any``, ``previous_neurotox_any`` at the previous infusion.
-        - ``expansion_detected``: CAR T cells detected after the infusion, in blood (peak
-          above zero) or in the CSF.
-        - On reinfusions: ``mod_intensified_ld``, ``mod_higher_dose``, ``mod_lower_burden``,
-          ``any_modification`` and ``modifications`` (what was changed from the previous
-          infusion), and ``seed_eligible``, ``seed_indication``, ``seed_reason`` (the seed
-          study's reinfusion criteria applied to the previous infusion).
-        - ``followup_days`` and ``death_event``: from the infusion to death or last contact
-          (overall survival from the infusion).
-        - ``efs_days`` and ``efs_event``: event-free survival from the infusion; no CR is
-          an event at day 0, then relapse or death; otherwise censored at last contact.
+        Sorted by ``patient_id`` and ``infusion``: the cohort's columns and the derived
+        ones, each declared (name, dtype, unit, dependencies, options, source) in
+        :mod:`reinfuse.variables` and listed in ``docs/derived-variables.md``. The
+        endpoints (remission, event-free and overall survival) are computed as
+        :data:`reinfuse.variables.ENDPOINTS` declares them.
 
     Raises
     ------
@@ -200,6 +204,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         When a follow-up, event-free or remission duration would be negative (a cohort
         that did not go through validation); each finding names the patient, infusion
         and row.
+    InternalError
+        When the frame's columns or dtypes disagree with the registry (a bug).
     """
     opts = options or DeriveOptions()
     infusions = cohort.infusions.drop(columns=["source_row"], errors="ignore")
@@ -259,31 +265,16 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["previous_complete_response"] = _previous(frame, "complete_response").astype(
         "boolean")
 
-    # Follow-up belongs to the patient: the last contact on any row, ended by death.
-    by_patient = frame.groupby("patient_id")
-    death = by_patient["death_date"].transform("min")
-    last_contact = by_patient["last_followup_date"].transform("max")
-    end_of_followup = death.where(death.notna(), last_contact)
-    # A later infusion starts new treatment: time-to-event from this infusion is censored
-    # there (option), and a relapse recorded on a later row still ends this remission.
-    same_next = frame["patient_id"].eq(frame["patient_id"].shift(-1))
-    next_infusion = frame["date"].shift(-1).where(same_next)
-    censor = end_of_followup
-    if opts.censor_at_hsct and "hsct_date" in frame:
-        hsct = frame["hsct_date"]
-        censor = censor.where(hsct.isna() | (censor <= hsct), hsct)
-    if opts.censor_at_next_infusion:
-        censor = censor.where(next_infusion.isna() | (censor <= next_infusion), next_infusion)
     reverse = frame.iloc[::-1]
-    first_relapse = (reverse.groupby("patient_id")["relapse_date"].cummin()
-                     .groupby(reverse["patient_id"]).ffill().iloc[::-1])
-    relapse_event = first_relapse.notna() & (first_relapse <= censor)
-    frame["first_relapse_date"] = first_relapse
-    in_cr = frame["complete_response"].fillna(False).astype(bool)
-    frame["remission_event"] = (in_cr & relapse_event).astype("boolean")
-    frame.loc[~in_cr, "remission_event"] = pd.NA
-    stop = first_relapse.where(relapse_event, censor)
-    frame["remission_days"] = (stop - frame["response_date"]).dt.days.where(in_cr)
+    frame["first_relapse_date"] = (reverse.groupby("patient_id")["relapse_date"].cummin()
+                                   .groupby(reverse["patient_id"]).ffill().iloc[::-1])
+    # Remission, event-free and overall survival, as reinfuse.variables.ENDPOINTS declares.
+    dates = _endpoint_dates(frame)
+    if set(dates) != {d.name for d in ENDPOINT_DATES}:
+        raise InternalError(f"derive computes the dates {sorted(dates)}, the registry "
+                            f"declares {[d.name for d in ENDPOINT_DATES]}")
+    for endpoint in ENDPOINTS.values():
+        _time_to_event(frame, endpoint, dates, opts)
 
     relapsed = frame["relapse_date"].notna()
     lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
@@ -333,11 +324,14 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["expansion_detected"] = (blood | csf).astype("boolean")
     frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
     _reinfusion_strategy(frame, opts)
-    _survival(frame, censor=censor, relapse_event=relapse_event, first_relapse=first_relapse,
-              death=death, end_of_followup=end_of_followup)
     from reinfuse.validate._rules import negative_duration_findings
 
     negative = negative_duration_findings(frame, cohort.infusions)
     if negative:  # validation prevents this; a cohort built without it gets named rows
         raise CohortValidationError(negative, source=cohort.source)
+    mismatch = frame_problems(frame, inputs=False,
+                              extra=[*infusions.columns, *patients.columns])
+    if mismatch:
+        raise InternalError("derive() disagrees with the variable registry "
+                            "(reinfuse.variables): " + "; ".join(mismatch))
     return frame

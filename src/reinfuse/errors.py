@@ -65,3 +65,12 @@ class ExternalResourceError(ReinfuseError):
 
 class StatisticsError(ReinfuseError):
     """A statistical test was asked for on data it cannot be computed from."""
+
+
+class InternalError(RuntimeError):
+    """A bug in reinfuse: an internal contract was broken (not caused by the user's input).
+
+    For example ``derive`` returned a column the variable registry
+    (:mod:`reinfuse.variables`) does not declare, or of another dtype. Deliberately not a
+    :class:`ReinfuseError`: it should surface as a bug report, not as an input problem.
+    """

@@ -437,6 +437,11 @@ def _attribute_docs() -> dict[str, str]:
     return docs
 
 
+def option_docs() -> dict[str, str]:
+    """Each ``DeriveOptions`` field's description (from the class docstring), by name."""
+    return _attribute_docs()
+
+
 def options_markdown() -> str:
     """The ``[plan.derive]`` options as a Markdown table (key, default, meaning).
 

@@ -18,11 +18,11 @@ from reinfuse.analyze import (
     Results,
     TableResult,
     TableRow,
-    censoring_phrase,
 )
 from reinfuse.derive import DeriveOptions
 from reinfuse.plan import Plan
 from reinfuse.style import get_style
+from reinfuse.variables import ENDPOINTS, topics_of
 
 # Display names of the packages quoted in the methods (keys of the reproducibility stamp).
 _COMPUTED_WITH = (("numpy", "NumPy"), ("pandas", "pandas"), ("scipy", "SciPy"),
@@ -104,21 +104,6 @@ def methods_paragraphs(plan: Plan, results: Results, options: DeriveOptions,
     return paragraphs
 
 
-# Variables (analysis-frame columns, or a figure kind) whose printing needs each definition;
-# a name matches when it contains one of the words.
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "marrow": ("marrow", "burden", "seed_"),
-    "mrd": ("mrd", "marrow_class", "marrow_group"),
-    "cns": ("cns_status",),
-    "response": ("response", "not_in_cr", "seed_", "remission", "efs_"),
-    "ld": ("ld_", "seed_"),
-    "crs": ("crs_",),
-    "neurotox": ("neurotox",),
-    "remission": ("remission", "swimmer"),
-    "efs": ("efs_",),
-    "os": ("death_event", "followup_days"),
-}
-
 # Variables figures of each kind draw (besides the names in their parameters).
 _FIGURE_VARIABLES: dict[str, tuple[str, ...]] = {
     "response_by_infusion": ("best_response", "objective_response"),
@@ -168,12 +153,12 @@ def definition_clauses(options: DeriveOptions, variables: Collection[str]) -> li
     """The definitions the printed variables use, written from the derivation options.
 
     Each clause is given only when a variable needs it (e.g. no CRS grading without a CRS
-    row), and the censoring of remission and event-free survival is written by
-    :func:`reinfuse.analyze.censoring_phrase` from the options ``derive`` applies, so the
-    text cannot say other than what was computed.
+    row: the topics each variable needs are declared in :mod:`reinfuse.variables`), and
+    the endpoints' sentences are written by :meth:`reinfuse.variables.Endpoint.sentence`
+    from the same declarations and options ``derive`` computes them with, so the text
+    cannot say other than what was computed.
     """
-    def needs(topic: str) -> bool:
-        return any(word in name for name in variables for word in _NEEDS[topic])
+    needed = topics_of(variables)  # each variable's topics, declared in reinfuse.variables
 
     threshold = f"{options.cns_wbc_threshold:g}"
     clauses = [
@@ -192,15 +177,9 @@ def definition_clauses(options: DeriveOptions, variables: Collection[str]) -> li
                f"{options.ld_intensified_totals[1]:g} mg/m²"),
         ("crs", "CRS graded by the ASTCT consensus (Lee et al. 2019), severe at grade ≥ 3"),
         ("neurotox", f"neurotoxicity severe at {severe_neurotox_phrase(options)}"),
-        ("remission", "duration of remission from the first documented CR to relapse, "
-                      f"censored at {censoring_phrase(options, 'remission')}"),
-        ("efs", "event-free survival from the infusion, with no CR an event at day 0 and "
-                "otherwise relapse or death the event, censored at "
-                f"{censoring_phrase(options, 'efs')}"),
-        ("os", "overall survival from the infusion to death from any cause, censored at last "
-               "follow-up"),
+        *((name, ENDPOINTS[name].sentence(options)) for name in ("remission", "efs", "os")),
     ]
-    return [text for topic, text in clauses if needs(topic)]
+    return [text for topic, text in clauses if topic in needed]
 
 
 # --- the results template --------------------------------------------------------------------
