@@ -65,3 +65,11 @@ class ExternalResourceError(ReinfuseError):
 
 class StatisticsError(ReinfuseError):
     """A statistical test was asked for on data it cannot be computed from."""
+
+
+class FlowError(ReinfuseError):
+    """A flow cytometry input (FCS file, gate file, bead lot, bead fit) that cannot be used."""
+
+
+class FcsFormatError(FlowError):
+    """An FCS file is malformed, truncated or uses a layout reinfuse does not read."""
