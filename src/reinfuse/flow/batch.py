@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from reinfuse.errors import FlowError, ReinfuseError
+from reinfuse.flow.compensate import compensate
 from reinfuse.flow.fcs import read_fcs
 from reinfuse.flow.gates import GateSet, gate_sample
 from reinfuse.flow.quantibrite import (
@@ -156,8 +157,9 @@ def process_sample(spec: SampleSpec, gates: GateSet, beads: BeadSettings | None 
             raise FlowError(f"antigen_samples row {spec.row}: blast_gate {spec.blast_gate!r} "
                             f"is not in the gate file; gates are {', '.join(gates.gates)}")
         bead = read_fcs(spec.bead_path)
-        fit = fit_beads(bead, spec.channel, lot, beads)
-        sample = gate_sample(read_fcs(spec.fcs_path), gates)
+        pe_beads = compensate(bead, channels=[spec.channel])[:, 0]  # its own spill, if any
+        fit = fit_beads(bead, spec.channel, lot, beads, fluorescence=pe_beads)
+        sample = gate_sample(read_fcs(spec.fcs_path), gates, channels=[spec.channel])
         pe = sample.linear(spec.channel)[sample.masks[spec.blast_gate]]
         res = blast_abc(pe, fit, abc)
     except Exception as exc:  # per-sample isolation: report, never stop the batch

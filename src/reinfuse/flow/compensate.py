@@ -20,7 +20,7 @@ A = 0``. Gate coordinates are written in transformed units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +39,7 @@ __all__ = ["MAX_CONDITION", "SPILL_KEYWORDS", "SpillMatrix", "Transform", "compe
 SPILL_KEYWORDS = ("$SPILLOVER", "SPILL", "$COMP")
 #: Largest condition number of a spillover matrix that is used.
 MAX_CONDITION = 1e6
+_BLOCK = 32768
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def spill_matrix(fcs: FcsData) -> SpillMatrix | None:
 
 
 def compensate(fcs: FcsData, spill: SpillMatrix | Literal["file"] | None = "file",
-               ) -> npt.NDArray[np.float64]:
+               channels: Sequence[str] | None = None) -> npt.NDArray[np.float64]:
     """Compensated copy of ``fcs.events`` (channels outside the matrix unchanged).
 
     Parameters
@@ -93,13 +94,34 @@ def compensate(fcs: FcsData, spill: SpillMatrix | Literal["file"] | None = "file
     spill : SpillMatrix, None or "file"
         ``"file"`` (default) uses :func:`spill_matrix`; ``None`` returns an uncompensated
         copy.
+    channels : sequence of str
+        Only these channels (detector or marker names), as the columns of the result, in
+        this order: far less work than the whole matrix when gating reads a few channels.
     """
     matrix = spill_matrix(fcs) if spill == "file" else spill
-    out = fcs.events.copy()
+    ev = fcs.events
+    want = (np.arange(ev.shape[1]) if channels is None
+            else np.array([fcs.channel_index(c) for c in channels], dtype=np.intp))
     if matrix is None:
-        return out
-    idx = [fcs.channels.index(c) for c in matrix.channels]
-    out[:, idx] = fcs.events[:, idx] @ np.linalg.inv(matrix.values)
+        return ev[:, want].copy() if channels is not None else ev.copy()
+    idx = np.array([fcs.channels.index(c) for c in matrix.channels], dtype=np.intp)
+    inv = np.linalg.inv(matrix.values)
+    # Output column j = input column j, or (for a spilled channel) inputs idx @ inv[:, k].
+    position = {int(c): k for k, c in enumerate(idx)}
+    spilled = [j for j, c in enumerate(want) if int(c) in position]
+    plain = [j for j, c in enumerate(want) if int(c) not in position]
+    weights = inv[:, [position[int(want[j])] for j in spilled]]
+    src: slice | npt.NDArray[np.intp] = idx
+    if np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        src = slice(int(idx[0]), int(idx[0]) + len(idx))
+    out = np.empty((ev.shape[0], len(want)), dtype=np.float64)
+    # Blocks of rows that stay in cache: about 3x faster than one product over 1e6 rows.
+    for start in range(0, ev.shape[0], _BLOCK):
+        block = ev[start:start + _BLOCK]
+        if plain:
+            out[start:start + _BLOCK, plain] = block[:, want[plain]]
+        if spilled:
+            out[start:start + _BLOCK, spilled] = block[:, src] @ weights
     return out
 
 

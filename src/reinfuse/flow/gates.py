@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import ast
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,32 +279,40 @@ class GatedSample:
 
     ``masks`` holds one boolean array per gate; ``values(channel)`` the compensated,
     transformed values (gate units), ``linear(channel)`` the compensated linear values.
+    Only the channels read are compensated (see :func:`gate_sample`).
     """
 
     fcs: FcsData
-    compensated: npt.NDArray[np.float64] = field(repr=False)
     masks: Mapping[str, npt.NDArray[np.bool_]] = field(repr=False)
     gates: GateSet = field(repr=False)
+    compensated: bool = True
+    _linear: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict, repr=False)
 
     def linear(self, channel: str) -> npt.NDArray[np.float64]:
         """Compensated values of a channel on its linear scale."""
-        return self.compensated[:, self.fcs.channel_index(channel)]
+        key = self.fcs.channels[self.fcs.channel_index(channel)]
+        if key not in self._linear:
+            spill = "file" if self.compensated else None
+            self._linear[key] = compensate(self.fcs, spill, [key])[:, 0]
+        return self._linear[key]
 
     def values(self, channel: str) -> npt.NDArray[np.float64]:
         """Compensated values of a channel in the gate file's transform."""
         i = self.fcs.channel_index(channel)
         tr = self.gates.transform_for(self.fcs.channels[i], self.fcs.markers[i])
-        return tr.apply(self.compensated[:, i])
+        return tr.apply(self.linear(channel))
 
     def count(self, gate: str) -> int:
         """Events in a gate."""
         return int(self.masks[gate].sum())
 
 
-def gate_sample(fcs: FcsData, gates: GateSet, *, compensated: bool = True) -> GatedSample:
+def gate_sample(fcs: FcsData, gates: GateSet, *, compensated: bool = True,
+                channels: Sequence[str] = ()) -> GatedSample:
     """Compensate ``fcs`` with its own spill matrix and evaluate every gate.
 
-    Each channel is transformed once, and only if a gate reads it.
+    The channels the gates read (and ``channels``, e.g. the PE channel to quantify) are
+    compensated in one pass; each is transformed once.
 
     Raises
     ------
@@ -312,21 +320,26 @@ def gate_sample(fcs: FcsData, gates: GateSet, *, compensated: bool = True) -> Ga
         A gate names a channel the file does not have (the message lists the channels), or
         the spill matrix cannot be used.
     """
-    comp = compensate(fcs) if compensated else fcs.events.copy()
-    cache: dict[str, npt.NDArray[np.float64]] = {}
     missing = sorted({c for g in gates.gates.values() for c in g.channels()
-                      if _resolves(fcs, c) is None})
+                      if _resolves(fcs, c) is None} | {c for c in channels
+                                                        if _resolves(fcs, c) is None})
     if missing:
         have = [f"{c} ({m})" if m else c
                 for c, m in zip(fcs.channels, fcs.markers, strict=True)]
         raise FlowError(f"{fcs.source}: gate file {gates.source} names channels the file "
                         f"does not have: {missing}; channels are {have}")
+    needed = list(dict.fromkeys(
+        fcs.channels[fcs.channel_index(c)]
+        for c in [*(c for g in gates.gates.values() for c in g.channels()), *channels]))
+    lin = compensate(fcs, "file" if compensated else None, needed) if needed else None
+    linear = {c: lin[:, k] for k, c in enumerate(needed)} if lin is not None else {}
+    cache: dict[str, npt.NDArray[np.float64]] = {}
 
     def col(name: str) -> npt.NDArray[np.float64]:
         if name not in cache:
             i = fcs.channel_index(name)
             tr = gates.transform_for(fcs.channels[i], fcs.markers[i])
-            cache[name] = tr.apply(comp[:, i])
+            cache[name] = tr.apply(linear[fcs.channels[i]])
         return cache[name]
 
     masks: dict[str, npt.NDArray[np.bool_]] = {}
@@ -342,7 +355,7 @@ def gate_sample(fcs: FcsData, gates: GateSet, *, compensated: bool = True) -> Ga
 
     for name in gates.gates:
         mask(name)
-    return GatedSample(fcs, comp, masks, gates)
+    return GatedSample(fcs, masks, gates, compensated, linear)
 
 
 def _resolves(fcs: FcsData, name: str) -> int | None:
