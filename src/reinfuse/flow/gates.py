@@ -292,8 +292,9 @@ class GatedSample:
         """Compensated values of a channel on its linear scale."""
         key = self.fcs.channels[self.fcs.channel_index(channel)]
         if key not in self._linear:
-            spill = "file" if self.compensated else None
-            self._linear[key] = compensate(self.fcs, spill, [key])[:, 0]
+            comp = compensate(self.fcs, channels=[key]) if self.compensated else (
+                compensate(self.fcs, None, [key]))
+            self._linear[key] = comp[:, 0]
         return self._linear[key]
 
     def values(self, channel: str) -> npt.NDArray[np.float64]:
