@@ -8,6 +8,7 @@ log-normal ABC come from the normal CDF (scipy.stats.norm), not from the code un
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from reinfuse.flow.quantibrite import (
     BeadFitError,
     BeadSettings,
     blast_abc,
+    find_bead_peaks,
     fit_beads,
     parse_bead_lot,
 )
@@ -99,3 +101,23 @@ def test_bead_lot_parsing() -> None:
             parse_bead_lot(bad)
     with pytest.raises(FlowError, match="statistic"):
         AbcSettings(statistic="mean")
+
+
+def test_peaks_of_flowcal_example_beads_match_flowcal() -> None:
+    """FlowCal's own example bead file (8 Spherotech populations, FCS 3.0, log FL1).
+
+    Reference: FlowCal 1.3.1 run on it as in its examples/analyze_mef.py (start_end 250/100,
+    high_low on FSC/SSC, density2d on FSC/SSC at 0.85, mef.get_transform_fxn clustering
+    on FL1 and FL3): the per-population FL1 medians (RFI) below, from its
+    ``statistic['values']``. reinfuse finds peaks on FL1 alone and reports geometric means:
+    the six brighter populations agree within 1 %; the two dimmest overlap in FL1 alone
+    (FlowCal separates them with FL3), so 6 % is allowed there.
+    """
+    flowcal = [153.99265261, 198.09567786, 278.81266654, 532.79789459, 1154.78198469,
+               2763.16137845, 7041.35515486, 9222.39565104]
+    d = read_fcs(Path(__file__).resolve().parents[1] / "data" / "fcs" /
+                 "flowcal_beads_sample001.fcs.gz")
+    geo, counts, _ = find_bead_peaks(d, "FL1", BeadSettings(n_peaks=8))
+    np.testing.assert_allclose(geo[2:], flowcal[2:], rtol=0.01)
+    np.testing.assert_allclose(geo[:2], flowcal[:2], rtol=0.06)
+    assert min(counts) > 2000

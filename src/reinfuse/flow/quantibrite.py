@@ -52,7 +52,7 @@ from reinfuse.errors import FlowError
 from reinfuse.flow.fcs import FcsData
 
 __all__ = ["AbcResult", "AbcSettings", "BeadFit", "BeadFitError", "BeadSettings",
-           "blast_abc", "fit_beads", "parse_bead_lot"]
+           "blast_abc", "find_bead_peaks", "fit_beads", "parse_bead_lot"]
 
 
 class BeadFitError(FlowError):
@@ -66,7 +66,7 @@ class BeadSettings:
     n_peaks: int = 4
     scatter_window: float = 0.12
     bins: int = 512
-    smooth_bins: float = 3.0
+    smooth_bins: float = 2.0
     min_beads_per_peak: int = 100
     min_r2: float = 0.98
     slope_range: tuple[float, float] = (0.8, 1.2)
@@ -138,37 +138,22 @@ def _singlets(fcs: FcsData, scatter: tuple[str, ...], s: BeadSettings) -> npt.ND
     return keep
 
 
-def fit_beads(fcs: FcsData, channel: str, pe_per_bead: tuple[float, ...],
-              settings: BeadSettings | None = None,
-              scatter: tuple[str, ...] | None = None,
-              fluorescence: npt.NDArray[np.float64] | None = None) -> BeadFit:
-    """Find the bead populations in a QuantiBRITE file and fit the calibration line.
+def find_bead_peaks(fcs: FcsData, channel: str, settings: BeadSettings | None = None,
+                    scatter: tuple[str, ...] | None = None,
+                    fluorescence: npt.NDArray[np.float64] | None = None,
+                    ) -> tuple[tuple[float, ...], tuple[int, ...], int]:
+    """Geometric means and sizes of the ``settings.n_peaks`` bead populations (steps 1-3).
 
-    Parameters
-    ----------
-    fcs : FcsData
-        The bead file.
-    channel : str
-        The PE detector (``PE-A``) or its marker.
-    pe_per_bead : tuple of float
-        The lot's PE molecules per bead, increasing (:func:`parse_bead_lot`).
-    settings : BeadSettings
-        Peak finding and acceptance parameters.
-    scatter : tuple of str
-        Scatter channels for the singlet gate; default ``FSC-A`` and ``SSC-A`` where present
-        (else ``FSC-H``/``SSC-H``, ``FSC``/``SSC``).
-    fluorescence : numpy.ndarray
-        PE values to use instead of ``fcs.column(channel)`` (e.g. compensated).
+    Returns ``(geometric means, beads per population, single beads)``, populations in
+    increasing fluorescence. Parameters as for :func:`fit_beads`.
 
     Raises
     ------
     BeadFitError
-        Fewer than ``n_peaks`` populations, or a population with too few beads.
+        Too few single beads, fewer populations than ``n_peaks``, or a population with
+        fewer than ``min_beads_per_peak`` beads.
     """
     s = settings or BeadSettings()
-    if len(pe_per_bead) != s.n_peaks:
-        raise BeadFitError(f"{fcs.source}: {len(pe_per_bead)} PE values given for "
-                           f"{s.n_peaks} bead populations")
     if scatter is None:
         names = {c.upper(): c for c in fcs.channels}
         scatter = tuple(next(names[k] for k in (f"{p}-A", f"{p}-H", p) if k in names)
@@ -204,6 +189,41 @@ def fit_beads(fcs: FcsData, channel: str, pe_per_bead: tuple[float, ...],
                                f"at least {s.min_beads_per_peak} are needed")
         geo.append(float(10 ** v.mean()))
         counts.append(len(v))
+    return tuple(geo), tuple(counts), n_single
+
+
+def fit_beads(fcs: FcsData, channel: str, pe_per_bead: tuple[float, ...],
+              settings: BeadSettings | None = None,
+              scatter: tuple[str, ...] | None = None,
+              fluorescence: npt.NDArray[np.float64] | None = None) -> BeadFit:
+    """Find the bead populations in a QuantiBRITE file and fit the calibration line.
+
+    Parameters
+    ----------
+    fcs : FcsData
+        The bead file.
+    channel : str
+        The PE detector (``PE-A``) or its marker.
+    pe_per_bead : tuple of float
+        The lot's PE molecules per bead, increasing (:func:`parse_bead_lot`).
+    settings : BeadSettings
+        Peak finding and acceptance parameters.
+    scatter : tuple of str
+        Scatter channels for the singlet gate; default ``FSC-A`` and ``SSC-A`` where present
+        (else ``FSC-H``/``SSC-H``, ``FSC``/``SSC``).
+    fluorescence : numpy.ndarray
+        PE values to use instead of ``fcs.column(channel)`` (e.g. compensated).
+
+    Raises
+    ------
+    BeadFitError
+        Fewer than ``n_peaks`` populations, or a population with too few beads.
+    """
+    s = settings or BeadSettings()
+    if len(pe_per_bead) != s.n_peaks:
+        raise BeadFitError(f"{fcs.source}: {len(pe_per_bead)} PE values given for "
+                           f"{s.n_peaks} bead populations")
+    geo, counts, n_single = find_bead_peaks(fcs, channel, s, scatter, fluorescence)
     x = np.log10(np.asarray(pe_per_bead, dtype=float))
     y = np.log10(np.asarray(geo))
     m, c = np.polyfit(x, y, 1)
