@@ -135,9 +135,12 @@ def _cmd_antigen(args: argparse.Namespace) -> int:
     except GateError as exc:
         raise UsageError(str(exc)) from None
     specs = sample_specs(table, args.path)
-    results = run_antigen(specs, gates, scheduler=args.scheduler, workers=args.workers,
-                          progress=not args.quiet,
-                          abc=AbcSettings(statistic=args.statistic))
+    try:
+        results = run_antigen(specs, gates, scheduler=args.scheduler, workers=args.workers,
+                              progress=not args.quiet,
+                              abc=AbcSettings(statistic=args.statistic))
+    except (OSError, TimeoutError) as exc:  # the --scheduler address cannot be reached
+        raise UsageError(f"cannot use the Dask scheduler {args.scheduler}: {exc}") from None
     qc = qc_table(results)
     table_out = RichTable(title="antigen samples: QC")
     for col in ("row", "patient_id", "infusion", "timepoint", "antigen", "status", "bead_r2",
