@@ -153,3 +153,22 @@ def test_identifying_keywords_never_pass_safe_text() -> None:
     kept = safe_text(d.text)
     assert "SPILL" in kept and "$P10S" in kept
     assert not {"$SRC", "$FIL", "$DATE", "EXPORT USER NAME", "GUID", "$BTIM"} & kept.keys()
+
+
+def test_corrupted_bytes_give_data_or_a_clear_error() -> None:
+    """Seeded byte mutations of a valid file: a result or FcsFormatError, never a crash."""
+    rng = np.random.default_rng(7)
+    good = fcs_bytes(rng.uniform(0, 1000, (20, 3)), ["FSC-A", "SSC-A", "PE-A"],
+                     datatype="I", bits=16, extra={"$P3E": "4,1"})
+    outcomes = {"read": 0, "error": 0}
+    for _ in range(300):
+        raw = bytearray(good)
+        for pos in rng.integers(0, len(raw), rng.integers(1, 4)):
+            raw[pos] = int(rng.choice(list(b"0123456789/$,-. eE\x00\xff")))
+        cut = int(rng.integers(len(raw) // 2, len(raw) + 1))
+        try:
+            read_fcs(bytes(raw[:cut]))
+            outcomes["read"] += 1
+        except FcsFormatError:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0 and sum(outcomes.values()) == 300

@@ -58,6 +58,8 @@ from reinfuse.errors import FcsFormatError
 __all__ = ["FcsData", "fcs_bytes", "fcs_dataset_count", "read_fcs", "read_fcs_all", "safe_text"]
 
 _HEADER_LEN = 58
+#: Most parameters a data set may declare (a guard against corrupt ``$PAR`` values).
+MAX_PARAMETERS = 10_000
 #: Most bytes a DATA end offset may be off (beyond ``$TOT`` events) and still be read.
 OFFSET_TOLERANCE = 8
 
@@ -217,7 +219,7 @@ def _int_kw(source: str, text: Mapping[str, str], key: str, default: int | None 
         return default
     try:
         return int(float(text[key]))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _bad(source, f"keyword {key} is {text[key]!r}, not a number") from None
 
 
@@ -248,7 +250,8 @@ def _decode(source: str, data: bytes, text: Mapping[str, str], n_par: int, n_tot
             raise _bad(source, f"$DATATYPE {dtype_kw} needs $PnB = {8 * size} for every "
                                f"parameter; parameters {wrong} say otherwise")
         arr = np.frombuffer(data, dtype=f"{order}f{size}", count=n_tot * n_par)
-        return arr.reshape(n_tot, n_par).astype(np.float64)
+        with np.errstate(invalid="ignore"):  # NaN stored in the file stays NaN
+            return arr.reshape(n_tot, n_par).astype(np.float64)
     if dtype_kw != "I":
         raise _bad(source, f"$DATATYPE {dtype_kw!r} is not read; read: I (integers), "
                            "F (float32), D (float64)")
@@ -303,7 +306,10 @@ def _scale(source: str, events: npt.NDArray[np.float64], text: Mapping[str, str]
             continue
         if decades > 0:
             rng = _int_kw(source, text, f"$P{n}R")
-            events[:, j] = (log0 if log0 > 0 else 1.0) * 10.0 ** (decades * events[:, j] / rng)
+            if rng <= 0:
+                raise _bad(source, f"$P{n}R is {rng}; log amplification needs a range > 0")
+            with np.errstate(over="ignore"):
+                events[:, j] = (log0 if log0 > 0 else 1.0) * 10.0 ** (decades * events[:, j] / rng)
             continue
         gain = _float_kw(text, f"$P{n}G", 1.0)
         if gain not in (0.0, 1.0):
@@ -319,8 +325,8 @@ def _read_dataset(source: str, buf: bytes, base: int, index: int,
                            f"({size} bytes): the file is truncated or not FCS")
     text, warnings = _parse_text(source, buf[base + t0:base + t1 + 1])
     n_par = _int_kw(source, text, "$PAR")
-    if n_par < 1:
-        raise _bad(source, f"$PAR is {n_par}; a data set needs at least one parameter")
+    if not 1 <= n_par <= MAX_PARAMETERS:
+        raise _bad(source, f"$PAR is {n_par}; expected 1 to {MAX_PARAMETERS} parameters")
     mode = text.get("$MODE", "L").upper()
     if mode != "L":
         raise _bad(source, f"$MODE is {mode!r}: only list mode (L) is read")
@@ -343,6 +349,8 @@ def _read_dataset(source: str, buf: bytes, base: int, index: int,
         raise _bad(source, f"DATA segment start {d0} is missing or inside the TEXT segment")
     available = size - (base + d0)
     n_tot = _int_kw(source, text, "$TOT", default=-1)
+    if n_tot < 0 and "$TOT" in text and text["$TOT"] != "":
+        raise _bad(source, f"$TOT is {n_tot}; expected a number of events >= 0")
     if row_bytes == 0:
         _decode(source, b"", text, n_par, 0, widths, order)  # raises the width error
     if n_tot < 0:
