@@ -35,6 +35,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_crs_grading.py
 	$(PY) benchmarks/bench_kinetics.py
 	$(PY) benchmarks/bench_stats.py
+	$(PY) benchmarks/bench_flow.py
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock.new && echo "review requirements.lock.new"

@@ -116,6 +116,51 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
+def _cmd_antigen(args: argparse.Namespace) -> int:
+    from reinfuse.flow.batch import qc_table, run_antigen, sample_specs, write_antigen_outputs
+    from reinfuse.flow.gates import GateError, load_gates
+    from reinfuse.flow.quantibrite import AbcSettings
+    from reinfuse.validate import load_cohort
+
+    cohort = load_cohort(args.path, allow_identifiers=args.allow_identifiers)
+    table = cohort.tables.get("antigen_samples")
+    if table is None or table.empty:
+        raise UsageError(f"{args.path} has no antigen_samples rows; add the sheet "
+                         "(docs/antigen-density.md)")
+    base = Path(args.path).resolve()
+    gates_path = Path(args.gates) if args.gates else (
+        base if base.is_dir() else base.parent) / "gates.toml"
+    try:
+        gates = load_gates(gates_path)
+    except GateError as exc:
+        raise UsageError(str(exc)) from None
+    specs = sample_specs(table, args.path)
+    try:
+        results = run_antigen(specs, gates, scheduler=args.scheduler, workers=args.workers,
+                              progress=not args.quiet,
+                              abc=AbcSettings(statistic=args.statistic))
+    except (OSError, TimeoutError) as exc:  # the --scheduler address cannot be reached
+        raise UsageError(f"cannot use the Dask scheduler {args.scheduler}: {exc}") from None
+    qc = qc_table(results)
+    table_out = RichTable(title="antigen samples: QC")
+    for col in ("row", "patient_id", "infusion", "timepoint", "antigen", "status", "bead_r2",
+                "n_blasts", "abc", "flags", "error"):
+        table_out.add_column(col)
+    for rec in qc.itertuples(index=False):
+        table_out.add_row(*(escape("" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float)
+                                   else str(v))
+                            for v in (rec.row, rec.patient_id, rec.infusion, rec.timepoint,
+                                      rec.antigen, rec.status, rec.bead_r2, rec.n_blasts,
+                                      rec.abc, rec.flags, rec.error)))
+    _console().print(table_out)
+    if args.out:
+        out = write_antigen_outputs(results, args.out, overwrite=args.overwrite,
+                                    protect=[args.path])
+        print(f"Antigen results written to {out}")
+    failed = int((qc["status"] == "failed").sum())
+    return EXIT_INVALID if failed else EXIT_OK
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     from reinfuse.io.template import write_template
 
@@ -462,6 +507,24 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--default", action="store_true", help="print the default plan (TOML)")
     group.add_argument("--check", metavar="FILE", help="check that a plan file is well formed")
     p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("antigen", help="blast antigen density (ABC) from FCS files, on Dask",
+                       description="Compute QuantiBRITE-calibrated antigen density for every "
+                       "row of the antigen_samples sheet; a sample that fails is listed and "
+                       "the others go on (exit 1 if any failed).")
+    p.add_argument("path", help="an .xlsx workbook or a folder of .csv files")
+    p.add_argument("--gates", metavar="FILE",
+                   help="gate file (TOML); default gates.toml beside the workbook")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a dask.distributed scheduler (tcp://host:8786); default: local threads")
+    p.add_argument("--workers", type=int, default=None, help="local threads (default: cores)")
+    p.add_argument("--statistic", choices=("geometric_mean", "median"),
+                   default="geometric_mean", help="blast fluorescence statistic")
+    p.add_argument("--out", help="output folder for CSV tables and histograms")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--allow-identifiers", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_antigen)
 
     p = sub.add_parser("demo", help="run the study report on the bundled demo cohort")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")

@@ -74,3 +74,11 @@ class InternalError(RuntimeError):
     (:mod:`reinfuse.variables`) does not declare, or of another dtype. Deliberately not a
     :class:`ReinfuseError`: it should surface as a bug report, not as an input problem.
     """
+
+
+class FlowError(ReinfuseError):
+    """A flow cytometry input (FCS file, gate file, bead lot, bead fit) that cannot be used."""
+
+
+class FcsFormatError(FlowError):
+    """An FCS file is malformed, truncated or uses a layout reinfuse does not read."""

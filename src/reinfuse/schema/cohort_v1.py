@@ -332,9 +332,39 @@ DISEASE_ASSESSMENTS = Table(
     ),
 )
 
+ANTIGEN_SAMPLES = Table(
+    name="antigen_samples",
+    meaning="Optional. One row per flow cytometry sample whose blast antigen density "
+            "`reinfuse antigen` computes from the FCS files (QuantiBRITE PE calibration; "
+            "docs/antigen-density.md).",
+    key=("patient_id", "infusion", "timepoint", "antigen"),
+    required_table=False,
+    columns=(
+        Column("patient_id", "text", "Must exist in the patients sheet.", required=True),
+        Column("infusion", "integer", "The infusion the sample is timed against (must exist "
+               "in the infusions sheet).", minimum=1, required=True),
+        Column("timepoint", "code", "Before (pre) or after (post) that infusion.",
+               codes=("pre", "post"), synonyms={"before": "pre", "after": "post"},
+               required=True),
+        Column("antigen", "code", "The antigen quantified with the PE antibody.",
+               codes=("CD19", "CD22"), synonyms={"cd19": "CD19", "cd22": "CD22"},
+               required=True),
+        Column("fcs_file", "text", "The sample's FCS file, relative to the workbook's folder "
+               "(refused if it leads outside that folder).", required=True),
+        Column("bead_file", "text", "The QuantiBRITE PE bead FCS file acquired with the "
+               "same settings, relative to the workbook's folder.", required=True),
+        Column("bead_lot", "text", "The bead lot's four PE molecules per bead, increasing, "
+               "separated by ';' (e.g. 474;5359;23843;62336).", required=True),
+        Column("channel", "text", "The PE detector ($PnN, e.g. PE-A) or its marker.",
+               required=True),
+        Column("blast_gate", "text", "The gate (declared in the gate file) holding the "
+               "blasts.", required=True),
+    ),
+)
+
 COHORT_V1 = CohortFormat(version="1", tables=(PATIENTS, INFUSIONS, CRS_OBSERVATIONS,
                                               ICANS_OBSERVATIONS, CAR_COUNTS,
-                                              DISEASE_ASSESSMENTS))
+                                              DISEASE_ASSESSMENTS, ANTIGEN_SAMPLES))
 
 #: The tables every cohort has; the others are optional raw observations.
 CORE_TABLES = ("patients", "infusions")
