@@ -1,0 +1,122 @@
+"""Record exports written by hand, column by column, following REDCap's record export
+layout (record id; redcap_repeat_instrument / redcap_repeat_instance; one row per record
+for non-repeating forms and one per instance of a repeating form; checkboxes as
+``field___code`` holding 1/0 or Checked/Unchecked; ``{form}_complete`` status columns).
+
+The expected cohort values are read off our dictionary's choice lists by hand
+(sex: 1 M, 2 F, 3 unknown; prior_car: 1 CD19, 2 CD22, 3 CD19/CD22, 4 other; indication:
+1 persistent_disease, 2 relapse, 3 relapse_prevention; best_response: 1 CR, 2 CRi,
+3 PR...; crs_anticytokine: 1 no, 2 for_crs, 3 premedication; yesno: 1 yes, 0 no).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reinfuse.errors import CohortReadError, UsageError
+from reinfuse.redcap import locate, parse_mapping, read_export
+from reinfuse.validate import validate
+
+HEADER = ("patient_id,redcap_repeat_instrument,redcap_repeat_instance,sex,prior_blinatumomab,"
+          "prior_car___1,prior_car___2,prior_car___3,prior_car___4,patients_complete,"
+          "infusion,infusion_date,dose_per_kg,indication,best_response,infusions_complete,"
+          "crs_infusion,crs_day,temperature_c,crs_anticytokine,crs_observations_complete")
+RAW = [
+    "P1,,,1,0,1,0,1,0,2,,,,,,,,,,,",
+    "P1,infusions,1,,,,,,,,1,2019-01-05,1000000,,1,2,,,,,",
+    "P1,infusions,2,,,,,,,,2,2019-06-01,3000000,2,3,2,,,,,",
+    "P1,crs_observations,1,,,,,,,,,,,,,,1,0.5,38.5,3,2",
+    "P2,,,2,,0,0,0,0,1,,,,,,,,,,,",
+    "P2,infusions,1,,,,,,,,1,2020-02-02,,,,0,,,,,",
+]
+LABELS = [
+    "P1,,,M,No,Checked,Unchecked,Checked,Unchecked,Complete,,,,,,,,,,,",
+    "P1,Infusions,1,,,,,,,,1,2019-01-05,1000000,,CR,Complete,,,,,",
+    "P1,Infusions,2,,,,,,,,2,2019-06-01,3000000,relapse,PR,Complete,,,,,",
+    "P1,Crs Observations,1,,,,,,,,,,,,,,1,0.5,38.5,premedication,Complete",
+    "P2,,,F,,Unchecked,Unchecked,Unchecked,Unchecked,Unverified,,,,,,,,,,,",
+    "P2,Infusions,1,,,,,,,,1,2020-02-02,,,,Incomplete,,,,,",
+]
+
+
+def _write(tmp_path: Path, rows: list[str], name: str = "export.csv",
+           header: str = HEADER) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("rows", [RAW, LABELS], ids=["raw", "labels"])
+def test_hand_written_export(tmp_path: Path, rows: list[str]) -> None:
+    export = read_export(_write(tmp_path, rows))
+    assert export.labels == (rows is LABELS)
+    report = validate(export)
+    assert report.ok, report.errors
+    patients = report.cohort.patients.set_index("patient_id")
+    assert patients.loc["P1", "sex"] == "M" and patients.loc["P2", "sex"] == "F"
+    assert patients.loc["P1", "prior_car"] == "CD19;CD19/CD22"
+    assert bool(patients.loc["P1", "prior_blinatumomab"]) is False
+    assert pd.isna(patients.loc["P2", "prior_blinatumomab"])  # blank stays unknown
+    assert pd.isna(patients.loc["P2", "prior_car"])  # no box ticked: blank
+    inf = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    assert list(inf.index) == [("P1", 1), ("P1", 2), ("P2", 1)]
+    assert inf.loc[("P1", 2), "indication"] == "relapse"
+    assert inf.loc[("P1", 2), "best_response"] == "PR"
+    assert inf.loc[("P1", 1), "dose_per_kg"] == 1e6
+    assert inf.loc[("P1", 2), "date"] == pd.Timestamp("2019-06-01")
+    crs = report.cohort.tables["crs_observations"]
+    assert crs[["patient_id", "infusion", "day", "temperature_c",
+                "anticytokine_or_antipyretic"]].values.tolist() == [
+        ["P1", 1, 0.5, 38.5, "premedication"]]
+    # row numbers are the export's lines (header = line 1)
+    assert list(report.cohort.tables["crs_observations"]["source_row"]) == [5]
+
+
+def test_findings_say_record_instrument_instance_and_field(tmp_path: Path) -> None:
+    rows = list(RAW)
+    rows[2] = "P1,infusions,2,,,,,,,,2,2019-06-01,3000000,9,3,2,,,,,"  # indication 9
+    export = read_export(_write(tmp_path, rows, "bad.csv"))
+    report = validate(export)
+    assert not report.ok
+    located = locate(report.errors, export)
+    bad = [f for f in located if f.column == "indication" and f.rule == "unknown-code"]
+    assert len(bad) == 1
+    finding = bad[0]
+    assert finding.row == 4 and finding.sheet == "infusions" and finding.value == "9"
+    assert finding.message.startswith(
+        "bad.csv line 4, record P1, instrument infusions, instance 2, field indication:")
+    assert "relapse" in finding.fix  # the allowed values
+
+
+def test_record_without_patient_level_data_still_has_a_patient(tmp_path: Path) -> None:
+    rows = [*RAW[:4], "P3,infusions,1,,,,,,,,1,2021-01-01,,,,0,,,,,"]
+    report = validate(read_export(_write(tmp_path, rows)))
+    assert "P3" in set(report.cohort.patients["patient_id"])
+    assert report.ok, report.errors
+
+
+def test_longitudinal_event_column_is_read(tmp_path: Path) -> None:
+    header = HEADER.replace("patient_id,", "patient_id,redcap_event_name,", 1)
+    rows = [row.replace(",", ",baseline_arm_1,", 1) for row in RAW]
+    report = validate(read_export(_write(tmp_path, rows, header=header)))
+    assert report.ok, report.errors
+    assert len(report.cohort.infusions) == 3
+
+
+def test_missing_record_id_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, ["1,M"], header="study_id,sex")
+    with pytest.raises(CohortReadError, match="no column 'patient_id'"):
+        read_export(path)
+
+
+def test_mapping_problems_listed_at_once() -> None:
+    text = ('[fields]\ngender = "patients.sexx"\nvisit = "nowhere.date"\n'
+            '[events]\nv1 = 0\n[extra]\n')
+    with pytest.raises(UsageError) as caught:
+        parse_mapping(text, "map.toml")
+    message = str(caught.value)
+    assert "map.toml" in message and "did you mean 'patients.sex'" in message
+    assert "nowhere.date" in message and "v1 = 0" in message and "extra" in message
