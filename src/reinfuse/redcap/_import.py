@@ -42,6 +42,7 @@ from reinfuse.redcap._dictionary import (
 )
 from reinfuse.redcap._mapping import RedcapMapping, load_mapping
 from reinfuse.schema import COHORT_V1, CohortFormat
+from reinfuse.schema.cohort_v1 import CORE_TABLES
 
 RawOrLabel = Literal["auto", "raw", "label"]
 
@@ -342,6 +343,16 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
             "instrument": instrument[rows].where(instrument[rows] != "",
                                                  _form_of(table_name, field_of, fields)),
             "instance": instance[rows]})
+    for core in CORE_TABLES:
+        if core not in sheets:  # nothing maps to it: an empty sheet, and a word saying so
+            names = [c.name for c in cohort_format.table(core).columns if c.required]
+            sheets[core] = RawSheet(name=core, frame=pd.DataFrame(
+                columns=[header_key(n) for n in names], dtype=object), headers=tuple(names),
+                file=file)
+            origin[core] = pd.DataFrame(columns=["record", "event", "instrument", "instance"])
+            notes.append(_note(core, f"no field of the export maps to the {core} table, so "
+                               "it is empty.", "Map the fields that hold it (see "
+                               "docs/redcap.md).", "redcap-table-empty"))
     return RedcapExport(source=str(path), kind="csv", sheets=sheets,
                         sha256={file: sha256_of(path)}, origin=origin, field_of=field_of,
                         notes=tuple(notes), labels=labels)
