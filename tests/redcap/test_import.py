@@ -42,6 +42,10 @@ LABELS = [
 ]
 
 
+#: Without the CRS row: validation then has no observations to reconcile (4x faster).
+CORE = [row for row in RAW if "crs_observations" not in row]
+
+
 def _write(tmp_path: Path, rows: list[str], name: str = "export.csv",
            header: str = HEADER) -> Path:
     path = tmp_path / name
@@ -76,7 +80,7 @@ def test_hand_written_export(tmp_path: Path, rows: list[str]) -> None:
 
 
 def test_findings_say_record_instrument_instance_and_field(tmp_path: Path) -> None:
-    rows = list(RAW)
+    rows = list(CORE)
     rows[2] = "P1,infusions,2,,,,,,,,2,2019-06-01,3000000,9,3,2,,,,,"  # indication 9
     export = read_export(_write(tmp_path, rows, "bad.csv"))
     report = validate(export)
@@ -92,7 +96,7 @@ def test_findings_say_record_instrument_instance_and_field(tmp_path: Path) -> No
 
 
 def test_record_without_patient_level_data_still_has_a_patient(tmp_path: Path) -> None:
-    rows = [*RAW[:4], "P3,infusions,1,,,,,,,,1,2021-01-01,,,,0,,,,,"]
+    rows = [*CORE, "P3,infusions,1,,,,,,,,1,2021-01-01,,,,0,,,,,"]
     report = validate(read_export(_write(tmp_path, rows)))
     assert "P3" in set(report.cohort.patients["patient_id"])
     assert report.ok, report.errors
@@ -100,7 +104,7 @@ def test_record_without_patient_level_data_still_has_a_patient(tmp_path: Path) -
 
 def test_longitudinal_event_column_is_read(tmp_path: Path) -> None:
     header = HEADER.replace("patient_id,", "patient_id,redcap_event_name,", 1)
-    rows = [row.replace(",", ",baseline_arm_1,", 1) for row in RAW]
+    rows = [row.replace(",", ",baseline_arm_1,", 1) for row in CORE]
     report = validate(read_export(_write(tmp_path, rows, header=header)))
     assert report.ok, report.errors
     assert len(report.cohort.infusions) == 3
