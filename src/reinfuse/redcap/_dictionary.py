@@ -21,10 +21,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from reinfuse.errors import CohortReadError
@@ -79,6 +81,14 @@ _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: The annotation that ties a field of our dictionary to its table and column.
 _ANNOTATION = "reinfuse:{table}.{column}"
 _ANNOTATION_RE = re.compile(r"reinfuse:([a-z_]+)\.([a-z0-9_]+)")
+
+
+def map_unique(values: pd.Series, func: Callable[[Any], object]) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (exports repeat few values
+    over many rows); missing cells stay missing (``None``), ``func`` never sees them."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([func(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 def field_names(cohort_format: CohortFormat = COHORT_V1) -> dict[tuple[str, str], str]:

@@ -10,16 +10,16 @@ what REDCap's Data Import Tool accepts to load the cohort into the project.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from reinfuse.cohort import Cohort
 from reinfuse.io.write import write_text
-from reinfuse.redcap._dictionary import RECORD_ID, RECORD_TABLE, field_names
+from reinfuse.redcap._dictionary import RECORD_ID, RECORD_TABLE, field_names, map_unique
 from reinfuse.redcap._import import INSTANCE, INSTRUMENT
 from reinfuse.schema import COHORT_V1, CohortFormat, Column, normalise_code
 
@@ -36,11 +36,12 @@ def _text(values: pd.Series, col: Column) -> pd.Series:
     elif col.kind in ("integer", "number") and pd.api.types.is_numeric_dtype(values):
         numbers = values.astype("Float64")
         whole = numbers.notna() & (numbers == numbers.round())
-        out = pd.Series(np.where(whole.fillna(False), numbers.round().astype("Int64").astype(str),
-                                 numbers.astype(object).map(repr)), index=values.index)
+        out = map_unique(numbers.astype(object).where(numbers.notna()),
+                         lambda v: str(int(v)) if float(v).is_integer() else repr(float(v)))
+        del whole
     else:
-        out = values.astype(object).map(lambda v: v.strftime("%Y-%m-%d")
-                                        if isinstance(v, pd.Timestamp) else str(v))
+        out = map_unique(values.astype(object), lambda v: v.strftime("%Y-%m-%d")
+                         if isinstance(v, pd.Timestamp | dt.date) else str(v))
     return out.where(values.notna(), None).astype(object)
 
 
@@ -48,32 +49,32 @@ def _coded(text: pd.Series, col: Column, labels: bool) -> pd.Series:
     """A code column as REDCap's choice numbers (raw) or labels (our codes)."""
     lookup = col.lookup()
     number = {code: str(i) for i, code in enumerate(col.codes, start=1)}
-    canonical = text.map(lambda v: lookup.get(normalise_code(v), v) if isinstance(v, str)
-                         else None)
-    return canonical if labels else canonical.map(lambda v: number.get(v, v)
-                                                  if isinstance(v, str) else None)
+    canonical = map_unique(text, lambda v: lookup.get(normalise_code(v), v))
+    return canonical if labels else map_unique(canonical, lambda v: number.get(v, v))
 
 
 def _yesno(text: pd.Series, labels: bool) -> pd.Series:
     yes, no = ("Yes", "No") if labels else ("1", "0")
 
     def one(v: object) -> object:
-        if not isinstance(v, str):
-            return None
-        word = v.strip().lower()
+        word = str(v).strip().lower()
         return yes if word in _YES else no if word in _NO else v
 
-    return text.map(one)
+    return map_unique(text, one)
 
 
 def _checkboxes(text: pd.Series, col: Column, name: str, labels: bool
                 ) -> dict[str, pd.Series]:
     lookup = col.lookup()
-    ticked = text.map(lambda v: {lookup.get(normalise_code(p), p) for p in v.split(";")
-                                 if p.strip()} if isinstance(v, str) else set())
+    ticked = map_unique(text, lambda v: frozenset(lookup.get(normalise_code(p), p)
+                                                  for p in str(v).split(";") if p.strip()))
+    ticked = ticked.where(ticked.notna(), frozenset())
     on, off = ("Checked", "Unchecked") if labels else ("1", "0")
-    return {f"{name}___{i}": ticked.map(lambda s, c=code: on if c in s else off)
-            for i, code in enumerate(col.codes, start=1)}
+
+    def box(code: str) -> pd.Series:
+        return map_unique(ticked, lambda s: on if code in s else off)
+
+    return {f"{name}___{i}": box(code) for i, code in enumerate(col.codes, start=1)}
 
 
 def export_frame(tables: Cohort | Mapping[str, pd.DataFrame], labels: bool = False,

@@ -21,6 +21,7 @@ instrument, instance, field).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,7 @@ from reinfuse.redcap._dictionary import (
     RECORD_TABLE,
     DictField,
     Dictionary,
+    map_unique,
     our_dictionary,
     read_dictionary,
 )
@@ -132,20 +134,19 @@ def _values(raw: pd.Series, fld: DictField | None, labels: bool,
     text = raw.astype(object)
     if fld is not None and fld.type in _YESNO_RAW and not labels:
         table = {**_YESNO_RAW[fld.type], **mapped}
-        return text.map(lambda v: table.get(v, v) if isinstance(v, str) else v)
-    if fld is not None and fld.choices:
+    elif fld is not None and fld.choices:
         by_code, by_label = _choice_maps(fld, labels, mapped)
         table = by_label if labels else by_code
-        return text.map(lambda v: table.get(v.strip(), v) if isinstance(v, str) else v)
-    if mapped:
-        return text.map(lambda v: mapped.get(v.strip(), v) if isinstance(v, str) else v)
-    return text
+    elif mapped:
+        table = mapped
+    else:
+        return text
+    return map_unique(text, lambda v: table.get(v.strip(), v))
 
 
 def _checkbox(data: pd.DataFrame, fld: DictField, columns: list[str],
               mapped: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """A checkbox field as ``;``-joined values, and whether any box was ticked per row."""
-    labels = dict(fld.choices)
     parts = []
     for column in columns:
         code = column.split("___", 1)[1]
@@ -153,11 +154,10 @@ def _checkbox(data: pd.DataFrame, fld: DictField, columns: list[str],
         value = mapped.get(code, mapped.get(label, label))
         cells = data[column].fillna("").str.strip()
         ticked = cells.str.lower().isin(_CHECKED) | ((cells == label) & (label != ""))
-        parts.append(pd.Series(np.where(ticked, value + ";", ""), index=data.index))
-    del labels
-    joined = pd.concat(parts, axis=1).sum(axis=1).astype(str).str.rstrip(";")
+        parts.append(np.where(ticked.to_numpy(), value + ";", "").astype(object))
+    joined = pd.Series(functools.reduce(np.add, parts), index=data.index, dtype=object)
     any_ticked = joined != ""
-    return joined.where(any_ticked, None), any_ticked
+    return map_unique(joined.where(any_ticked), lambda v: v.rstrip(";")), any_ticked
 
 
 def _is_labels(data: pd.DataFrame, dictionary: Dictionary,
@@ -319,7 +319,8 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
         else:
             in_form = (instrument == "") | instrument.isin(forms)
             if labels and forms:  # labels exports name the instrument by its label
-                in_form |= instrument.str.lower().str.replace(" ", "_").isin(forms)
+                in_form |= map_unique(instrument, lambda v: v.lower().replace(" ", "_")
+                                      ).isin(forms)
             rows = present & in_form
             columns[RECORD_ID] = record.astype(object)
         if "infusion" in table.names and "infusion" not in columns:
@@ -327,8 +328,8 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
             # the infusions instrument its repeat instance. A blank field is left blank.
             number = pd.Series(None, index=data.index, dtype=object)
             if mapping and mapping.events and EVENT in data.columns:
-                number = event.map(lambda e: str(mapping.events[e])
-                                   if e in mapping.events else None)
+                number = event.map({e: str(n) for e, n in mapping.events.items()}
+                                   ).astype(object)
             if table_name == "infusions":
                 number = number.where(number.notna(), instance)
             columns["infusion"] = number
