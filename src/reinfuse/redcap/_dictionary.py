@@ -88,7 +88,7 @@ def map_unique(values: pd.Series, func: Callable[[Any], object]) -> pd.Series:
     over many rows); missing cells stay missing (``None``), ``func`` never sees them."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.array([func(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(table[codes], index=values.index, dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object, copy=False)
 
 
 def field_names(cohort_format: CohortFormat = COHORT_V1) -> dict[tuple[str, str], str]:

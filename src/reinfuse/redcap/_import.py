@@ -152,8 +152,8 @@ def _checkbox(data: pd.DataFrame, fld: DictField, columns: list[str],
         code = column.split("___", 1)[1]
         label = next((lab for c, lab in fld.choices if c.lower() == code), code)
         value = mapped.get(code, mapped.get(label, label))
-        cells = data[column].fillna("").str.strip()
-        ticked = cells.str.lower().isin(_CHECKED) | ((cells == label) & (label != ""))
+        ticked = map_unique(data[column], lambda v, label=label: v.strip().lower() in _CHECKED
+                            or (v.strip() == label and label != "")).eq(True)
         parts.append(np.where(ticked.to_numpy(), value + ";", "").astype(object))
     joined = pd.Series(functools.reduce(np.add, parts), index=data.index, dtype=object)
     any_ticked = joined != ""
@@ -166,12 +166,12 @@ def _is_labels(data: pd.DataFrame, dictionary: Dictionary,
     for fld in dictionary.fields:
         if fld.name in data.columns and (fld.choices or fld.type in _YESNO_RAW):
             codes = {c for c, _ in fld.choices} or {"0", "1"}
-            seen = set(data[fld.name].dropna().str.strip().unique()) - {""}
+            seen = {str(v).strip() for v in pd.unique(data[fld.name].dropna())} - {""}
             if seen - codes:
                 return True
     for columns in checkboxes.values():
         for column in columns:
-            seen = set(data[column].dropna().str.strip().str.lower().unique())
+            seen = {str(v).strip().lower() for v in pd.unique(data[column].dropna())}
             if seen - {"0", "1", ""}:
                 return True
     return False
