@@ -49,7 +49,7 @@ def test_record_identifier_first_and_forms() -> None:
     assert rows[0]["Form Name"] == "patients"
     forms = list(dict.fromkeys(r["Form Name"] for r in rows))
     assert forms == ["patients", "infusions", "crs_observations", "icans_observations",
-                     "car_counts", "disease_assessments"]
+                     "car_counts", "disease_assessments", "bcell_assessments"]
 
 
 def test_field_names_are_valid_unique_and_short() -> None:

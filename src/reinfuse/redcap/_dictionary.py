@@ -66,12 +66,13 @@ RECORD_ID = "patient_id"
 
 #: Field-name prefix of each repeating observation instrument.
 _PREFIX = {"crs_observations": "crs", "icans_observations": "icans", "car_counts": "car",
-           "disease_assessments": "da"}
+           "disease_assessments": "da", "bcell_assessments": "bc"}
 #: Names too generic to stand alone in a project where every field name is unique.
 _GENERIC = {"infusion", "day", "value", "unit", "date"}
 #: Explicit names where the rule above would give something long or unclear.
 _RENAMES = {("infusions", "date"): "infusion_date",
-            ("crs_observations", "anticytokine_or_antipyretic"): "crs_anticytokine"}
+            ("crs_observations", "anticytokine_or_antipyretic"): "crs_anticytokine",
+            ("patients", "status_before_first_infusion"): "status_before_first"}
 
 #: REDCap recommends field names of at most 26 characters (longer names are truncated in
 #: some export formats); every name generated here keeps to it.
