@@ -148,12 +148,16 @@ def _checkbox(data: pd.DataFrame, fld: DictField, columns: list[str],
               mapped: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """A checkbox field as ``;``-joined values, and whether any box was ticked per row."""
     parts = []
+
+    def is_ticked(cell: str, label: str) -> bool:
+        cell = cell.strip()
+        return cell.lower() in _CHECKED or (cell == label and label != "")
+
     for column in columns:
         code = column.split("___", 1)[1]
         label = next((lab for c, lab in fld.choices if c.lower() == code), code)
         value = mapped.get(code, mapped.get(label, label))
-        ticked = map_unique(data[column], lambda v, label=label: v.strip().lower() in _CHECKED
-                            or (v.strip() == label and label != "")).eq(True)
+        ticked = map_unique(data[column], functools.partial(is_ticked, label=label)).eq(True)
         parts.append(np.where(ticked.to_numpy(), value + ";", "").astype(object))
     joined = pd.Series(functools.reduce(np.add, parts), index=data.index, dtype=object)
     any_ticked = joined != ""
