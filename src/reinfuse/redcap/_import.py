@@ -119,12 +119,11 @@ def _targets(dictionary: Dictionary, mapping: RedcapMapping | None, record_id: s
     return targets
 
 
-def _choice_maps(fld: DictField, labels: bool, mapped: dict[str, str]
+def _choice_maps(fld: DictField, mapped: dict[str, str]
                  ) -> tuple[dict[str, str], dict[str, str]]:
     """(raw code -> value, label -> value) for a choice field, mapping values applied."""
     by_code = {code: mapped.get(code, mapped.get(label, label)) for code, label in fld.choices}
     by_label = {label: mapped.get(label, mapped.get(code, label)) for code, label in fld.choices}
-    del labels
     return by_code, by_label
 
 
@@ -135,7 +134,7 @@ def _values(raw: pd.Series, fld: DictField | None, labels: bool,
     if fld is not None and fld.type in _YESNO_RAW and not labels:
         table = {**_YESNO_RAW[fld.type], **mapped}
     elif fld is not None and fld.choices:
-        by_code, by_label = _choice_maps(fld, labels, mapped)
+        by_code, by_label = _choice_maps(fld, mapped)
         table = by_label if labels else by_code
     elif mapped:
         table = mapped
@@ -293,61 +292,65 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
     origin: dict[str, pd.DataFrame] = {}
     field_of: dict[tuple[str, str], str] = {}
     order = {t.name: i for i, t in enumerate(cohort_format.tables)}
+    folded = (map_unique(instrument, lambda v: v.lower().replace(" ", "_")) if labels
+              else instrument)  # a labels export names the instrument by its label
+    first_row = record.notna() & ~record.duplicated()
     for table_name in sorted(by_table, key=lambda t: order.get(t, 99)):
         table = cohort_format.table(table_name)
+        forms = {fields[theirs].form for theirs, _ in by_table[table_name] if theirs in fields}
+        # Only the rows that can hold this table's data are translated: its instruments'
+        # rows, the non-repeating rows, and (patients) each record's first row.
+        candidates = (instrument == "") | folded.isin(forms)
+        if table_name == RECORD_TABLE:
+            candidates |= first_row
+        sub = data.loc[candidates]
         columns: dict[str, pd.Series] = {}
-        present = pd.Series(False, index=data.index)
-        forms: set[str] = set()
+        present = pd.Series(False, index=sub.index)
         for theirs, column in by_table[table_name]:
             used.add(theirs)
             field_of[(table_name, column)] = theirs
             fld = fields.get(theirs)
-            if fld is not None:
-                forms.add(fld.form)
             mapped = mapping.values.get(theirs, {}) if mapping else {}
             if theirs in checkboxes and fld is not None:
-                values, ticked = _checkbox(data, fld, checkboxes[theirs], mapped)
+                values, ticked = _checkbox(sub, fld, checkboxes[theirs], mapped)
                 present |= ticked
-            elif theirs in data.columns:
-                values = _values(data[theirs], fld, labels, mapped)
+            elif theirs in sub.columns:
+                values = _values(sub[theirs], fld, labels, mapped)
                 if theirs != record_id:
                     present |= values.notna()
             else:
-                values = pd.Series(None, index=data.index, dtype=object)
+                values = pd.Series(None, index=sub.index, dtype=object)
             columns[column] = values
         if table_name == RECORD_TABLE:
-            rows = present & (instrument == "")
+            rows = present & (instrument[sub.index] == "")
             # every record has a patients row, also one with no patient-level data
-            alone = record.notna() & ~record.duplicated() & ~record.isin(set(record[rows]))
-            rows = rows | alone
+            rows |= first_row[sub.index] & ~record[sub.index].isin(set(record[rows.index[rows]]))
         else:
-            in_form = (instrument == "") | instrument.isin(forms)
-            if labels and forms:  # labels exports name the instrument by its label
-                in_form |= map_unique(instrument, lambda v: v.lower().replace(" ", "_")
-                                      ).isin(forms)
-            rows = present & in_form
-            columns[RECORD_ID] = record.astype(object)
+            rows = present
+            columns[RECORD_ID] = record[sub.index].astype(object)
         if "infusion" in table.names and "infusion" not in columns:
             # Not a field of the project: the event says it (mapping [events]), or for
             # the infusions instrument its repeat instance. A blank field is left blank.
-            number = pd.Series(None, index=data.index, dtype=object)
+            number = pd.Series(None, index=sub.index, dtype=object)
             if mapping and mapping.events and EVENT in data.columns:
-                number = event.map({e: str(n) for e, n in mapping.events.items()}
-                                   ).astype(object)
+                number = event[sub.index].map({e: str(n) for e, n in mapping.events.items()}
+                                              ).astype(object)
             if table_name == "infusions":
-                number = number.where(number.notna(), instance)
+                number = number.where(number.notna(), instance[sub.index])
             columns["infusion"] = number
         names = [c.name for c in table.columns if c.name in columns]
         names += [c for c in columns if c not in names]
-        frame = pd.DataFrame({header_key(c): columns[c] for c in names}).loc[rows]
+        keep = rows.index[rows.to_numpy()]
+        frame = pd.DataFrame({header_key(c): columns[c].loc[keep] for c in names},
+                             index=keep)
         frame = frame.astype(object).where(frame.notna(), None)
         sheets[table_name] = RawSheet(name=table_name, frame=frame, headers=tuple(names),
                                       file=file)
         origin[table_name] = pd.DataFrame({
-            "record": record[rows], "event": event[rows],
-            "instrument": instrument[rows].where(instrument[rows] != "",
+            "record": record[keep], "event": event[keep],
+            "instrument": instrument[keep].where(instrument[keep] != "",
                                                  _form_of(table_name, field_of, fields)),
-            "instance": instance[rows]})
+            "instance": instance[keep]})
     for core in CORE_TABLES:
         if core not in sheets:  # nothing maps to it: an empty sheet, and a word saying so
             names = [c.name for c in cohort_format.table(core).columns if c.required]
