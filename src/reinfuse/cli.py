@@ -373,7 +373,7 @@ def _cmd_redcap(args: argparse.Namespace) -> int:
 
     export = redcap.read_export(args.export, args.dictionary, args.mapping)
     report = validate(export, allow_identifiers=args.allow_identifiers)
-    findings = redcap.locate(tuple(export.notes) + report.findings, export)
+    findings = redcap.locate(tuple(export.notes) + report.findings, export, report.cohort)
     if args.format == "json":
         json.dump([f.to_dict() for f in findings], sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -124,3 +124,19 @@ def test_mapping_problems_listed_at_once() -> None:
     message = str(caught.value)
     assert "map.toml" in message and "did you mean 'patients.sex'" in message
     assert "nowhere.date" in message and "v1 = 0" in message and "extra" in message
+
+
+def test_one_bad_raw_value_does_not_make_the_export_labels(tmp_path: Path) -> None:
+    # sex 1 (raw M) beside an indication '9' that is neither a code nor a label: still raw,
+    # so only the indication is reported; the record ID shown as validation redacts it.
+    rows = [CORE[0].replace("P1", "John Smith"), *[r.replace("P1", "John Smith")
+                                                   for r in CORE[1:3]]]
+    rows[2] = rows[2].replace(",2,3,2,", ",9,3,2,")
+    export = read_export(_write(tmp_path, rows))
+    assert export.labels is False
+    report = validate(export, allow_identifiers=True)
+    errors = locate(report.errors, export, report.cohort)
+    assert [(f.column, f.value) for f in errors if f.rule == "unknown-code"] == [
+        ("indication", "9")]
+    assert all("John" not in f.message for f in errors)
+    assert "record J*** S****" in errors[0].message

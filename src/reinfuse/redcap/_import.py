@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from reinfuse.cohort import SOURCE_ROW, Cohort
 from reinfuse.errors import CohortReadError
 from reinfuse.findings import Finding
 from reinfuse.io.read import MAX_CSV_BYTES, RawCohort, RawSheet, header_key, sha256_of
@@ -163,19 +164,31 @@ def _checkbox(data: pd.DataFrame, fld: DictField, columns: list[str],
     return map_unique(joined.where(any_ticked), lambda v: v.rstrip(";")), any_ticked
 
 
+_YESNO_LABELS = {"yesno": {"yes", "no"}, "truefalse": {"true", "false"}}
+
+
 def _is_labels(data: pd.DataFrame, dictionary: Dictionary,
                checkboxes: dict[str, list[str]]) -> bool:
-    """Whether the export holds labels: a choice cell that is not a code but a label."""
+    """Whether the export holds labels: a choice cell that is not a code but a label.
+
+    A cell that is neither (a typo) is no evidence either way, so one bad raw value does
+    not make a raw export read as labels.
+    """
     for fld in dictionary.fields:
         if fld.name in data.columns and (fld.choices or fld.type in _YESNO_RAW):
             codes = {c for c, _ in fld.choices} or {"0", "1"}
+            names = ({lab.lower() for _, lab in fld.choices}
+                     or _YESNO_LABELS.get(fld.type, set()))
             seen = {str(v).strip() for v in pd.unique(data[fld.name].dropna())} - {""}
-            if seen - codes:
+            if {v.lower() for v in seen - codes} & names:
                 return True
-    for columns in checkboxes.values():
+    for base, columns in checkboxes.items():
+        box = dictionary.by_name().get(base)
+        names = {"checked", "unchecked"} | ({lab.lower() for _, lab in box.choices}
+                                            if box else set())
         for column in columns:
             seen = {str(v).strip().lower() for v in pd.unique(data[column].dropna())}
-            if seen - {"0", "1", ""}:
+            if (seen - {"0", "1", ""}) & names:
                 return True
     return False
 
@@ -374,15 +387,24 @@ def _form_of(table: str, field_of: dict[tuple[str, str], str],
     return table
 
 
-def locate(findings: tuple[Finding, ...] | list[Finding], export: RedcapExport
-           ) -> list[Finding]:
+def locate(findings: tuple[Finding, ...] | list[Finding], export: RedcapExport,
+           cohort: Cohort | None = None) -> list[Finding]:
     """Findings about an export, said in REDCap's terms.
 
     Each finding on a row gets its record, event, instrument and instance in front of
     its message, ``sheet`` becomes the instrument and ``column`` the REDCap field; the
-    row stays the export's line number.
+    row stays the export's line number. Give the validated ``cohort`` so that a record ID
+    validation redacted as identifying (an MRN typed as study ID) is shown redacted here
+    too.
     """
     file = Path(export.source).name
+    shown: dict[str, str] = {}
+    if cohort is not None and RECORD_TABLE in cohort.tables and RECORD_TABLE in export.sheets:
+        typed = cohort.tables[RECORD_TABLE]
+        raw_ids = export.sheets[RECORD_TABLE].frame[RECORD_ID]
+        if SOURCE_ROW in typed:
+            by_row = dict(zip(typed[SOURCE_ROW], typed[RECORD_ID].astype(str), strict=True))
+            shown = {str(raw): by_row.get(row, str(raw)) for row, raw in raw_ids.items()}
     out: list[Finding] = []
     for f in findings:
         where = export.origin.get(f.sheet)
@@ -392,7 +414,8 @@ def locate(findings: tuple[Finding, ...] | list[Finding], export: RedcapExport
             out.append(replace(f, column=column, message=prefix + f.message))
             continue
         origin = where.loc[f.row]
-        parts = [f"{file} line {f.row}", f"record {origin['record']}"]
+        record_id = str(origin["record"])
+        parts = [f"{file} line {f.row}", f"record {shown.get(record_id, record_id)}"]
         if isinstance(origin["event"], str) and origin["event"]:
             parts.append(f"event {origin['event']}")
         parts.append(f"instrument {origin['instrument']}")
