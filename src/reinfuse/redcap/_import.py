@@ -89,7 +89,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise CohortReadError(f"{path}: {size:,} bytes, more than the limit of "
                               f"{MAX_CSV_BYTES:,} bytes per CSV file.")
     try:
-        data = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+        # dtype=object keeps every cell as the text read (no number guessing), without
+        # the second pass dtype=str makes over every column.
+        data = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""],
                            encoding="utf-8-sig", skip_blank_lines=True)
     except UnicodeDecodeError as exc:
         raise CohortReadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}). "
@@ -316,7 +318,9 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
         candidates = (instrument == "") | folded.isin(forms)
         if table_name == RECORD_TABLE:
             candidates |= first_row
-        sub = data.loc[candidates]
+        needed = [c for theirs, _ in by_table[table_name]
+                  for c in (checkboxes.get(theirs) or [theirs]) if c in data.columns]
+        sub = data.loc[candidates, list(dict.fromkeys(needed))]
         columns: dict[str, pd.Series] = {}
         present = pd.Series(False, index=sub.index)
         for theirs, column in by_table[table_name]:
