@@ -66,7 +66,7 @@ class RedcapExport(RawCohort):
     ``origin`` gives, per sheet, the REDCap location of each row (indexed by the
     export's line): ``record``, ``event``, ``instrument``, ``instance``. ``field_of``
     gives the REDCap field each ``(table, column)`` was read from. ``notes`` are
-    warnings found while reading (fields left unused, values not in the dictionary).
+    warnings found while reading (fields not read, tables nothing maps to).
     """
 
     origin: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -265,7 +265,6 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
     labels = (_is_labels(data, parsed, checkboxes) if raw_or_label == "auto"
               else raw_or_label == "label")
 
-    used = {record_id} | _META
     unknown = [c for c in data.columns if c not in fields and "___" not in c
                and c not in _META and not _STATUS.match(c)]
     unknown += [base for base in checkboxes if base not in fields]
@@ -324,7 +323,6 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
         columns: dict[str, pd.Series] = {}
         present = pd.Series(False, index=sub.index)
         for theirs, column in by_table[table_name]:
-            used.add(theirs)
             field_of[(table_name, column)] = theirs
             fld = fields.get(theirs)
             mapped = mapping.values.get(theirs, {}) if mapping else {}
