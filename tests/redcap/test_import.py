@@ -79,37 +79,6 @@ def test_hand_written_export(tmp_path: Path, rows: list[str]) -> None:
     assert list(report.cohort.tables["crs_observations"]["source_row"]) == [5]
 
 
-def test_findings_say_record_instrument_instance_and_field(tmp_path: Path) -> None:
-    rows = list(CORE)
-    rows[2] = "P1,infusions,2,,,,,,,,2,2019-06-01,3000000,9,3,2,,,,,"  # indication 9
-    export = read_export(_write(tmp_path, rows, "bad.csv"))
-    report = validate(export)
-    assert not report.ok
-    located = locate(report.errors, export)
-    bad = [f for f in located if f.column == "indication" and f.rule == "unknown-code"]
-    assert len(bad) == 1
-    finding = bad[0]
-    assert finding.row == 4 and finding.sheet == "infusions" and finding.value == "9"
-    assert finding.message.startswith(
-        "bad.csv line 4, record P1, instrument infusions, instance 2, field indication:")
-    assert "relapse" in finding.fix  # the allowed values
-
-
-def test_record_without_patient_level_data_still_has_a_patient(tmp_path: Path) -> None:
-    rows = [*CORE, "P3,infusions,1,,,,,,,,1,2021-01-01,,,,0,,,,,"]
-    report = validate(read_export(_write(tmp_path, rows)))
-    assert "P3" in set(report.cohort.patients["patient_id"])
-    assert report.ok, report.errors
-
-
-def test_longitudinal_event_column_is_read(tmp_path: Path) -> None:
-    header = HEADER.replace("patient_id,", "patient_id,redcap_event_name,", 1)
-    rows = [row.replace(",", ",baseline_arm_1,", 1) for row in CORE]
-    report = validate(read_export(_write(tmp_path, rows, header=header)))
-    assert report.ok, report.errors
-    assert len(report.cohort.infusions) == 3
-
-
 def test_missing_record_id_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, ["1,M"], header="study_id,sex")
     with pytest.raises(CohortReadError, match="no column 'patient_id'"):
@@ -126,9 +95,10 @@ def test_mapping_problems_listed_at_once() -> None:
     assert "nowhere.date" in message and "v1 = 0" in message and "extra" in message
 
 
-def test_one_bad_raw_value_does_not_make_the_export_labels(tmp_path: Path) -> None:
+def test_findings_in_redcap_terms_and_one_bad_value_keeps_raw(tmp_path: Path) -> None:
     # sex 1 (raw M) beside an indication '9' that is neither a code nor a label: still raw,
-    # so only the indication is reported; the record ID shown as validation redacts it.
+    # so only the indication is reported, at its line, record, instrument, instance and
+    # field; the record ID shown as validation redacts it (a name typed as study ID).
     rows = [CORE[0].replace("P1", "John Smith"), *[r.replace("P1", "John Smith")
                                                    for r in CORE[1:3]]]
     rows[2] = rows[2].replace(",2,3,2,", ",9,3,2,")
@@ -139,4 +109,7 @@ def test_one_bad_raw_value_does_not_make_the_export_labels(tmp_path: Path) -> No
     assert [(f.column, f.value) for f in errors if f.rule == "unknown-code"] == [
         ("indication", "9")]
     assert all("John" not in f.message for f in errors)
-    assert "record J*** S****" in errors[0].message
+    bad = next(f for f in errors if f.rule == "unknown-code")
+    assert bad.row == 4 and bad.sheet == "infusions" and "relapse" in bad.fix
+    assert bad.message.startswith("export.csv line 4, record J*** S****, instrument "
+                                  "infusions, instance 2, field indication:")
