@@ -79,6 +79,17 @@ def test_hand_written_export(tmp_path: Path, rows: list[str]) -> None:
     assert list(report.cohort.tables["crs_observations"]["source_row"]) == [5]
 
 
+def test_longitudinal_export_and_a_record_without_patient_data(tmp_path: Path) -> None:
+    header = HEADER.replace("patient_id,", "patient_id,redcap_event_name,", 1)
+    rows = [row.replace(",", ",baseline_arm_1,", 1) for row in
+            [*CORE, "P3,infusions,1,,,,,,,,1,2021-01-01,,,,0,,,,,"]]
+    report = validate(read_export(_write(tmp_path, rows, header=header)))
+    assert report.ok, report.errors
+    assert len(report.cohort.infusions) == 4
+    # P3 has only a repeating row: it still gets its patients row
+    assert report.cohort.patients["patient_id"].tolist() == ["P1", "P2", "P3"]
+
+
 def test_missing_record_id_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, ["1,M"], header="study_id,sex")
     with pytest.raises(CohortReadError, match="no column 'patient_id'"):
