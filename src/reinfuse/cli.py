@@ -381,6 +381,55 @@ def _cmd_design(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_redcap(args: argparse.Namespace) -> int:
+    """``reinfuse redcap dictionary|import|export|map`` (docs/redcap.md)."""
+    from reinfuse import redcap
+    from reinfuse.io.write import write_cohort, write_text
+
+    if args.redcap_command == "dictionary":
+        path = write_text(redcap.dictionary_csv(), args.out, overwrite=args.overwrite)
+        print(f"REDCap data dictionary written to {path}; make these instruments repeating: "
+              + ", ".join(redcap.repeating_forms()) + ".")
+        return EXIT_OK
+    if args.redcap_command == "map":
+        starter = redcap.starter_mapping(redcap.read_dictionary(args.dictionary))
+        path = write_text(starter.text, args.out, overwrite=args.overwrite)
+        print(f"Starter mapping written to {path}: {len(starter.matched)} field(s) matched; "
+              "check every line.")
+        if starter.unmatched:
+            print(f"No close match for {len(starter.unmatched)} field(s): "
+                  + ", ".join(starter.unmatched))
+        return EXIT_OK
+    if args.redcap_command == "export":
+        from reinfuse.validate import load_cohort
+
+        cohort = load_cohort(args.cohort, allow_identifiers=args.allow_identifiers)
+        path = redcap.write_export(cohort, args.out, labels=args.labels,
+                                   overwrite=args.overwrite)
+        print(f"REDCap record file written to {path}")
+        return EXIT_OK
+    from reinfuse.validate import validate
+
+    export = redcap.read_export(args.export, args.dictionary, args.mapping)
+    report = validate(export, allow_identifiers=args.allow_identifiers)
+    findings = redcap.locate(tuple(export.notes) + report.findings, export, report.cohort)
+    if args.format == "json":
+        json.dump([f.to_dict() for f in findings], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_findings(findings, args.export)
+    if not report.ok:
+        return EXIT_INVALID
+    if args.out:
+        tables = {name: sheet.frame.set_axis(list(sheet.headers), axis=1)
+                  for name, sheet in export.sheets.items()}
+        path = write_cohort(tables, args.out, overwrite=args.overwrite,
+                            protect=[args.export])
+        if args.format != "json":
+            print(f"Cohort written to {path}")
+    return EXIT_OK
+
+
 def _report_formats(value: str) -> tuple[str, ...]:
     """``--format html,docx,pdf`` as a checked tuple (argparse prints the error)."""
     from reinfuse.report import ReportFormatError, parse_formats
@@ -560,6 +609,40 @@ def build_parser() -> argparse.ArgumentParser:
                        help="text: a Markdown table (default); json: every number")
         d.epilog, d.formatter_class = EXIT_CODES_HELP, _Formatter
     p.set_defaults(func=_cmd_design)
+
+    p = sub.add_parser("redcap", help="REDCap: data dictionary, import an export, mapping")
+    rsub = p.add_subparsers(dest="redcap_command", required=True, parser_class=_Parser)
+    r = rsub.add_parser("dictionary", help="write the REDCap data dictionary of the format")
+    r.add_argument("out", help="destination .csv file (upload it in REDCap's Data "
+                               "Dictionary page)")
+    r.add_argument("--overwrite", action="store_true")
+    r = rsub.add_parser("import", help="read a REDCap record export (raw or labels), "
+                                       "validate it, and write it as a cohort")
+    r.add_argument("export", help="the record export, a .csv file")
+    r.add_argument("--dictionary", help="the project's data dictionary (.csv); default: "
+                                        "reinfuse's own")
+    r.add_argument("--mapping", help="mapping TOML for a centre's own project "
+                                     "(see `reinfuse redcap map`)")
+    r.add_argument("--out", help="write the cohort to this .xlsx file or CSV folder "
+                                 "(only when it has no errors)")
+    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("--allow-identifiers", action="store_true")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+    r = rsub.add_parser("export", help="write a cohort as a REDCap record import file")
+    r.add_argument("cohort", help="an .xlsx workbook or a folder of .csv files")
+    r.add_argument("out", help="destination .csv file")
+    r.add_argument("--labels", action="store_true",
+                   help="labels and Yes/No instead of raw codes (REDCap's import needs raw)")
+    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("--allow-identifiers", action="store_true")
+    r = rsub.add_parser("map", help="write a starter mapping from a centre's dictionary")
+    r.add_argument("--dictionary", required=True, help="their data dictionary (.csv)")
+    r.add_argument("--out", default="redcap-mapping.toml",
+                   help="destination TOML file (default redcap-mapping.toml)")
+    r.add_argument("--overwrite", action="store_true")
+    for r in rsub.choices.values():
+        r.epilog, r.formatter_class = EXIT_CODES_HELP, _Formatter
+    p.set_defaults(func=_cmd_redcap)
     for command in sub.choices.values():  # every command's --help lists the exit codes
         command.epilog, command.formatter_class = EXIT_CODES_HELP, _Formatter
     return parser

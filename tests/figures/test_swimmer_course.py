@@ -448,3 +448,17 @@ def test_capped_group_label_says_how_many_are_shown() -> None:
     result = draw(max_lanes=3, stratify="target")
     assert [t for t in texts(result) if t.startswith("target:")] == [
         "target: CD19 (1 of 2 shown)", "target: CD22 (n = 1)", "target: unknown (n = 1)"]
+
+
+def test_months_axis_keeps_days_in_the_data() -> None:
+    # Ticks by hand: a month is 365.25 / 12 = 30.4375 days, so 3 months = 91.3125 days.
+    days = draw()
+    months = draw(time_unit="months")
+    assert months.data["x_label"] == "Months since first infusion"
+    assert months.data["lanes"] == days.data["lanes"]  # times stay in days
+    ax = months.figure.axes[0]
+    positions = ax.get_xticks()
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert all(float(name) * 30.4375 == pytest.approx(pos) for name, pos in
+               zip(names, positions, strict=True))
+    assert "Days since" in days.data["x_label"]

@@ -48,7 +48,7 @@ def test_template_headers_dictionary_and_dropdowns(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["patients", "infusions", "crs_observations",
                                "icans_observations", "car_counts", "disease_assessments",
-                               "antigen_samples", "dictionary"]
+                               "bcell_assessments", "antigen_samples", "dictionary"]
     for table in COHORT_V1.tables:
         headers = [c.value for c in book[table.name][1]]
         assert headers == list(table.names)

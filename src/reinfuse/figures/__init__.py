@@ -87,7 +87,7 @@ def kind_parameters(kind: str) -> tuple[dict[str, Any], list[str]]:
     ({'infusion': 2, 'sort': 'remission', 'max_lanes': 40}, [])
     >>> kind_parameters("swimmer_course")  # doctest: +NORMALIZE_WHITESPACE
     ({'origin': 'first', 'infusion': 2, 'sort': 'followup', 'stratify': None,
-      'max_lanes': 40, 'severe_crs': 3}, [])
+      'max_lanes': 40, 'severe_crs': 3, 'time_unit': 'days'}, [])
     >>> kind_parameters("paired_values")[1]
     ['variable']
     """

@@ -49,6 +49,12 @@ CourseOrigin = Literal["first", "reinfusion"]
 CourseSort = Literal["followup", "patient_id", "response", "remission"]
 ORIGINS = ("first", "reinfusion")
 SORTS = ("followup", "patient_id", "response", "remission")
+TimeUnit = Literal["days", "months"]
+TIME_UNITS = ("days", "months")
+#: Days in a month on a "months" axis: the mean Gregorian month, 365.25 / 12.
+DAYS_PER_MONTH = 365.25 / 12
+#: Tick steps, in months, for a "months" axis (the smallest giving at most 8 ticks).
+_MONTH_STEPS = (1, 2, 3, 6, 12, 24, 36, 60, 120)
 
 #: Disease status of a lane segment -> (fill grey, hatch, legend text), in legend order.
 STATUSES: dict[str, tuple[str, str, str]] = {
@@ -94,7 +100,7 @@ _EVENT_KEYS = ("kind", "day", "infusion", "detail", "site_code", "date_known")
 def swimmer_course(frame: pd.DataFrame, labels: Mapping[int, str], *,
                    origin: CourseOrigin = "first", infusion: int = 2,
                    sort: CourseSort = "followup", stratify: str | None = None,
-                   max_lanes: int = 40, severe_crs: int = 3
+                   max_lanes: int = 40, severe_crs: int = 3, time_unit: TimeUnit = "days"
                    ) -> tuple[Figure, dict[str, Any]]:
     """Swimmer plot of each patient's course over all their infusions.
 
@@ -127,6 +133,10 @@ def swimmer_course(frame: pd.DataFrame, labels: Mapping[int, str], *,
         says so ("Showing 40 of 312 patients, longest follow-up first").
     severe_crs
         CRS grade from which a star marks the infusion (3 by default: grade >= 3).
+    time_unit
+        Unit of the time axis: ``days`` (the default) or ``months`` (ticks every 1, 2, 3,
+        6, 12... months, a month being 365.25 / 12 days). Only the axis changes: every
+        time in ``data`` stays in days, reinfuse's internal unit.
 
     Returns
     -------
@@ -178,6 +188,7 @@ def swimmer_course(frame: pd.DataFrame, labels: Mapping[int, str], *,
     check_choice("origin", origin, ORIGINS)
     check_infusion("infusion", infusion)
     check_choice("sort", sort, SORTS)
+    check_choice("time_unit", time_unit, TIME_UNITS)
     check_count("max_lanes", max_lanes)
     if isinstance(severe_crs, bool) or not isinstance(severe_crs, int) \
             or not 1 <= severe_crs <= 5:
@@ -211,11 +222,11 @@ def swimmer_course(frame: pd.DataFrame, labels: Mapping[int, str], *,
     unknown_hsct = events.loc[events["kind"].eq("transplant") & ~events["date_known"]]
     data: dict[str, Any] = {
         "origin": origin, "infusion": infusion, "sort": sort, "stratify": stratify,
-        "max_lanes": max_lanes, "severe_crs": severe_crs,
+        "max_lanes": max_lanes, "severe_crs": severe_crs, "time_unit": time_unit,
         "n_patients": int(frame["patient_id"].nunique()), "eligible": eligible,
         "shown": len(shown), "note": note, "skipped": skipped,
         "day_zero": f"date of the patient's {origin_name}",
-        "x_label": f"Days since {origin_name}",
+        "x_label": f"{time_unit.capitalize()} since {origin_name}",
         "groups": [{"group": group,
                     "eligible": int(lanes["group"].eq(group).sum()) if stratify else eligible,
                     "shown": int(shown["group"].eq(group).sum()) if stratify else len(shown)}
@@ -241,6 +252,7 @@ def swimmer_course(frame: pd.DataFrame, labels: Mapping[int, str], *,
     figure, legend = _draw(shown, segments, events, infusions, labels,
                            stratify=stratify, note=note, origin=origin,
                            x_label=data["x_label"], severe_crs=severe_crs,
+                           time_unit=time_unit,
                            eligible=lanes["group"].value_counts().to_dict())
     data["legend"] = legend
     return figure, data
@@ -461,7 +473,8 @@ def _marker(**kwargs: Any) -> dict[str, Any]:
 def _draw(shown: pd.DataFrame, segments: pd.DataFrame, events: pd.DataFrame,
           infusions: pd.DataFrame, labels: Mapping[int, str], *, stratify: str | None,
           note: str | None, origin: str, x_label: str,
-          severe_crs: int, eligible: Mapping[str, int]) -> tuple[Figure, list[str]]:
+          severe_crs: int, eligible: Mapping[str, int], time_unit: TimeUnit = "days"
+          ) -> tuple[Figure, list[str]]:
     # Lane positions, top to bottom; with groups, one empty slot holds each group's label.
     groups = shown["group"].to_numpy(object)
     if stratify:
@@ -575,6 +588,8 @@ def _draw(shown: pd.DataFrame, segments: pd.DataFrame, events: pd.DataFrame,
                 ax.axhline(top - 0.55, color="0.4", linewidth=0.6, zorder=0,
                            gid="group-separator")
     _axes(ax, shown["patient_id"], ys, n_slots, low, high, span, x_label)
+    if time_unit == "months":
+        month_axis(ax, low, high)
     present = set(coded["site_code"])
     notes = [f"{code} {group}" for group, code in SITE_CODES.items() if code in present]
     figure.legend(handles=handles, labels=legend, loc="outside lower left", ncols=3,
@@ -582,6 +597,27 @@ def _draw(shown: pd.DataFrame, segments: pd.DataFrame, events: pd.DataFrame,
                   title_fontsize=FONT_SIZE, alignment="left",
                   title=("Relapse site: " + "; ".join(notes)) if notes else None)
     return figure, legend
+
+
+def month_axis(ax: Axes, low: float, high: float) -> None:
+    """Label an axis that is in days in months since day 0 (ticks at whole steps).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> month_axis(ax, -40.0, 400.0)  # -1.3 to 13.1 months: every 2 months
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['0', '2', '4', '6', '8', '10', '12']
+    >>> plt.close(fig)
+    """
+    months = (high - low) / DAYS_PER_MONTH
+    step = next((s for s in _MONTH_STEPS if months / s <= 8), _MONTH_STEPS[-1])
+    first = np.floor(low / DAYS_PER_MONTH / step) * step
+    ticks = np.arange(first, high / DAYS_PER_MONTH + step, step)
+    ticks = ticks[(ticks * DAYS_PER_MONTH >= low - 1e-9) & (ticks * DAYS_PER_MONTH <= high
+                                                             + 1e-9)]
+    ax.set_xticks(ticks * DAYS_PER_MONTH, [f"{t:g}" for t in ticks])
 
 
 def _axes(ax: Axes, patient_ids: pd.Series, ys: np.ndarray, n_slots: int, low: float,

@@ -523,7 +523,8 @@ def _read_raw(path: Path) -> RawCohort:
     elif path.suffix.lower() == ".csv":
         raise CohortReadError(
             f"{path}: a cohort is a workbook or a folder of CSV files, one per table. Give "
-            f"the folder ({path.parent}) instead of one file."
+            f"the folder ({path.parent}) instead of one file. A REDCap record export is "
+            "read with `reinfuse redcap import` (docs/redcap.md)."
         )
     else:
         raise CohortReadError(

@@ -60,3 +60,15 @@ def write_cohort(
 
     return write_atomically(path, writer, overwrite=overwrite,
                             kind="file" if excel else "folder", protect=protect)
+
+
+def write_text(text: str, path: str | Path, overwrite: bool = False,
+               protect: Iterable[str | Path] = ()) -> Path:
+    """Write ``text`` (UTF-8) to the file ``path``, whole or not at all, never silently over
+    an existing file (see :mod:`reinfuse.io._atomic`)."""
+
+    def writer(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8", newline="")
+
+    return write_atomically(Path(path), writer, overwrite=overwrite, kind="file",
+                            protect=protect)

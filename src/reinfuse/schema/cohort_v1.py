@@ -33,10 +33,28 @@ _RESPONSE_SYNONYMS = {
     "progressive_disease": "PD",
     "progression": "PD",
     "not_evaluable": "NE",
+    # Coordinators' timeline states (said in best_response's meaning, so in the docs):
+    # "CR/CRi" = marrow remission with count recovery not stated -> CRi, the conservative
+    # reading reinfuse.criteria.assessments takes when counts are missing (CR requires
+    # count recovery: ANC >= 1.0 x 10^9/L and platelets >= 100 x 10^9/L).
+    "cr/cri": "CRi",
+    "cr_cri": "CRi",
+    "cr_or_cri": "CRi",
+    # "RD" = resistant (refractory) disease: persistent leukemia without CR, CRi or PR,
+    # which the seed study counts as stable disease; progression is recorded as PD.
+    "rd": "SD",
+    "resistant_disease": "SD",
+    "refractory_disease": "SD",
 }
 LD_REGIMENS = ("standard", "intensified", "flag", "other", "none")
 INDICATIONS = ("persistent_disease", "relapse", "relapse_prevention")
 RELAPSE_SITES = ("marrow", "cns", "emd")
+STATUS_BEFORE_FIRST = ("primary_refractory", "relapsed", "relapsed_refractory",
+                       "mrd_positive", "extramedullary_only", "other")
+OFF_STUDY_REASONS = ("study_completed", "death", "progressive_disease", "alternative_therapy",
+                     "hsct", "withdrawal", "lost_to_follow_up", "investigator_decision",
+                     "other")
+BCELL_STATUS = ("aplasia", "recovery")
 
 
 PATIENTS = Table(
@@ -76,6 +94,33 @@ PATIENTS = Table(
                "CAR T products received elsewhere before the first study infusion; "
                "empty = none; several allowed.",
                codes=("CD19", "CD22", "CD19/CD22", "other"), synonyms=_TARGET_SYNONYMS),
+        Column("status_before_first_infusion", "code",
+               "Disease status before the first study infusion, as the centre recorded it "
+               "(optional; the marrow and CSF values go in infusions.pre_*): "
+               "primary_refractory = never in remission; relapsed = relapse that responded "
+               "to the last therapy; relapsed_refractory = relapse not responding to the "
+               "last therapy; mrd_positive = morphologic remission with detectable MRD; "
+               "extramedullary_only = isolated CNS or other extramedullary disease.",
+               codes=STATUS_BEFORE_FIRST, optional=True,
+               synonyms={"refractory": "primary_refractory", "primary_refractory_disease":
+                         "primary_refractory", "relapse": "relapsed",
+                         "relapsed/refractory": "relapsed_refractory", "r/r":
+                         "relapsed_refractory", "mrd+": "mrd_positive", "mrd_pos":
+                         "mrd_positive", "cns_only": "extramedullary_only",
+                         "isolated_cns": "extramedullary_only",
+                         "isolated_extramedullary": "extramedullary_only"}),
+        Column("off_study_reason", "code",
+               "Why the patient left the study (optional; blank = still on study or not "
+               "recorded).", codes=OFF_STUDY_REASONS, optional=True,
+               synonyms={"died": "death", "withdrew": "withdrawal", "consent_withdrawn":
+                         "withdrawal", "withdrawal_of_consent": "withdrawal", "lost":
+                         "lost_to_follow_up", "ltfu": "lost_to_follow_up", "lost_to_followup":
+                         "lost_to_follow_up", "completed": "study_completed",
+                         "end_of_study": "study_completed", "progression":
+                         "progressive_disease", "pd": "progressive_disease",
+                         "other_therapy": "alternative_therapy"}),
+        Column("off_study_date", "date", "Date the patient left the study (optional).",
+               optional=True),
     ),
 )
 
@@ -134,7 +179,10 @@ INFUSIONS = Table(
         Column("pre_cns_clinical_signs", YESNO,
                "Cranial nerve palsy, brain or eye involvement.", optional=True),
         Column("pre_emd", YESNO, "Non-CNS extramedullary disease before the infusion."),
-        Column("best_response", "code", "Best marrow response to this infusion.",
+        Column("best_response", "code", "Best marrow response to this infusion. Timeline "
+               "states are read as: 'CR/CRi' (remission, count recovery not stated) -> CRi, "
+               "as when counts are missing; 'RD' (resistant disease: no CR, CRi or PR) -> SD; "
+               "progression is recorded as PD.",
                codes=RESPONSES, synonyms=_RESPONSE_SYNONYMS),
         Column("best_response_mrd_pct", "number", "Flow MRD at best response.",
                unit="% of MNC", minimum=0.0, maximum=100.0),
@@ -359,12 +407,39 @@ ANTIGEN_SAMPLES = Table(
                required=True),
         Column("blast_gate", "text", "The gate (declared in the gate file) holding the "
                "blasts.", required=True),
+
+
+BCELL_ASSESSMENTS = Table(
+    name="bcell_assessments",
+    meaning="Optional. One row per blood B-cell assessment timed against an infusion. "
+            "B-cell aplasia is the usual sign that CD19-directed CAR T cells still work, "
+            "and B-cell recovery often prompts a reinfusion. Definitions (the B-cell "
+            "threshold, % of lymphocytes or cells/uL) differ between trials, so reinfuse "
+            "keeps bcell_status as the centre recorded it and never derives it from the "
+            "counts.",
+    key=("patient_id", "infusion", "day"),
+    required_table=False,
+    columns=(
+        *_keys("assessment"),
+        Column("bcells_per_ul", "number", "B cells (CD19+, or CD20/CD22+ after CD19-directed "
+               "therapy) in the blood.", unit="cells/uL", minimum=0),
+        Column("bcells_pct_lymphocytes", "number", "B cells as a percentage of lymphocytes.",
+               unit="% of lymphocytes", minimum=0.0, maximum=100.0),
+        Column("bcell_status", "code", "B-cell aplasia or recovery, by the centre's own "
+               "definition (say which in the methods). Blank = not assessed.",
+               codes=BCELL_STATUS,
+               synonyms={"bca": "aplasia", "b_cell_aplasia": "aplasia", "aplastic":
+                         "aplasia", "recovered": "recovery", "b_cell_recovery": "recovery",
+                         "loss_of_aplasia": "recovery", "loss_of_bca": "recovery"}),
+        Column("ig_replacement", YESNO, "Immunoglobulin replacement given around this "
+               "assessment (optional).", optional=True),
     ),
 )
 
 COHORT_V1 = CohortFormat(version="1", tables=(PATIENTS, INFUSIONS, CRS_OBSERVATIONS,
                                               ICANS_OBSERVATIONS, CAR_COUNTS,
-                                              DISEASE_ASSESSMENTS, ANTIGEN_SAMPLES))
+                                              DISEASE_ASSESSMENTS, BCELL_ASSESSMENTS,
+                                              ANTIGEN_SAMPLES))
 
 #: The tables every cohort has; the others are optional raw observations.
 CORE_TABLES = ("patients", "infusions")
