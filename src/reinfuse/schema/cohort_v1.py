@@ -407,6 +407,8 @@ ANTIGEN_SAMPLES = Table(
                required=True),
         Column("blast_gate", "text", "The gate (declared in the gate file) holding the "
                "blasts.", required=True),
+    ),
+)
 
 
 BCELL_ASSESSMENTS = Table(
