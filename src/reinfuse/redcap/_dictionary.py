@@ -92,6 +92,17 @@ def map_unique(values: pd.Series, func: Callable[[Any], object]) -> pd.Series:
     return pd.Series(table[codes], index=values.index, dtype=object, copy=False)
 
 
+#: Tables that stay out of REDCap: ``antigen_samples`` lists FCS files by their path next to
+#: the workbook (docs/antigen-density.md), a laboratory manifest rather than patient data.
+NOT_IN_REDCAP = ("antigen_samples",)
+
+
+def redcap_tables(cohort_format: CohortFormat = COHORT_V1) -> tuple[Table, ...]:
+    """The tables of ``cohort_format`` that have a REDCap instrument (all but
+    :data:`NOT_IN_REDCAP`)."""
+    return tuple(t for t in cohort_format.tables if t.name not in NOT_IN_REDCAP)
+
+
 def field_names(cohort_format: CohortFormat = COHORT_V1) -> dict[tuple[str, str], str]:
     """The REDCap field name of every column of the format, ``(table, column) -> field``.
 
@@ -109,7 +120,7 @@ def field_names(cohort_format: CohortFormat = COHORT_V1) -> dict[tuple[str, str]
     """
     names: dict[tuple[str, str], str] = {}
     used: set[str] = set()
-    for table in cohort_format.tables:
+    for table in redcap_tables(cohort_format):
         for col in table.columns:
             if col.name == RECORD_ID and table.name != RECORD_TABLE:
                 continue
@@ -180,7 +191,7 @@ def dictionary_frame(cohort_format: CohortFormat = COHORT_V1) -> pd.DataFrame:
     """
     names = field_names(cohort_format)
     rows = [_field_row(table, col, names[(table.name, col.name)])
-            for table in cohort_format.tables for col in table.columns
+            for table in redcap_tables(cohort_format) for col in table.columns
             if (table.name, col.name) in names]
     frame = pd.DataFrame(rows, columns=list(_KEYS))
     frame.columns = pd.Index(DICTIONARY_COLUMNS)
@@ -189,7 +200,7 @@ def dictionary_frame(cohort_format: CohortFormat = COHORT_V1) -> pd.DataFrame:
 
 def repeating_forms(cohort_format: CohortFormat = COHORT_V1) -> tuple[str, ...]:
     """The instruments that repeat in our project: every table but ``patients``."""
-    return tuple(t.name for t in cohort_format.tables if t.name != RECORD_TABLE)
+    return tuple(t.name for t in redcap_tables(cohort_format) if t.name != RECORD_TABLE)
 
 
 def dictionary_csv(cohort_format: CohortFormat = COHORT_V1) -> str:

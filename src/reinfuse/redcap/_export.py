@@ -19,7 +19,13 @@ import pandas as pd
 
 from reinfuse.cohort import Cohort
 from reinfuse.io.write import write_text
-from reinfuse.redcap._dictionary import RECORD_ID, RECORD_TABLE, field_names, map_unique
+from reinfuse.redcap._dictionary import (
+    RECORD_ID,
+    RECORD_TABLE,
+    field_names,
+    map_unique,
+    redcap_tables,
+)
 from reinfuse.redcap._import import INSTANCE, INSTRUMENT
 from reinfuse.schema import COHORT_V1, CohortFormat, Column, normalise_code
 
@@ -86,7 +92,7 @@ def export_frame(tables: Cohort | Mapping[str, pd.DataFrame], labels: bool = Fal
     header: list[str] = [RECORD_ID, INSTRUMENT, INSTANCE]
     patients = frames[RECORD_TABLE]
     rank = {pid: i for i, pid in enumerate(pd.unique(patients[RECORD_ID].astype(str)))}
-    for position, table in enumerate(cohort_format.tables):
+    for position, table in enumerate(redcap_tables(cohort_format)):
         cells: dict[str, pd.Series] = {}
         frame = frames.get(table.name)
         for col in table.columns:

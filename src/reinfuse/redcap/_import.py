@@ -42,6 +42,7 @@ from reinfuse.redcap._dictionary import (
     map_unique,
     our_dictionary,
     read_dictionary,
+    redcap_tables,
 )
 from reinfuse.redcap._mapping import RedcapMapping, load_mapping
 from reinfuse.schema import COHORT_V1, CohortFormat
@@ -305,7 +306,7 @@ def read_export(path: str | Path, dictionary: str | Path | Dictionary | None = N
     sheets: dict[str, RawSheet] = {}
     origin: dict[str, pd.DataFrame] = {}
     field_of: dict[tuple[str, str], str] = {}
-    order = {t.name: i for i, t in enumerate(cohort_format.tables)}
+    order = {t.name: i for i, t in enumerate(redcap_tables(cohort_format))}
     folded = (map_unique(instrument, lambda v: v.lower().replace(" ", "_")) if labels
               else instrument)  # a labels export names the instrument by its label
     first_row = record.notna() & ~record.duplicated()

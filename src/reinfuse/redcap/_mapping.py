@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reinfuse.errors import UsageError
-from reinfuse.redcap._dictionary import RECORD_ID, RECORD_TABLE, Dictionary
+from reinfuse.redcap._dictionary import RECORD_ID, RECORD_TABLE, Dictionary, redcap_tables
 from reinfuse.schema import COHORT_V1, CohortFormat, Column, normalise_code
 
 
@@ -48,7 +48,7 @@ class RedcapMapping:
 
 def _targets(cohort_format: CohortFormat) -> dict[str, tuple[str, str]]:
     return {f"{t.name}.{c.name}": (t.name, c.name)
-            for t in cohort_format.tables for c in t.columns}
+            for t in redcap_tables(cohort_format) for c in t.columns}
 
 
 def parse_mapping(text: str, source: str = "mapping",
@@ -172,7 +172,7 @@ def starter_mapping(dictionary: Dictionary,
     column get a ``[values]`` table with the closest code of each label. Nothing is
     guessed silently: every line is for a person to check.
     """
-    columns = {f"{t.name}.{c.name}": c for t in cohort_format.tables for c in t.columns
+    columns = {f"{t.name}.{c.name}": c for t in redcap_tables(cohort_format) for c in t.columns
                if not (c.name == RECORD_ID and t.name != RECORD_TABLE)}
     names = {target: _words(target.split(".", 1)[1]) for target in columns}
     meanings = {target: _words(col.meaning)[:80] for target, col in columns.items()}
