@@ -65,3 +65,19 @@ class ExternalResourceError(ReinfuseError):
 
 class StatisticsError(ReinfuseError):
     """A statistical test was asked for on data it cannot be computed from."""
+
+
+class RegistryError(ReinfuseError):
+    """A registry cannot be opened or used (no such database, older schema, bad lock)."""
+
+
+class RegistryConflictError(RegistryError):
+    """Another import changed the registry while this one ran; nothing was written.
+
+    The import can simply be run again: it then compares the file with the registry as
+    the other import left it (and the audit trail keeps both changes).
+    """
+
+
+class LockError(RegistryError):
+    """A data lock that does not exist, already exists, or whose content is not intact."""

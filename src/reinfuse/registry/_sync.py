@@ -1,0 +1,321 @@
+"""Import a validated cohort into the registry: diff with pandas, then bulk writes + audit.
+
+One import is one database transaction: the current content of every table is read, the
+difference with the incoming cohort is computed column by column (vectorised), and the
+inserts, updates, deletes and audit rows are sent as bulk statements (``executemany``),
+then committed together. A process killed before the commit leaves the registry as it
+was (the database's own atomicity; tested with SIGKILL).
+
+Concurrency: an update applies only to the row version it was computed from
+(``WHERE row_version = :seen``), and the transaction runs on one snapshot (SQLite WAL with
+an explicit ``BEGIN``; PostgreSQL SERIALIZABLE). When another import committed in between,
+the database refuses the write and the whole import is rolled back with
+:class:`~reinfuse.errors.RegistryConflictError`: run it again (it then compares with the
+other import's result, and the audit trail keeps both changes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from reinfuse.cohort import SOURCE_ROW, Cohort
+from reinfuse.errors import RegistryConflictError
+from reinfuse.registry._canon import canonical_frame, python_values
+from reinfuse.registry._engine import check_revision
+from reinfuse.registry._models import METADATA, ROW_VERSION
+from reinfuse.schema import COHORT_V1, Table
+
+#: Rule of the validation warning for a blank recorded value filled by a derived one.
+_FILLED = "derived-fills-blank"
+#: Value of ``audit.column_name`` for a whole row inserted or deleted (values as JSON).
+WHOLE_ROW = "*"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an import came from, without identifiers: a neutral label and a SHA-256."""
+
+    label: str
+    sha256: str
+
+    @classmethod
+    def of(cls, data: Cohort) -> Source:
+        """From a cohort's input hashes (their names already neutral: see validation).
+
+        A CSV folder's hash is the SHA-256 of its files' ``name digest`` lines, sorted.
+        """
+        items = sorted(data.sha256.items())
+        if len(items) == 1:
+            return cls(label=items[0][0], sha256=items[0][1])
+        lines = "".join(f"{name} {digest}\n" for name, digest in items)
+        return cls(label=f"CSV folder ({len(items)} files)",
+                      sha256=hashlib.sha256(lines.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import changed (or, for a diff, would change).
+
+    Attributes
+    ----------
+    inserted, updated, deleted
+        Table name -> number of rows.
+    audit
+        The audit rows written (or that would be written): one per inserted or deleted
+        row (``column_name`` ``*``, the row's values as JSON) and one per changed cell.
+    applied
+        False for a diff (nothing was written).
+    """
+
+    inserted: Mapping[str, int]
+    updated: Mapping[str, int]
+    deleted: Mapping[str, int]
+    audit: pd.DataFrame = field(repr=False)
+    applied: bool = True
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything differs."""
+        return bool(sum(self.inserted.values()) + sum(self.updated.values())
+                    + sum(self.deleted.values()))
+
+
+def registry_frames(cohort: Cohort) -> dict[str, pd.DataFrame]:
+    """The schema tables of a validated cohort as canonical text, recorded values only.
+
+    Validation may fill a blank recorded value from the raw observations (warning
+    ``derived-fills-blank``); the registry keeps what was recorded, so those cells are
+    blank again here (the derived value is recomputed whenever the cohort is analysed).
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    filled = pd.DataFrame([(f.row, f.column) for f in cohort.findings
+                           if f.rule == _FILLED and f.sheet == "infusions"],
+                          columns=["row", "column"])
+    for table in COHORT_V1.tables:
+        if table.name not in cohort.tables:
+            continue
+        frame = cohort.tables[table.name]
+        if table.name == "infusions" and not filled.empty and SOURCE_ROW in frame.columns:
+            frame = frame.copy()
+            for column, rows in filled.groupby("column")["row"]:
+                frame[column] = frame[column].mask(frame[SOURCE_ROW].isin(rows.to_numpy()))
+        frames[table.name] = canonical_frame(frame, table).reset_index(drop=True)
+    return frames
+
+
+def _key_text(frame: pd.DataFrame, table: Table) -> pd.Series:
+    """``patient_id=P01, infusion=2`` for each row."""
+    text = pd.Series("", index=frame.index, dtype=object)
+    for i, name in enumerate(table.key):
+        text = text + ("" if i == 0 else ", ") + name + "=" + frame[name].astype(str)
+    return text
+
+
+def _read_current(conn: sa.Connection, table: Table) -> pd.DataFrame:
+    sql = METADATA.tables[table.name]
+    current = pd.DataFrame(conn.execute(sa.select(sql)).all(),
+                           columns=[*table.names, ROW_VERSION])
+    canon = canonical_frame(current, table)
+    canon[ROW_VERSION] = current[ROW_VERSION].to_numpy()
+    return canon
+
+
+def _row_json(frame: pd.DataFrame, table: Table) -> pd.Series:
+    records = frame[list(table.names)].to_dict("records")
+    return pd.Series([json.dumps({k: v for k, v in r.items() if v is not None},
+                                 ensure_ascii=False) for r in records],
+                     index=frame.index, dtype=object)
+
+
+@dataclass(frozen=True)
+class _Changes:
+    inserts: pd.DataFrame
+    updates: pd.DataFrame  # incoming values and the row_version they were computed from
+    deletes: pd.DataFrame  # key values (canonical) and row_version
+    audit: pd.DataFrame
+
+
+def _diff(current: pd.DataFrame, incoming: pd.DataFrame, table: Table,
+          delete_missing: bool) -> _Changes:
+    """Rows to insert, update and delete, and the audit rows, computed column-wise."""
+    key = list(table.key)
+    values = [n for n in table.names if n not in key]
+    merged = incoming.merge(current, on=key, how="outer", suffixes=("", "__db"),
+                            indicator=True)
+    new = merged[merged["_merge"] == "left_only"]
+    gone = merged[merged["_merge"] == "right_only"] if delete_missing else merged.iloc[:0]
+    both = merged[merged["_merge"] == "both"]
+    audit_parts: list[pd.DataFrame] = []
+    changed_any = np.zeros(len(both), dtype=bool)
+    keys = _key_text(both, table)
+    for name in values:
+        new_v, old_v = both[name], both[name + "__db"]
+        differs = (new_v.isna() != old_v.isna()) | (new_v.notna() & old_v.notna()
+                                                      & (new_v != old_v))
+        mask = differs.to_numpy(dtype=bool)
+        if mask.any():
+            changed_any |= mask
+            audit_parts.append(pd.DataFrame({
+                "action": "update", "patient_id": both["patient_id"][mask],
+                "row_key": keys[mask], "column_name": name,
+                "old_value": old_v[mask], "new_value": new_v[mask]}))
+    updates = both[changed_any]
+    if len(new):
+        audit_parts.append(pd.DataFrame({
+            "action": "insert", "patient_id": new["patient_id"],
+            "row_key": _key_text(new, table), "column_name": WHOLE_ROW,
+            "old_value": None, "new_value": _row_json(new, table)}))
+    if len(gone):
+        old = gone[key].join(gone[[v + "__db" for v in values]].rename(
+            columns=lambda c: c.removesuffix("__db")))
+        audit_parts.append(pd.DataFrame({
+            "action": "delete", "patient_id": gone["patient_id"],
+            "row_key": _key_text(gone, table), "column_name": WHOLE_ROW,
+            "old_value": _row_json(old, table), "new_value": None}))
+    columns = ["action", "patient_id", "row_key", "column_name", "old_value", "new_value"]
+    audit = (pd.concat(audit_parts, ignore_index=True) if audit_parts
+             else pd.DataFrame(columns=columns))
+    audit.insert(0, "table_name", table.name)
+    return _Changes(inserts=new[list(table.names)], updates=updates,
+                    deletes=gone[[*key, ROW_VERSION]], audit=audit)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return frame.to_dict("records")
+
+
+def _key_params(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Key columns as driver values, renamed ``k_<column>`` for bound parameters."""
+    padded = frame.reindex(columns=list(table.names))
+    typed = python_values(padded.astype(object).where(padded.notna(), None), table)
+    return typed[list(table.key)].rename(columns=lambda c: f"k_{c}")
+
+
+def _write(conn: sa.Connection, table: Table, changes: _Changes) -> None:
+    sql = METADATA.tables[table.name]
+    key = list(table.key)
+    where = sa.and_(*(sql.c[k] == sa.bindparam(f"k_{k}") for k in key),
+                    sql.c[ROW_VERSION] == sa.bindparam("k_version"))
+    if len(changes.updates):
+        values = python_values(changes.updates[list(table.names)], table)
+        params = values.drop(columns=key).rename(columns=lambda c: f"v_{c}")
+        params = params.join(_key_params(changes.updates, table))
+        params["k_version"] = changes.updates[ROW_VERSION].astype(object).to_numpy()
+        statement = sql.update().where(where).values(
+            {c: sa.bindparam(f"v_{c}") for c in table.names if c not in key}
+            | {ROW_VERSION: sql.c[ROW_VERSION] + 1})
+        result = conn.execute(statement, _records(params))
+        if result.rowcount != len(params):
+            raise RegistryConflictError(_CONFLICT)
+    if len(changes.inserts):
+        conn.execute(sql.insert(), _records(python_values(changes.inserts, table)))
+
+
+def _delete(conn: sa.Connection, table: Table, changes: _Changes) -> None:
+    if not len(changes.deletes):
+        return
+    sql = METADATA.tables[table.name]
+    params = _key_params(changes.deletes, table)
+    params["k_version"] = changes.deletes[ROW_VERSION].astype(object).to_numpy()
+    where = sa.and_(*(sql.c[k] == sa.bindparam(f"k_{k}") for k in table.key),
+                    sql.c[ROW_VERSION] == sa.bindparam("k_version"))
+    result = conn.execute(sql.delete().where(where), _records(params))
+    if result.rowcount != len(params):
+        raise RegistryConflictError(_CONFLICT)
+
+
+_CONFLICT = ("another import changed the registry while this one was running; nothing of "
+             "this import was written. Run it again: it will compare the file with the "
+             "registry as the other import left it (both changes stay in the audit trail).")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether a database error means "another transaction got there first"."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in ("40001", "40P01", "23505"):  # serialization, deadlock, unique key
+        return True
+    name = getattr(orig, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    text = str(orig or exc)
+    return "database is locked" in text or "UNIQUE constraint failed" in text
+
+
+def import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], source: Source, *,
+                  user: str | None = None, delete_missing: bool = False,
+                  dry_run: bool = False,
+                  pause: Callable[[str], None] | None = None) -> ImportResult:
+    """Bring the registry to ``frames`` (canonical text, :func:`registry_frames`).
+
+    Parameters
+    ----------
+    engine
+        The registry (:func:`reinfuse.registry.connect`).
+    frames
+        Table name -> canonical frame; tables absent here are left alone.
+    source
+        Neutral label and SHA-256 of the input, for the audit trail.
+    user
+        Who imports (default: the operating-system user).
+    delete_missing
+        Delete registry rows of the given tables that the input does not have (off:
+        nothing is ever deleted by default).
+    dry_run
+        Compute the changes and write nothing (``reinfuse registry diff``).
+    pause
+        Called with ``"diffed"`` (changes computed, nothing written) and ``"written"``
+        (everything sent, not committed): for fault-injection tests.
+
+    Raises
+    ------
+    RegistryConflictError
+        Another import committed meanwhile; nothing was written (run again).
+    """
+    check_revision(engine)
+    user = user or getpass.getuser()
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    tables = [t for t in COHORT_V1.tables if t.name in frames]
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            changes = {t.name: _diff(_read_current(conn, t), frames[t.name], t,
+                                     delete_missing) for t in tables}
+            audit = pd.concat([c.audit for c in changes.values()], ignore_index=True)
+            audit.insert(0, "source_sha256", source.sha256)
+            audit.insert(0, "source_label", source.label)
+            audit.insert(0, "user_name", user)
+            audit.insert(0, "at", at)
+            audit = audit.astype(object).where(audit.notna(), None)
+            if pause:
+                pause("diffed")
+            if not dry_run:
+                for table in tables:  # parents first
+                    _write(conn, table, changes[table.name])
+                for table in reversed(tables):  # children first
+                    _delete(conn, table, changes[table.name])
+                if len(audit):
+                    conn.execute(METADATA.tables["audit"].insert(), _records(audit))
+                if pause:
+                    pause("written")
+            else:
+                transaction.rollback()
+    except sa.exc.DBAPIError as exc:
+        if is_conflict(exc):
+            raise RegistryConflictError(_CONFLICT) from exc
+        raise
+
+    def count(attr: str) -> dict[str, int]:
+        return {name: len(getattr(c, attr)) for name, c in changes.items()}
+
+    return ImportResult(inserted=count("inserts"), updated=count("updates"),
+                        deleted=count("deletes"), audit=audit, applied=not dry_run)

@@ -1,0 +1,34 @@
+"""Alembic environment of the reinfuse registry (run by :mod:`reinfuse.registry`)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+from reinfuse.registry._models import METADATA
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=METADATA,
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate the connection given by reinfuse, or the URL of the Alembic config."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.begin() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():  # pragma: no cover
+    raise SystemExit("reinfuse registry migrations run online only (give a database URL).")
+run_migrations_online()
