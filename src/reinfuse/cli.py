@@ -327,12 +327,28 @@ EXIT_CONFLICT = 5
 
 REGISTRY_EXIT_HELP = EXIT_CODES_HELP + """
   5  registry import: another import changed the registry meanwhile; nothing was written,
-     run the same command again"""
+     run the same command again
+  (registry: 2 also when the registry cannot be opened; 3 for a lock name that exists
+  or does not exist)"""
 
 
 def _cmd_registry(args: argparse.Namespace) -> int:
+    from reinfuse.errors import LockError, RegistryConflictError, RegistryError
+
+    try:
+        return _registry_action(args)
+    except RegistryConflictError as exc:
+        return _fail(str(exc), EXIT_CONFLICT, "conflict", as_json=False, kind="conflict")
+    except LockError as exc:
+        return _fail(str(exc), EXIT_BAD_OPTIONS, "error", as_json=False, kind="bad-options")
+    except RegistryError as exc:
+        return _fail(str(exc), EXIT_UNREADABLE, "cannot open the registry", as_json=False,
+                     kind="unreadable")
+
+
+def _registry_action(args: argparse.Namespace) -> int:
     from reinfuse import registry
-    from reinfuse.errors import CohortValidationError, RegistryConflictError
+    from reinfuse.errors import CohortValidationError
 
     action, db = args.registry_command, args.db
     if action == "init":
@@ -354,8 +370,6 @@ def _cmd_registry(args: argparse.Namespace) -> int:
             _console(stderr=True).print("[red]The cohort has errors; nothing was imported."
                                         "[/red]")
             return EXIT_INVALID
-        except RegistryConflictError as exc:
-            return _fail(str(exc), EXIT_CONFLICT, "conflict", as_json=False)
         if report.warnings:
             print(f"{args.path}: {len(report.warnings)} warning(s) (see `reinfuse validate`).")
         verb = "Imported" if result.applied else "Would change (nothing written)"

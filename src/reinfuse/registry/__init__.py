@@ -141,10 +141,11 @@ def import_cohort(db: str | None, path: str | Path, *, user: str | None = None,
                   mapping: str | None = None) -> tuple[ImportResult, ValidationReport]:
     """Validate ``path`` and import it into the registry ``db`` (or, ``dry_run``, only
     say what would change). See :func:`reinfuse.registry.import_frames`."""
-    report, source = read_source(path, allow_identifiers=allow_identifiers,
-                                 dictionary=dictionary, mapping=mapping)
     engine = connect(db)
     try:
+        check_revision(engine)  # before reading: a wrong --db fails at once
+        report, source = read_source(path, allow_identifiers=allow_identifiers,
+                                     dictionary=dictionary, mapping=mapping)
         result = import_frames(engine, registry_frames(report.cohort), source, user=user,
                                delete_missing=delete_missing, dry_run=dry_run)
     finally:
