@@ -69,8 +69,10 @@ def canonical_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def python_values(canon: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """Canonical text back to Python values for the database driver (``None`` = NULL)."""
+def python_values(canon: pd.DataFrame, table: Table,
+                  dates_as_text: bool = False) -> pd.DataFrame:
+    """Canonical text back to Python values for the database driver (``None`` = NULL);
+    ``dates_as_text`` keeps dates as ISO text (SQLite's storage of a date)."""
     out = {}
     for col in table.columns:
         text = canon[col.name]
@@ -80,7 +82,7 @@ def python_values(canon: pd.DataFrame, table: Table) -> pd.DataFrame:
             values = pd.to_numeric(text).astype("float64").astype(object)
         elif col.kind == "yesno":
             values = text.map({"yes": True, "no": False}).astype(object)
-        elif col.kind == "date":
+        elif col.kind == "date" and not dates_as_text:
             values = pd.to_datetime(text, format="%Y-%m-%d").dt.date.astype(object)
         else:
             values = text.astype(object)

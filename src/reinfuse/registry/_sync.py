@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -122,19 +121,45 @@ def _key_text(frame: pd.DataFrame, table: Table) -> pd.Series:
 
 
 def _read_current(conn: sa.Connection, table: Table) -> pd.DataFrame:
-    sql = METADATA.tables[table.name]
-    current = pd.DataFrame(conn.execute(sa.select(sql)).all(),
-                           columns=[*table.names, ROW_VERSION])
+    """The table's rows as canonical text, plus ``row_version``.
+
+    Read through the driver without SQLAlchemy's per-value processing (SQLite gives dates
+    as ISO text and booleans as 1/0, which :func:`canonical_frame` reads as well).
+    """
+    names = [*table.names, ROW_VERSION]
+    quote = conn.dialect.identifier_preparer.quote
+    rows = conn.exec_driver_sql(
+        f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table.name)}").all()
+    current = pd.DataFrame.from_records(rows, columns=names)
     canon = canonical_frame(current, table)
     canon[ROW_VERSION] = current[ROW_VERSION].to_numpy()
     return canon
 
 
+def _json_text(text: pd.Series) -> pd.Series:
+    """Canonical text as the body of a JSON string (backslash, quote, control characters)."""
+    for char, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"),
+                          ("\t", "\\t")):
+        text = text.str.replace(char, escaped, regex=False)
+    return text
+
+
 def _row_json(frame: pd.DataFrame, table: Table) -> pd.Series:
-    records = frame[list(table.names)].to_dict("records")
-    return pd.Series([json.dumps({k: v for k, v in r.items() if v is not None},
-                                 ensure_ascii=False) for r in records],
-                     index=frame.index, dtype=object)
+    """Each row's non-missing values as a JSON object of text, built column-wise."""
+    out = pd.Series("{", index=frame.index, dtype=object)
+    started = np.zeros(len(frame), dtype=bool)
+    for col in table.columns:
+        values = frame[col.name]
+        present = values.notna().to_numpy(dtype=bool)
+        if not present.any():
+            continue
+        text = values.where(present, "").astype(str)
+        if col.kind in ("text", "code", "codelist"):
+            text = _json_text(text)
+        piece = np.where(started, ", ", "") + f'"{col.name}": "' + text.to_numpy(dtype=object) + '"'
+        out = out + np.where(present, piece, "")
+        started |= present
+    return out + "}"
 
 
 @dataclass(frozen=True)
@@ -191,7 +216,38 @@ def _diff(current: pd.DataFrame, incoming: pd.DataFrame, table: Table,
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    return frame.to_dict("records")
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True))
+            for row in frame.itertuples(index=False, name=None)]
+
+
+def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
+    """Insert ``frame`` (driver values, ``None`` = NULL) into ``table`` in bulk, inside the
+    connection's transaction: PostgreSQL ``COPY``, SQLite ``executemany``.
+
+    SQLAlchemy's per-row parameter processing is bypassed (it dominated the time of a
+    100,000-patient import); values are already what the driver expects (SQLite: dates
+    as ISO text, the form SQLAlchemy itself stores).
+    """
+    if not len(frame):
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(str(c)) for c in frame.columns)
+    rows = frame.itertuples(index=False, name=None)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    if conn.dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(
+                f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(frame.columns))
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {quote(table)} ({columns}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
 
 
 def _key_params(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -218,7 +274,8 @@ def _write(conn: sa.Connection, table: Table, changes: _Changes) -> None:
         if result.rowcount != len(params):
             raise RegistryConflictError(_CONFLICT)
     if len(changes.inserts):
-        conn.execute(sql.insert(), _records(python_values(changes.inserts, table)))
+        bulk_insert(conn, table.name, python_values(
+            changes.inserts, table, dates_as_text=conn.dialect.name == "sqlite"))
 
 
 def _delete(conn: sa.Connection, table: Table, changes: _Changes) -> None:
@@ -304,7 +361,7 @@ def import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], source: So
                 for table in reversed(tables):  # children first
                     _delete(conn, table, changes[table.name])
                 if len(audit):
-                    conn.execute(METADATA.tables["audit"].insert(), _records(audit))
+                    bulk_insert(conn, "audit", audit)
                 if pause:
                     pause("written")
             else:
