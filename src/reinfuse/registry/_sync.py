@@ -129,8 +129,11 @@ def _read_current(conn: sa.Connection, table: Table) -> pd.DataFrame:
     names = [*table.names, ROW_VERSION]
     quote = conn.dialect.identifier_preparer.quote
     rows = conn.exec_driver_sql(
-        f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table.name)}").all()
-    current = pd.DataFrame.from_records(rows, columns=names)
+        f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table.name)}"
+    ).cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    current = pd.DataFrame({n: np.array(c, dtype=object) for n, c in zip(names, columns,
+                                                                      strict=True)})
     canon = canonical_frame(current, table)
     canon[ROW_VERSION] = current[ROW_VERSION].to_numpy()
     return canon
@@ -181,20 +184,23 @@ def _diff(current: pd.DataFrame, incoming: pd.DataFrame, table: Table,
     gone = merged[merged["_merge"] == "right_only"] if delete_missing else merged.iloc[:0]
     both = merged[merged["_merge"] == "both"]
     audit_parts: list[pd.DataFrame] = []
-    changed_any = np.zeros(len(both), dtype=bool)
-    keys = _key_text(both, table)
-    for name in values:
-        new_v, old_v = both[name], both[name + "__db"]
-        differs = (new_v.isna() != old_v.isna()) | (new_v.notna() & old_v.notna()
-                                                      & (new_v != old_v))
-        mask = differs.to_numpy(dtype=bool)
+    # One 2-D comparison for the whole table; missing (None) equals only missing.
+    new_a = both[values].to_numpy(dtype=object)
+    old_a = both[[v + "__db" for v in values]].to_numpy(dtype=object)
+    new_missing, old_missing = pd.isna(new_a), pd.isna(old_a)
+    differs = (new_missing != old_missing) | (~new_missing & ~old_missing & (new_a != old_a))
+    changed_any = differs.any(axis=1)
+    changed, changed_cells = both[changed_any], differs[changed_any]
+    keys = _key_text(changed, table)
+    for j, name in enumerate(values):
+        mask = changed_cells[:, j]
         if mask.any():
-            changed_any |= mask
             audit_parts.append(pd.DataFrame({
-                "action": "update", "patient_id": both["patient_id"][mask],
+                "action": "update", "patient_id": changed["patient_id"][mask],
                 "row_key": keys[mask], "column_name": name,
-                "old_value": old_v[mask], "new_value": new_v[mask]}))
-    updates = both[changed_any]
+                "old_value": changed[name + "__db"][mask],
+                "new_value": changed[name][mask]}))
+    updates = changed
     if len(new):
         audit_parts.append(pd.DataFrame({
             "action": "insert", "patient_id": new["patient_id"],
