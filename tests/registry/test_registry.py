@@ -8,6 +8,7 @@ old "1000000.0", new "2500000.0".
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -322,3 +323,43 @@ def test_conflict_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(registry, "import_cohort", lost)
     assert main(["registry", "import", str(tmp_path), "--db", "x.db"]) == EXIT_CONFLICT == 5
     assert "Run it again" in capsys.readouterr().err
+
+
+def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path) -> None:
+    """P2's CRS grade is blank in infusions; its one observation (39.2 °C, no hypotension,
+    room air) is ASTCT grade 1 (Lee et al., BBMT 2019;25:625-638: fever >= 38 °C alone),
+    which validation uses to fill the blank (warning derived-fills-blank). The registry
+    stores what was recorded: a blank, and the observation row itself."""
+    folder = tmp_path / "observed"
+    folder.mkdir()
+    infusions = pd.DataFrame(INFUSIONS, dtype=str)
+    infusions.loc[2, "crs_grade"] = ""
+    pd.DataFrame(PATIENTS, dtype=str).to_csv(folder / "patients.csv", index=False)
+    infusions.to_csv(folder / "infusions.csv", index=False)
+    pd.DataFrame([{"patient_id": "P2", "infusion": "1", "day": "1", "temperature_c": "39.2",
+                   "anticytokine_or_antipyretic": "no", "hypotension": "none",
+                   "vasopressors": "0", "vasopressin": "no", "oxygen": "room_air",
+                   "oxygen_l_min": "", "other_cause": "no", "death_from_crs": "no"}]
+                 ).to_csv(folder / "crs_observations.csv", index=False)
+    report, source = registry.read_source(folder)
+    assert [f.rule for f in report.findings] == ["derived-fills-blank"]
+    assert report.cohort.infusions["crs_grade"].iloc[2] == 1
+    db = str(tmp_path / "r.db")
+    registry.init(db)
+    registry.import_frames(registry.connect(db), registry.registry_frames(report.cohort),
+                           source)
+    assert _value(db, "infusions", "crs_grade", patient_id="P2", infusion=1) is None
+    assert _value(db, "crs_observations", "temperature_c", patient_id="P2", infusion=1,
+                  day=1) == 39.2
+
+
+def test_redcap_needs_its_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A single .csv is a REDCap export; without reinfuse.redcap the import says so."""
+    if importlib.util.find_spec("reinfuse.redcap") is not None:
+        pytest.skip("reinfuse.redcap is installed: its own tests cover the export")
+    db = str(tmp_path / "r.db")
+    registry.init(db)
+    export = tmp_path / "export.csv"
+    export.write_text("record_id\n1\n")
+    assert main(["registry", "import", str(export), "--db", db]) == 3
+    assert "reinfuse.redcap" in capsys.readouterr().err
