@@ -45,7 +45,6 @@ VARIANTS: dict[str, tuple[Edits, tuple[str, ...]]] = {
                ("P2",)),
     "coordinator_a": ([("infusions", 1, "dose_per_kg", "2e6")], ()),
     "coordinator_b": ([("infusions", 1, "dose_per_kg", "3e6")], ()),
-    "crs": ([("infusions", 0, "crs_grade", "3"), ("patients", 0, "prior_lines", "5")], ()),
     # P2's best response CR -> PD (its MRD and response date then blank).
     "progression": ([("infusions", 2, "best_response", "PD"),
                      ("infusions", 2, "best_response_mrd_pct", ""),
@@ -266,7 +265,7 @@ def test_sigkilled_import_leaves_registry_unchanged(db: str, cohorts: dict[str, 
     before = (_count(db, "patients"), _count(db, "infusions"), _count(db, "audit"))
     marker = tmp_path / "written"
     child = subprocess.Popen([sys.executable, "-c", _CHILD_IMPORT, db,
-                              str(cohorts["crs"].pickle), str(marker)], env=_env(),
+                              str(cohorts["coordinator_a"].pickle), str(marker)], env=_env(),
                              cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
@@ -279,11 +278,11 @@ def test_sigkilled_import_leaves_registry_unchanged(db: str, cohorts: dict[str, 
         child.wait()
     assert child.returncode == -signal.SIGKILL
     assert (_count(db, "patients"), _count(db, "infusions"), _count(db, "audit")) == before
-    assert _value(db, "patients", "prior_lines", patient_id="P1") == 4
+    assert _value(db, "infusions", "dose_per_kg", patient_id="P1", infusion=2) == 1e6
     # The registry is usable at once: the same import now lands whole.
-    result = cohorts["crs"].load(db)
-    assert result.updated == {"patients": 1, "infusions": 1}
-    assert _value(db, "infusions", "crs_grade", patient_id="P1", infusion=1) == 3
+    result = cohorts["coordinator_a"].load(db)
+    assert result.updated == {"patients": 0, "infusions": 1}
+    assert _value(db, "infusions", "dose_per_kg", patient_id="P1", infusion=2) == 2e6
 
 
 def test_concurrent_conflicting_imports_lose_nothing(db: str, cohorts: dict[str, Variant],

@@ -44,7 +44,9 @@ def canonical_column(values: pd.Series, column: Column) -> pd.Series:
     elif kind == "yesno":
         text = values.astype(object).map(_YES)
     elif kind == "date":
-        text = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
+        days = pd.to_datetime(values, errors="coerce", format="ISO8601"
+                              ).to_numpy(dtype="datetime64[D]")
+        text = pd.Series(np.datetime_as_string(days, unit="D"), index=values.index)
     else:
         text = values.astype("string")
     out = text.astype(object)
@@ -52,9 +54,9 @@ def canonical_column(values: pd.Series, column: Column) -> pd.Series:
 
 
 def _shortest(numbers: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """numpy's shortest round-tripping text of each double (as Python's ``repr``)."""
+    """Python's shortest round-tripping text (``repr``) of each double."""
     out = np.full(len(numbers), None, dtype=object)
-    out[present] = numbers[present].astype(str)
+    out[present] = list(map(repr, numbers[present].tolist()))  # ~2x numpy's astype(str)
     return out
 
 

@@ -7,8 +7,6 @@ from sqlalchemy import Connection, create_engine
 
 from reinfuse.registry._models import METADATA
 
-config = context.config
-
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=METADATA,
@@ -19,6 +17,7 @@ def _run(connection: Connection) -> None:
 
 def run_migrations_online() -> None:
     """Migrate the connection given by reinfuse, or the URL of the Alembic config."""
+    config = context.config
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
@@ -29,6 +28,16 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-if context.is_offline_mode():  # pragma: no cover
-    raise SystemExit("reinfuse registry migrations run online only (give a database URL).")
-run_migrations_online()
+def _under_alembic() -> bool:
+    """Whether Alembic is running this file (not, e.g., pytest collecting doctests)."""
+    try:
+        context.config  # noqa: B018
+    except AttributeError:
+        return False
+    return True
+
+
+if _under_alembic():
+    if context.is_offline_mode():  # pragma: no cover
+        raise SystemExit("reinfuse registry migrations run online only (give a URL).")
+    run_migrations_online()
