@@ -350,6 +350,14 @@ def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path) -> None
     assert _value(db, "infusions", "crs_grade", patient_id="P2", infusion=1) is None
     assert _value(db, "crs_observations", "temperature_c", patient_id="P2", infusion=1,
                   day=1) == 39.2
+    # Round trip: the exported workbook reads back as the same registry content, blank
+    # CRS grade included.
+    workbook = registry.export(db, tmp_path / "export.xlsx")
+    again, _ = registry.read_source(workbook)
+    frames, back = registry.registry_frames(report.cohort), registry.registry_frames(again.cohort)
+    assert list(back) == ["patients", "infusions", "crs_observations"]
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(back[name], frame)
 
 
 def test_redcap_needs_its_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,7 @@ from reinfuse.registry._locks import (
     LockInfo,
     create_lock,
     current_tables,
+    frames_of,
     list_locks,
     lock_info,
     read_lock,
@@ -185,14 +186,28 @@ def lock_source(db: str | None, name: str) -> RawCohort:
 
 
 def _typed(tables: dict[str, bytes]) -> Cohort:
-    """Canonical tables as a typed cohort (validated like any source)."""
-    with scratch_folder() as tmp:
-        _write_tables(tables, Path(tmp))
-        report = _validated(read_raw(tmp), allow_identifiers=False)
-    cohort = report.cohort
-    frames = {t.name: cohort.tables[t.name][list(t.names)] for t in COHORT_V1.tables
-              if t.name in tables}
-    return dataclasses.replace(cohort, tables=frames, source="registry")
+    """Canonical tables as a typed cohort, values exactly as stored (no validation step:
+    it would fill blanks from the raw observations, and the registry holds recorded
+    values only)."""
+    frames = {}
+    for name, frame in frames_of(tables).items():
+        table = COHORT_V1.table(name)
+        typed = {}
+        for col in table.columns:
+            text = frame[col.name] if col.name in frame.columns else pd.Series(
+                None, index=frame.index, dtype=object)
+            if col.kind == "integer":
+                typed[col.name] = pd.to_numeric(text).astype("Int64")
+            elif col.kind == "number":
+                typed[col.name] = pd.to_numeric(text).astype("float64")
+            elif col.kind == "yesno":
+                typed[col.name] = text.map({"yes": True, "no": False}).astype("boolean")
+            elif col.kind == "date":
+                typed[col.name] = pd.to_datetime(text, format="%Y-%m-%d")
+            else:
+                typed[col.name] = text.astype("string")
+        frames[name] = pd.DataFrame(typed)
+    return Cohort(tables=frames, source="registry", format_version=COHORT_V1.version)
 
 
 def export(db: str | None, out: str | Path, *, lock: str | None = None,
