@@ -31,7 +31,7 @@ from tests.conftest import INFUSIONS, PATIENTS
 import reinfuse
 from reinfuse import registry
 from reinfuse.cli import EXIT_CONFLICT, main
-from reinfuse.errors import RegistryConflictError
+from reinfuse.errors import RegistryConflictError, RegistryError
 
 SRC = str(Path(reinfuse.__file__).parents[1])
 CohortWriter = Callable[..., Path]
@@ -324,7 +324,8 @@ def test_conflict_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "Run it again" in capsys.readouterr().err
 
 
-def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path) -> None:
+def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path,
+                                                         cohorts: dict[str, Variant]) -> None:
     """P2's CRS grade is blank in infusions; its one observation (39.2 °C, no hypotension,
     room air) is ASTCT grade 1 (Lee et al., BBMT 2019;25:625-638: fever >= 38 °C alone),
     which validation uses to fill the blank (warning derived-fills-blank). The registry
@@ -358,6 +359,10 @@ def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path) -> None
     assert list(back) == ["patients", "infusions", "crs_observations"]
     for name, frame in frames.items():
         pd.testing.assert_frame_equal(back[name], frame)
+    # Deleting P2, whose observation row is in a table the input does not have: refused.
+    with pytest.raises(RegistryError, match="refer to"):
+        cohorts["second"].load(db, delete_missing=True)
+    assert _count(db, "patients") == 2
 
 
 def test_redcap_needs_its_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reinfuse.cohort import SOURCE_ROW, Cohort
-from reinfuse.errors import RegistryConflictError
+from reinfuse.errors import RegistryConflictError, RegistryError
 from reinfuse.registry._canon import canonical_frame, python_values
 from reinfuse.registry._engine import check_revision
 from reinfuse.registry._models import METADATA, ROW_VERSION
@@ -315,6 +315,12 @@ def is_conflict(exc: BaseException) -> bool:
     return "database is locked" in text or "UNIQUE constraint failed" in text
 
 
+def _foreign_key_violation(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "sqlstate", None) == "23503"
+            or "FOREIGN KEY constraint failed" in str(orig or exc))
+
+
 def import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], source: Source, *,
                   user: str | None = None, delete_missing: bool = False,
                   dry_run: bool = False,
@@ -375,6 +381,12 @@ def import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], source: So
     except sa.exc.DBAPIError as exc:
         if is_conflict(exc):
             raise RegistryConflictError(_CONFLICT) from exc
+        if _foreign_key_violation(exc):
+            raise RegistryError(
+                "nothing was imported: --delete-missing would delete rows that rows of "
+                "another table still refer to (an infusion with observations, a patient "
+                "with infusions). Include every sheet that holds such rows in the input, "
+                "or import without --delete-missing.") from exc
         raise
 
     def count(attr: str) -> dict[str, int]:
