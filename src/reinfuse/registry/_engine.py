@@ -85,7 +85,11 @@ def connect(db: str | None = None, *, must_exist: bool = True) -> Engine:
     if url.get_backend_name() != "postgresql":
         raise RegistryError(f"unsupported registry database {url.get_backend_name()!r}: use a "
                             "SQLite file or postgresql+psycopg://USER@HOST/DATABASE.")
-    return sa.create_engine(url, isolation_level="SERIALIZABLE")
+    try:
+        return sa.create_engine(url, isolation_level="SERIALIZABLE")
+    except ModuleNotFoundError as exc:
+        raise RegistryError(f"a PostgreSQL registry needs the psycopg driver ({exc}): "
+                            "pip install 'reinfuse[postgresql]'.") from exc
 
 
 def _alembic_config(connection: sa.Connection) -> Any:
