@@ -29,6 +29,7 @@ from reinfuse.errors import (
 from reinfuse.findings import Finding
 
 if TYPE_CHECKING:  # pragma: no cover
+    from reinfuse.io.read import RawCohort
     from reinfuse.options import DeriveOptions, Prefer
     from reinfuse.plan import Plan
 
@@ -196,13 +197,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
+def _run_report(source: Path | str | RawCohort, plan_path: str | None, out: str, overwrite: bool,
                 allow_identifiers: bool, label: str,
                 formats: Sequence[str] = ("html",), style: str | None = None,
                 prefer: Prefer | None = None, source_population: int | None = None) -> int:
     from dataclasses import replace
 
-    from reinfuse.io.read import read_raw
+    from reinfuse.io.read import RawCohort, read_raw
     from reinfuse.report import build_report, parse_formats
     from reinfuse.style import get_style
     from reinfuse.validate import validate
@@ -212,7 +213,8 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
         plan = replace(plan, source_population=source_population)
     if style:
         plan = replace(plan, style=get_style(style).name)
-    report = validate(read_raw(source), allow_identifiers=allow_identifiers, options=options)
+    raw = source if isinstance(source, RawCohort) else read_raw(source)
+    report = validate(raw, allow_identifiers=allow_identifiers, options=options)
     if not report.ok:
         print_findings(report.findings, label)
         _console(stderr=True).print(
@@ -230,8 +232,18 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    return _run_report(args.path, args.plan, args.out, args.overwrite, args.allow_identifiers,
-                       args.path, formats=args.format, style=args.style, prefer=args.prefer)
+    source: Path | str | RawCohort = args.path
+    if args.registry or args.lock:  # a data lock of a registry instead of a file
+        if not (args.registry and args.lock) or args.path:
+            raise UsageError("give either a cohort PATH, or --registry URL with --lock NAME.")
+        from reinfuse.registry import lock_source
+
+        source = lock_source(args.registry, args.lock)
+    elif not args.path:
+        raise UsageError("give a cohort PATH (or --registry URL --lock NAME).")
+    return _run_report(source, args.plan, args.out, args.overwrite, args.allow_identifiers,
+                       args.path or f"registry lock {args.lock}", formats=args.format,
+                       style=args.style, prefer=args.prefer)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -346,6 +358,94 @@ def _grade_cohort(args: argparse.Namespace) -> int:
         out = {name: frame.drop(columns=["source_row"]) for name, frame in graded.items()}
         path = write_cohort(out, args.out, overwrite=args.overwrite, protect=[args.what])
         print(f"Graded observations written to {path}")
+    return EXIT_OK
+
+
+#: Exit code of a registry import that lost a race with another import (nothing written).
+EXIT_CONFLICT = 5
+
+REGISTRY_EXIT_HELP = EXIT_CODES_HELP + """
+  5  registry import: another import changed the registry meanwhile; nothing was written,
+     run the same command again
+  (registry: 2 also when the registry cannot be opened; 3 for a lock name that exists
+  or does not exist)"""
+
+
+def _cmd_registry(args: argparse.Namespace) -> int:
+    from reinfuse.errors import LockError, RegistryConflictError, RegistryError
+
+    try:
+        return _registry_action(args)
+    except RegistryConflictError as exc:
+        return _fail(str(exc), EXIT_CONFLICT, "conflict", as_json=False, kind="conflict")
+    except LockError as exc:
+        return _fail(str(exc), EXIT_BAD_OPTIONS, "error", as_json=False, kind="bad-options")
+    except RegistryError as exc:
+        return _fail(str(exc), EXIT_UNREADABLE, "cannot open the registry", as_json=False,
+                     kind="unreadable")
+
+
+def _registry_action(args: argparse.Namespace) -> int:
+    from reinfuse import registry
+    from reinfuse.errors import CohortValidationError
+
+    action, db = args.registry_command, args.db
+    if action == "init":
+        before, after = registry.init(db)
+        where = registry.database_url(db)
+        print(f"Registry {where}: " + ("created" if before is None else
+                                       "already current" if before == after else
+                                       f"migrated from {before}") + f" (revision {after}).")
+        return EXIT_OK
+    if action in ("import", "diff"):
+        try:
+            result, report = registry.import_cohort(
+                db, args.path, user=getattr(args, "user", None),
+                delete_missing=args.delete_missing, dry_run=action == "diff",
+                allow_identifiers=args.allow_identifiers, dictionary=args.dictionary,
+                mapping=args.mapping)
+        except CohortValidationError as exc:
+            print_findings(exc.findings, args.path)
+            _console(stderr=True).print("[red]The cohort has errors; nothing was imported."
+                                        "[/red]")
+            return EXIT_INVALID
+        if report.warnings:
+            print(f"{args.path}: {len(report.warnings)} warning(s) (see `reinfuse validate`).")
+        verb = "Imported" if result.applied else "Would change (nothing written)"
+        for name in result.inserted:
+            counts = (result.inserted[name], result.updated[name], result.deleted[name])
+            if any(counts):
+                print(f"{verb}: {name}: {counts[0]} new, {counts[1]} changed, "
+                      f"{counts[2]} deleted row(s)")
+        if not result.changed:
+            print("No changes: the registry already holds this cohort.")
+        if action == "diff" and len(result.audit):
+            shown = result.audit[["table_name", "row_key", "column_name", "old_value",
+                                  "new_value"]]
+            print(shown.to_string(index=False, max_rows=args.max_rows))
+        return EXIT_OK
+    engine = registry.connect(db)
+    try:
+        if action == "history":
+            rows = registry.history(engine, args.patient_id)
+            if rows.empty:
+                print(f"No audit entries for {args.patient_id}.")
+            else:
+                print(rows.drop(columns=["id", "patient_id"]).to_string(index=False))
+        elif action == "lock":
+            info = registry.create_lock(engine, args.name, user=args.user)
+            print(f"Data lock {info.name}: {info.patients} patients, content SHA-256 "
+                  f"{info.content_sha256}.")
+        elif action == "locks":
+            for info in registry.list_locks(engine):
+                print(f"{info.name}\t{info.created_at}\t{info.user_name}\t{info.patients} "
+                      f"patients\t{info.content_sha256}")
+    finally:
+        engine.dispose()
+    if action == "export":
+        path = registry.export(db, args.out, lock=args.lock, overwrite=args.overwrite,
+                               labels=args.labels)
+        print(f"Exported {'lock ' + args.lock if args.lock else 'the registry'} to {path}")
     return EXIT_OK
 
 
@@ -537,7 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("report", help="validate a cohort and write the study report")
-    p.add_argument("path", help="an .xlsx workbook or a folder of .csv files")
+    p.add_argument("path", nargs="?", help="an .xlsx workbook or a folder of .csv files")
+    p.add_argument("--registry", metavar="URL", help="read the cohort from this registry "
+                   "(SQLite file or postgresql+psycopg:// URL), with --lock")
+    p.add_argument("--lock", metavar="NAME", help="the registry's data lock to report on")
     p.add_argument("--plan", help="analysis plan (TOML); default: the seed study's plan")
     p.add_argument("--out", default="reinfuse-report", help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -578,6 +681,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the study report on the bundled demo cohort")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("registry", help="the cohort in a database: import, audit, locks",
+                       description="A registry (SQLite file, or PostgreSQL) holding the "
+                                   "cohort, with an audit trail and immutable data locks. "
+                                   "See docs/registry.md.")
+    rsub = p.add_subparsers(dest="registry_command", required=True, parser_class=_Parser)
+    r = rsub.add_parser("init", help="create the registry, or migrate it to this version")
+    r = rsub.add_parser("import", help="validate a cohort and import it (one transaction)")
+    r.add_argument("path", help="an .xlsx workbook, a folder of .csv files, or a REDCap "
+                                "export (.csv)")
+    r.add_argument("--user", help="who imports, for the audit trail (default: the OS user)")
+    r2 = rsub.add_parser("diff", help="show what an import would change; change nothing")
+    r2.add_argument("path")
+    r2.add_argument("--max-rows", type=int, default=200, help="changed cells shown")
+    for r in (rsub.choices["import"], r2):
+        r.add_argument("--delete-missing", action="store_true",
+                       help="delete registry rows the input does not have (default: never)")
+        r.add_argument("--allow-identifiers", action="store_true")
+        r.add_argument("--dictionary", help="REDCap data dictionary of the export")
+        r.add_argument("--mapping", help="REDCap field mapping of the export")
+    r = rsub.add_parser("history", help="the audit trail of one patient")
+    r.add_argument("patient_id")
+    r = rsub.add_parser("lock", help="make a named, immutable data lock of the registry")
+    r.add_argument("name")
+    r.add_argument("--user", help="who locks (default: the OS user)")
+    rsub.add_parser("locks", help="list the data locks")
+    r = rsub.add_parser("export", help="write the registry (or a lock) in the cohort format")
+    r.add_argument("out", help=".xlsx workbook, folder of .csv files, or REDCap import .csv")
+    r.add_argument("--lock", help="export this data lock instead of the current content")
+    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("--labels", action="store_true", help="REDCap: labels instead of codes")
+    for r in rsub.choices.values():
+        r.add_argument("--db", help="registry: a SQLite file or postgresql+psycopg://... URL "
+                                    "(default: $REINFUSE_DB, else reinfuse.db)")
+        r.epilog, r.formatter_class = REGISTRY_EXIT_HELP, _Formatter
+    p.set_defaults(func=_cmd_registry)
+
     p = sub.add_parser("design", help="single-arm trial design: Simon, after-trial, Bayesian")
     dsub = p.add_subparsers(dest="design_command", required=True, parser_class=_Parser)
     d = dsub.add_parser("simon", help="Simon two-stage designs (minimax, optimal, admissible)")

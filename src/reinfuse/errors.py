@@ -82,3 +82,19 @@ class FlowError(ReinfuseError):
 
 class FcsFormatError(FlowError):
     """An FCS file is malformed, truncated or uses a layout reinfuse does not read."""
+
+
+class RegistryError(ReinfuseError):
+    """A registry cannot be opened or used (no such database, older schema, bad lock)."""
+
+
+class RegistryConflictError(RegistryError):
+    """Another import changed the registry while this one ran; nothing was written.
+
+    The import can simply be run again: it then compares the file with the registry as
+    the other import left it (and the audit trail keeps both changes).
+    """
+
+
+class LockError(RegistryError):
+    """A data lock that does not exist, already exists, or whose content is not intact."""
