@@ -8,7 +8,6 @@ old "1000000.0", new "2500000.0".
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
@@ -123,7 +122,7 @@ def test_migrations_match_the_models_and_upgrade_head(tmp_path: Path) -> None:
                                                   / "migrations"))
     config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
     command.upgrade(config, "head")
-    assert registry.current_revision(engine) == registry.head_revision() == "0001"
+    assert registry.current_revision(engine) == registry.head_revision() == "0002"
     # One table per sheet, typed, keyed as the schema says.
     infusions = sa.inspect(engine).get_pk_constraint("infusions")["constrained_columns"]
     assert infusions == ["patient_id", "infusion"]
@@ -365,13 +364,52 @@ def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path,
     assert _count(db, "patients") == 2
 
 
-def test_redcap_needs_its_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A single .csv is a REDCap export; without reinfuse.redcap the import says so."""
-    if importlib.util.find_spec("reinfuse.redcap") is not None:
-        pytest.skip("reinfuse.redcap is installed: its own tests cover the export")
+def test_a_registry_at_0001_upgrades_keeping_its_rows(tmp_path: Path) -> None:
+    """A registry made before the format gained bcell_assessments, antigen_samples and the
+    patient timeline columns (revision 0001) is brought to 0002 by `registry init`; its
+    rows stay and the new tables and columns exist (empty)."""
+    db = tmp_path / "old.db"
+    config = Config()
+    config.set_main_option("script_location", str(Path(registry.__file__).parent
+                                                  / "migrations"))
+    config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
+    command.upgrade(config, "0001")
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO patients (patient_id, sex) VALUES ('P1', 'F')"))
+    engine.dispose()
+    assert main(["registry", "init", "--db", str(db)]) == 0
+    engine = registry.connect(str(db))
+    assert registry.current_revision(engine) == "0002"
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT patient_id, sex, off_study_reason FROM patients"))
+        assert rows.all() == [("P1", "F", None)]
+    assert {"bcell_assessments", "antigen_samples"} <= set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_redcap_export_in_and_out(tmp_path: Path) -> None:
+    """A REDCap record export (written by reinfuse.redcap from the hand-written cohort)
+    imports into the registry, and `registry export OUT.csv` gives a REDCap export that
+    reads back to the same typed cohort."""
+    from reinfuse.io.read import read_raw
+    from reinfuse.redcap import read_export, write_export
+    from reinfuse.validate import validate
+
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    pd.DataFrame(PATIENTS, dtype=str).to_csv(folder / "patients.csv", index=False)
+    pd.DataFrame(INFUSIONS, dtype=str).to_csv(folder / "infusions.csv", index=False)
+    cohort = validate(read_raw(folder)).cohort
+    export = write_export(cohort, tmp_path / "export.csv")
     db = str(tmp_path / "r.db")
-    registry.init(db)
-    export = tmp_path / "export.csv"
-    export.write_text("record_id\n1\n")
-    assert main(["registry", "import", str(export), "--db", db]) == 3
-    assert "reinfuse.redcap" in capsys.readouterr().err
+    assert main(["registry", "init", "--db", db]) == 0
+    assert main(["registry", "import", str(export), "--db", db, "--user", "t"]) == 0
+    out = tmp_path / "out.csv"
+    assert main(["registry", "export", str(out), "--db", db]) == 0
+    before = validate(read_export(export)).cohort.tables
+    after = validate(read_export(out)).cohort.tables
+    for name in ("patients", "infusions"):
+        pd.testing.assert_frame_equal(after[name].reset_index(drop=True),
+                                      before[name].reset_index(drop=True), check_like=True)
+
