@@ -13,13 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-_TRUE = {"yes", "y", "true", "t", "1", "1.0"}
-_FALSE = {"no", "n", "false", "f", "0", "0.0"}
-
-
-def _as_bool(value: Any) -> bool | None:
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
+from reinfuse.vocabulary import yes_no
 
 
 def matches(values: pd.Series, wanted: Sequence[Any]) -> pd.Series:
@@ -36,7 +30,7 @@ def matches(values: pd.Series, wanted: Sequence[Any]) -> pd.Series:
     [True, True, False]
     """
     if pd.api.types.is_bool_dtype(values):
-        flags = {_as_bool(v) for v in wanted} - {None}
+        flags = {yes_no(v) for v in wanted} - {None}
         return values.isin(list(flags)).fillna(False).astype(bool)
     if pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(pd.Series(list(wanted), dtype=object), errors="coerce")

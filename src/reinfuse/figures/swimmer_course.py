@@ -44,6 +44,7 @@ from reinfuse.figures._common import (
     thousands,
 )
 from reinfuse.figures.swimmer import SITE_CODES
+from reinfuse.vocabulary import RESPONSE_CODES
 
 CourseOrigin = Literal["first", "reinfusion"]
 CourseSort = Literal["followup", "patient_id", "response", "remission"]
@@ -68,7 +69,7 @@ PHENOTYPE_MARKERS: dict[str, tuple[str, str]] = {
 
 #: Response codes from best to worst, the order of ``sort="response"`` (others after
 #: them, alphabetically, then missing).
-RESPONSES = ("CR", "CRi", "PR", "SD", "PD", "NE")
+RESPONSES = RESPONSE_CODES
 
 #: Group of the patients whose ``stratify`` value is missing.
 UNKNOWN_GROUP = "unknown"

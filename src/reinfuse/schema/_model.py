@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from reinfuse.vocabulary import normalise_label
 
 ColumnKind = Literal["text", "integer", "number", "yesno", "code", "codelist", "date"]
 
@@ -19,7 +20,7 @@ def normalise_code(value: str) -> str:
     >>> normalise_code(" Non-Hispanic ")
     'non_hispanic'
     """
-    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+    return normalise_label(value)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Column:
             codes = " / ".join(self.codes)
             return codes if self.kind == "code" else f"a ';'-separated list of {codes}"
         if self.kind == "yesno":
-            return "yes / no (also true/false, 1/0, y/n)"
+            return "yes / no (also true/false, 1/0, y/n, checked/unchecked)"
         if self.kind == "date":
             return "a date, written YYYY-MM-DD"
         if self.kind == "text":

@@ -12,10 +12,9 @@ import pandas as pd
 
 from reinfuse.findings import Finding, display
 from reinfuse.schema import Column
+from reinfuse.vocabulary import NO_WORDS, YES_WORDS
 
-_YES = ("yes", "y", "true", "t", "1", "1.0")
-_NO = ("no", "n", "false", "f", "0", "0.0")
-_YESNO = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
+_YESNO = {**dict.fromkeys(YES_WORDS, True), **dict.fromkeys(NO_WORDS, False)}
 
 # "3x10^5", "3 × 10^6", "3*10^5" -> scientific notation. The mantissa is written so that
 # a long run of digits is matched in linear time ("[0-9]*\.?[0-9]+" backtracked
@@ -82,8 +81,8 @@ def _variants(lookup: dict[str, str]) -> dict[object, str]:
 
 
 _YESNO_FAST: dict[object, bool] = {
-    **{v: True for k in _YES for v in (k, k.upper(), k.title())},
-    **{v: False for k in _NO for v in (k, k.upper(), k.title())},
+    **{v: True for k in YES_WORDS for v in (k, k.upper(), k.title())},
+    **{v: False for k in NO_WORDS for v in (k, k.upper(), k.title())},
     True: True, False: False,  # also matches 1 / 1.0 and 0 / 0.0 cells (equal hashes)
 }
 
