@@ -35,6 +35,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+import pandas as pd
+
 __all__ = [
     "ANTICYTOKINE_OR_ANTIPYRETIC",
     "ANTICYTOKINE_SYNONYMS",
@@ -50,6 +52,7 @@ __all__ = [
     "SEIZURE_TYPES",
     "YES_WORDS",
     "normalise_label",
+    "normalise_labels",
     "yes_no",
 ]
 
@@ -117,6 +120,17 @@ def normalise_label(value: object) -> str:
     ('non_hispanic', 'cr_i', '_')
     """
     return _SEPARATORS.sub("_", str(value).strip().lower())
+
+
+def normalise_labels(text: pd.Series) -> pd.Series:
+    """:func:`normalise_label` of each value of a text Series, vectorised (missing stays).
+
+    Examples
+    --------
+    >>> normalise_labels(pd.Series([" Room Air", "low-flow nc", None])).tolist()
+    ['room_air', 'low_flow_nc', None]
+    """
+    return text.str.strip().str.lower().str.replace(_SEPARATORS.pattern, "_", regex=True)
 
 
 # --------------------------------------------------------------------------------------

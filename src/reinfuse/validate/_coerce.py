@@ -12,7 +12,7 @@ import pandas as pd
 
 from reinfuse.findings import Finding, display
 from reinfuse.schema import Column
-from reinfuse.vocabulary import NO_WORDS, YES_WORDS
+from reinfuse.vocabulary import NO_WORDS, YES_WORDS, normalise_labels
 
 _YESNO = {**dict.fromkeys(YES_WORDS, True), **dict.fromkeys(NO_WORDS, False)}
 
@@ -150,7 +150,7 @@ def coerce_column(
         misses = present & mapped.isna()
         if misses.any():
             text = retry(misses)
-            keys = text.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+            keys = normalise_labels(text)
             mapped.loc[keys.index] = keys.map(lookup)
         typed = mapped.astype("string")
         bad = present & typed.isna()
@@ -160,7 +160,7 @@ def coerce_column(
         present = text.notna()
         parts = text.str.split(";").explode().str.strip()
         parts = parts[parts.notna() & (parts != "")]
-        mapped = parts.str.lower().str.replace(r"[\s\-]+", "_", regex=True).map(lookup)
+        mapped = normalise_labels(parts).map(lookup)
         unknown = mapped.isna().groupby(level=0).any()
         typed = mapped.dropna().groupby(level=0).agg(";".join).reindex(raw.index)
         typed = typed.astype("string")
