@@ -335,7 +335,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     _reinfusion_strategy(frame, opts)
     _survival(frame, censor=censor, relapse_event=relapse_event, first_relapse=first_relapse,
               death=death, end_of_followup=end_of_followup)
-    from reinfuse.validate._rules import negative_duration_findings
+    from reinfuse.validate import negative_duration_findings
 
     negative = negative_duration_findings(frame, cohort.infusions)
     if negative:  # validation prevents this; a cohort built without it gets named rows

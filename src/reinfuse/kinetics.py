@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reinfuse.criteria._common import RTOL
+from reinfuse.criteria import RTOL
 from reinfuse.errors import CriteriaError
 from reinfuse.vocabulary import normalise_label
 
