@@ -45,6 +45,88 @@ def _previous(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].shift().where(same)
 
 
+def follow_up(frame: pd.DataFrame, options: DeriveOptions | None = None) -> pd.DataFrame:
+    """End of follow-up, first relapse and remission of each infusion: the one definition.
+
+    ``derive`` and the figures (swimmer lanes) take these values from here, so a lane, a
+    table and a Kaplan-Meier curve never disagree on when follow-up ended.
+
+    Parameters
+    ----------
+    frame
+        One row per infusion, sorted by ``patient_id`` and ``infusion``, with ``date``,
+        ``death_date``, ``last_followup_date``, ``relapse_date``, ``response_date`` and
+        ``complete_response`` (and ``hsct_date`` when transplants are dated).
+    options
+        ``censor_at_next_infusion`` and ``censor_at_hsct`` (default: the seed study's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``frame``:
+
+        - ``death_date``: the patient's earliest recorded death, on every row;
+        - ``end_of_followup_date``: follow-up belongs to the patient: the death date if
+          recorded, else the latest last contact on any of the patient's rows;
+        - ``censor_date``: the end of follow-up, or the next infusion or a transplant
+          when earlier and censoring there is chosen (a new treatment starts);
+        - ``first_relapse_date``: the first relapse recorded on this or a later row (a
+          relapse recorded with a later infusion still ends this remission);
+        - ``relapse_event``: that relapse happened by the censoring date;
+        - ``remission_days``, ``remission_event``: for complete responses, from the
+          response date to relapse (event) or to the censoring date; missing otherwise;
+        - ``followup_days``, ``death_event``: from the infusion to the end of follow-up,
+          and whether it ended in death (overall survival from the infusion).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({
+    ...     "patient_id": ["A", "A"], "infusion": [1, 2],
+    ...     "date": pd.to_datetime(["2020-01-01", "2020-06-01"]),
+    ...     "response_date": pd.to_datetime(["2020-02-01", "2020-07-01"]),
+    ...     "complete_response": [True, True],
+    ...     "relapse_date": pd.to_datetime([None, "2020-09-01"]),
+    ...     "last_followup_date": pd.to_datetime(["2020-06-01", "2021-01-01"]),
+    ...     "death_date": pd.to_datetime([None, None])})
+    >>> follow_up(frame)["remission_days"].tolist()  # CR 1 censored at infusion 2
+    [121, 62]
+    """
+    opts = options or DeriveOptions()
+    by_patient = frame.groupby("patient_id")
+    death = by_patient["death_date"].transform("min")
+    last_contact = by_patient["last_followup_date"].transform("max")
+    end_of_followup = death.where(death.notna(), last_contact)
+    # A later infusion starts new treatment: time-to-event from this infusion is censored
+    # there (option), and a relapse recorded on a later row still ends this remission.
+    same_next = frame["patient_id"].eq(frame["patient_id"].shift(-1))
+    next_infusion = frame["date"].shift(-1).where(same_next)
+    censor = end_of_followup
+    if opts.censor_at_hsct and "hsct_date" in frame:
+        hsct = frame["hsct_date"]
+        censor = censor.where(hsct.isna() | (censor <= hsct), hsct)
+    if opts.censor_at_next_infusion:
+        censor = censor.where(next_infusion.isna() | (censor <= next_infusion), next_infusion)
+    reverse = frame.iloc[::-1]
+    first_relapse = (reverse.groupby("patient_id")["relapse_date"].cummin()
+                     .groupby(reverse["patient_id"]).ffill().iloc[::-1])
+    relapse_event = first_relapse.notna() & (first_relapse <= censor)
+    in_cr = frame["complete_response"].fillna(False).astype(bool)
+    remission_event = (in_cr & relapse_event).astype("boolean")
+    remission_event[~in_cr] = pd.NA
+    stop = first_relapse.where(relapse_event, censor)
+    return pd.DataFrame({
+        "death_date": death,
+        "end_of_followup_date": end_of_followup,
+        "censor_date": censor,
+        "first_relapse_date": first_relapse,
+        "relapse_event": relapse_event,
+        "remission_days": (stop - frame["response_date"]).dt.days.where(in_cr),
+        "remission_event": remission_event,
+        "followup_days": (end_of_followup - frame["date"]).dt.days,
+        "death_event": death.notna(),
+    }, index=frame.index)
+
+
 def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     """On each reinfusion row: what was changed, and whether the seed criteria were met.
 
@@ -97,11 +179,12 @@ def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     frame["seed_reason"] = result["reason"].astype("string").where(later)
 
 
-def _survival(frame: pd.DataFrame, *, censor: pd.Series, relapse_event: pd.Series,
-              first_relapse: pd.Series, death: pd.Series, end_of_followup: pd.Series) -> None:
-    """Overall and event-free survival from each infusion, from the follow-up in ``derive``."""
-    frame["followup_days"] = (end_of_followup - frame["date"]).dt.days
-    frame["death_event"] = death.notna()
+def _survival(frame: pd.DataFrame, span: pd.DataFrame) -> None:
+    """Overall and event-free survival from each infusion, from :func:`follow_up`."""
+    censor, relapse_event = span["censor_date"], span["relapse_event"]
+    first_relapse, death = span["first_relapse_date"], span["death_date"]
+    frame["followup_days"] = span["followup_days"]
+    frame["death_event"] = span["death_event"]
     # Event-free survival: no CR is an event at day 0 (the usual ALL convention for
     # induction failure), then relapse or death, else censored.
     no_cr = frame["complete_response"].eq(False).fillna(False).astype(bool)
@@ -259,31 +342,10 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["previous_complete_response"] = _previous(frame, "complete_response").astype(
         "boolean")
 
-    # Follow-up belongs to the patient: the last contact on any row, ended by death.
-    by_patient = frame.groupby("patient_id")
-    death = by_patient["death_date"].transform("min")
-    last_contact = by_patient["last_followup_date"].transform("max")
-    end_of_followup = death.where(death.notna(), last_contact)
-    # A later infusion starts new treatment: time-to-event from this infusion is censored
-    # there (option), and a relapse recorded on a later row still ends this remission.
-    same_next = frame["patient_id"].eq(frame["patient_id"].shift(-1))
-    next_infusion = frame["date"].shift(-1).where(same_next)
-    censor = end_of_followup
-    if opts.censor_at_hsct and "hsct_date" in frame:
-        hsct = frame["hsct_date"]
-        censor = censor.where(hsct.isna() | (censor <= hsct), hsct)
-    if opts.censor_at_next_infusion:
-        censor = censor.where(next_infusion.isna() | (censor <= next_infusion), next_infusion)
-    reverse = frame.iloc[::-1]
-    first_relapse = (reverse.groupby("patient_id")["relapse_date"].cummin()
-                     .groupby(reverse["patient_id"]).ffill().iloc[::-1])
-    relapse_event = first_relapse.notna() & (first_relapse <= censor)
-    frame["first_relapse_date"] = first_relapse
-    in_cr = frame["complete_response"].fillna(False).astype(bool)
-    frame["remission_event"] = (in_cr & relapse_event).astype("boolean")
-    frame.loc[~in_cr, "remission_event"] = pd.NA
-    stop = first_relapse.where(relapse_event, censor)
-    frame["remission_days"] = (stop - frame["response_date"]).dt.days.where(in_cr)
+    span = follow_up(frame, opts)
+    frame["first_relapse_date"] = span["first_relapse_date"]
+    frame["remission_event"] = span["remission_event"]
+    frame["remission_days"] = span["remission_days"]
 
     relapsed = frame["relapse_date"].notna()
     lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
@@ -333,8 +395,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["expansion_detected"] = (blood | csf).astype("boolean")
     frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
     _reinfusion_strategy(frame, opts)
-    _survival(frame, censor=censor, relapse_event=relapse_event, first_relapse=first_relapse,
-              death=death, end_of_followup=end_of_followup)
+    _survival(frame, span)
     from reinfuse.validate import negative_duration_findings
 
     negative = negative_duration_findings(frame, cohort.infusions)
