@@ -2,8 +2,9 @@
 
 A plan writes ``where = { interim_therapy = ["yes"] }`` or ``[true]`` or ``[1]``, ``target =
 ["cd22"]``, ``age_years = [12]``: each should select what a reader means, whatever the
-column's type. Yes/no columns accept yes/no/true/false/1/0; numeric columns compare numbers
-(12 matches 12.0); text compares without regard to case; ``;``-lists match any element.
+column's type. Yes/no columns accept the yes/no words of ``reinfuse.vocabulary``; numeric
+columns compare numbers (12 matches 12.0); text compares without regard to case;
+``;``-lists match any element.
 """
 
 from __future__ import annotations

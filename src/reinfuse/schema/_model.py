@@ -32,9 +32,10 @@ class Column:
     name
         Column name as written in the header (matched case-insensitively on read).
     kind
-        How cells are read: ``text``, ``integer``, ``number``, ``yesno`` (yes/no/true/false/
-        1/0/y/n), ``code`` (one of ``codes``), ``codelist`` (``;``-separated codes) or
-        ``date`` (ISO ``YYYY-MM-DD`` or a real date cell).
+        How cells are read: ``text``, ``integer``, ``number``, ``yesno`` (the words of
+        :data:`reinfuse.vocabulary.YES_WORDS` and ``NO_WORDS``), ``code`` (one of
+        ``codes``), ``codelist`` (``;``-separated codes) or ``date`` (ISO ``YYYY-MM-DD``
+        or a real date cell).
     meaning
         What the column records, for the data dictionary.
     unit
