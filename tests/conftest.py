@@ -98,3 +98,18 @@ def write_cohort_csv(tmp_path: Path) -> CohortWriter:
         return folder
 
     return write
+
+
+def with_follow_up(frame: pd.DataFrame) -> pd.DataFrame:
+    """A hand-made analysis frame with derive's follow-up columns added.
+
+    The figures read ``followup_days``, ``death_event``, ``first_relapse_date`` and
+    ``remission_days`` from the analysis frame; hand-made test frames get them from
+    :func:`reinfuse.derive.follow_up`, the one definition (with its default options).
+    """
+    from reinfuse.derive import follow_up
+
+    ordered = frame.sort_values(["patient_id", "infusion"], kind="stable")
+    span = follow_up(ordered).reindex(frame.index)
+    columns = ("followup_days", "death_event", "first_relapse_date", "remission_days")
+    return frame.assign(**{c: span[c] for c in columns})

@@ -2,8 +2,9 @@
 
 A plan writes ``where = { interim_therapy = ["yes"] }`` or ``[true]`` or ``[1]``, ``target =
 ["cd22"]``, ``age_years = [12]``: each should select what a reader means, whatever the
-column's type. Yes/no columns accept yes/no/true/false/1/0; numeric columns compare numbers
-(12 matches 12.0); text compares without regard to case; ``;``-lists match any element.
+column's type. Yes/no columns accept the yes/no words of ``reinfuse.vocabulary``; numeric
+columns compare numbers (12 matches 12.0); text compares without regard to case;
+``;``-lists match any element.
 """
 
 from __future__ import annotations
@@ -13,13 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-_TRUE = {"yes", "y", "true", "t", "1", "1.0"}
-_FALSE = {"no", "n", "false", "f", "0", "0.0"}
-
-
-def _as_bool(value: Any) -> bool | None:
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
+from reinfuse.vocabulary import yes_no
 
 
 def matches(values: pd.Series, wanted: Sequence[Any]) -> pd.Series:
@@ -36,7 +31,7 @@ def matches(values: pd.Series, wanted: Sequence[Any]) -> pd.Series:
     [True, True, False]
     """
     if pd.api.types.is_bool_dtype(values):
-        flags = {_as_bool(v) for v in wanted} - {None}
+        flags = {yes_no(v) for v in wanted} - {None}
         return values.isin(list(flags)).fillna(False).astype(bool)
     if pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(pd.Series(list(wanted), dtype=object), errors="coerce")

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from reinfuse._match import matches
-from reinfuse.derive import DeriveOptions
+from reinfuse._plain import to_plain
 from reinfuse.errors import PlanError, StatisticsError
+from reinfuse.options import DeriveOptions
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
     fisher_exact,
@@ -28,10 +29,9 @@ from reinfuse.stats import (
     median_iqr,
     median_range,
     proportion,
+    proportion_difference,
     wilcoxon_signed_rank,
 )
-from reinfuse.stats._difference import proportion_difference
-from reinfuse.stats._results import to_plain
 from reinfuse.style import Style, get_style
 from reinfuse.variables import ENDPOINTS
 

@@ -333,23 +333,37 @@ def _grade_cohort(args: argparse.Namespace) -> int:
     if not report.ok:
         print_findings(report.findings, args.what)
         return EXIT_INVALID
-    graded = reconcile(report.cohort.tables, options=options).graded
+    reconciled = reconcile(report.cohort.tables, options=options)
+    graded = reconciled.graded
     if not graded:
         print(f"{args.what}: no crs_observations or icans_observations to grade.")
         return EXIT_OK
     console = _console()
+    key = ["patient_id", "infusion"]
+    # The maximum is derive's own (reconcile, criteria.max_grade_per_infusion): only the
+    # observation window counts, and an ungradable observation leaves it not gradable.
+    derived = reconciled.infusions.set_index(key)
     for sheet, frame in graded.items():
+        column = "crs_grade" if sheet == "crs_observations" else "neurotox_grade"
         table = RichTable(title=f"{sheet}: maximum grade per infusion")
         for header in ("patient_id", "infusion", "observations", "max grade", "decided by"):
             table.add_column(header)
-        worst = frame.sort_values(["patient_id", "infusion", "grade", "day"],
-                                  ascending=[True, True, False, True], na_position="last")
-        counts = frame.groupby(["patient_id", "infusion"]).size()
-        for (pid, number), row in worst.groupby(["patient_id", "infusion"]).head(1).set_index(
-                ["patient_id", "infusion"]).iterrows():
-            grade = "not gradable" if pd.isna(row["grade"]) else str(int(row["grade"]))
-            table.add_row(escape(str(pid)), str(number), str(counts[(pid, number)]), grade,
-                          escape(f"day {row['day']:g}: {row['rule']}"))
+        counts = frame.groupby(key).size()
+        ungraded = frame[frame["grade"].isna()].sort_values([*key, "day"]).groupby(key).head(1)
+        why_not = ("day " + ungraded["day"].map("{:g}".format).astype(str) + ": "
+                   + ungraded["rule"].astype(str)).set_axis(
+            pd.MultiIndex.from_frame(ungraded[key]))
+        for pid, number in counts.index:
+            grade = derived[f"{column}_derived"].get((pid, number), pd.NA)
+            if pd.isna(grade):
+                shown = "not gradable"
+                because = why_not.get((pid, number), "no observation in the observation "
+                                      "window")
+            else:
+                shown = str(int(grade))
+                because = str(derived[f"{column}_derived_from"].get((pid, number), ""))
+            table.add_row(escape(str(pid)), str(number), str(counts[(pid, number)]), shown,
+                          escape(because))
         console.print(table)
     disagreements = [f for f in report.findings if f.rule == "derived-differs-from-recorded"]
     if disagreements:

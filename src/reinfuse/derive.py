@@ -52,6 +52,69 @@ def _previous(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].shift().where(same)
 
 
+def follow_up(frame: pd.DataFrame, options: DeriveOptions | None = None) -> pd.DataFrame:
+    """First relapse and the time-to-event endpoints of each infusion: the one definition.
+
+    The endpoints (duration of remission, event-free and overall survival) are computed as
+    :data:`reinfuse.variables.ENDPOINTS` declares them (event and censoring sources, each
+    switched by its option). ``derive`` and the figures (swimmer lanes, which read these
+    columns from the analysis frame) take them from here, so a lane, a table and a
+    Kaplan-Meier curve never disagree on when follow-up ended.
+
+    Parameters
+    ----------
+    frame
+        One row per infusion, sorted by ``patient_id`` and ``infusion``, with ``date``,
+        ``death_date``, ``last_followup_date``, ``relapse_date``, ``response_date`` and
+        ``complete_response`` (and ``hsct_date`` when transplants are dated).
+    options
+        ``censor_at_next_infusion`` and ``censor_at_hsct`` (default: the seed study's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``frame``: ``first_relapse_date`` (the first relapse recorded on this
+        or a later row of the patient: a relapse recorded with a later infusion still ends
+        this remission) and each endpoint's time (days) and event column:
+        ``remission_days``/``remission_event`` (complete responses only),
+        ``efs_days``/``efs_event`` and ``followup_days``/``death_event``. Follow-up belongs
+        to the patient: it ends at the earliest recorded death, else at the latest last
+        contact on any of the patient's rows. No known date leaves time and event missing.
+
+    See Also
+    --------
+    reinfuse.variables.ENDPOINTS : the declarations, which also write the methods sentence.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({
+    ...     "patient_id": ["A", "A"], "infusion": [1, 2],
+    ...     "date": pd.to_datetime(["2020-01-01", "2020-06-01"]),
+    ...     "response_date": pd.to_datetime(["2020-02-01", "2020-07-01"]),
+    ...     "complete_response": [True, True],
+    ...     "relapse_date": pd.to_datetime([None, "2020-09-01"]),
+    ...     "last_followup_date": pd.to_datetime(["2020-06-01", "2021-01-01"]),
+    ...     "death_date": pd.to_datetime([None, None])})
+    >>> follow_up(frame)["remission_days"].tolist()  # CR 1 censored at infusion 2
+    [121.0, 62.0]
+    """
+    opts = options or DeriveOptions()
+    work = frame.copy(deep=False)
+    reverse = work.iloc[::-1]
+    work["first_relapse_date"] = (reverse.groupby("patient_id")["relapse_date"].cummin()
+                                  .groupby(reverse["patient_id"]).ffill().iloc[::-1])
+    if "not_in_cr" not in work:
+        work["not_in_cr"] = ~work["complete_response"].astype("boolean")
+    dates = _endpoint_dates(work)
+    if set(dates) != {d.name for d in ENDPOINT_DATES}:
+        raise InternalError(f"derive computes the dates {sorted(dates)}, the registry "
+                            f"declares {[d.name for d in ENDPOINT_DATES]}")
+    columns = ["first_relapse_date"]
+    for endpoint in ENDPOINTS.values():
+        _time_to_event(work, endpoint, dates, opts)
+        columns += [endpoint.time, endpoint.event]
+    return work[columns]
+
 def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     """On each reinfusion row: what was changed, and whether the seed criteria were met.
 
@@ -265,16 +328,10 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["previous_complete_response"] = _previous(frame, "complete_response").astype(
         "boolean")
 
-    reverse = frame.iloc[::-1]
-    frame["first_relapse_date"] = (reverse.groupby("patient_id")["relapse_date"].cummin()
-                                   .groupby(reverse["patient_id"]).ffill().iloc[::-1])
-    # Remission, event-free and overall survival, as reinfuse.variables.ENDPOINTS declares.
-    dates = _endpoint_dates(frame)
-    if set(dates) != {d.name for d in ENDPOINT_DATES}:
-        raise InternalError(f"derive computes the dates {sorted(dates)}, the registry "
-                            f"declares {[d.name for d in ENDPOINT_DATES]}")
-    for endpoint in ENDPOINTS.values():
-        _time_to_event(frame, endpoint, dates, opts)
+    # First relapse; remission, event-free and overall survival (reinfuse.variables.ENDPOINTS).
+    span = follow_up(frame, opts)
+    for column in span:
+        frame[column] = span[column]
 
     relapsed = frame["relapse_date"].notna()
     lost = frame["relapse_antigen"].isin(list(opts.antigen_loss_statuses))
@@ -324,7 +381,7 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
     frame["expansion_detected"] = (blood | csf).astype("boolean")
     frame.loc[frame["peak_car_per_ul"].isna() & ~csf, "expansion_detected"] = pd.NA
     _reinfusion_strategy(frame, opts)
-    from reinfuse.validate._rules import negative_duration_findings
+    from reinfuse.validate import negative_duration_findings
 
     negative = negative_duration_findings(frame, cohort.infusions)
     if negative:  # validation prevents this; a cohort built without it gets named rows

@@ -33,8 +33,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reinfuse.criteria._common import RTOL
+from reinfuse.criteria import RTOL
 from reinfuse.errors import CriteriaError
+from reinfuse.vocabulary import normalise_label
 
 __all__ = [
     "AUC_METHODS",
@@ -80,7 +81,7 @@ _INDEX_NAMES = ["patient_id", "infusion"]
 
 
 def _norm(label: object) -> str:
-    return str(label).strip().lower().replace("-", "_").replace(" ", "_")
+    return normalise_label(label)
 
 
 def _option(value: object, allowed: tuple[str, ...], name: str) -> int:

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from reinfuse.cohort import SOURCE_ROW
+from reinfuse.criteria import max_grade_per_infusion
 from reinfuse.criteria.crs import crs_grade
 from reinfuse.criteria.icans import icans_grade
 from reinfuse.errors import CriteriaError
@@ -232,16 +233,17 @@ def _in_window(graded: pd.DataFrame, infusions: pd.DataFrame, sheet: str,
 def _worst(graded: pd.DataFrame) -> pd.DataFrame:
     """Per infusion: the maximum grade and the observation that set it (first such row).
 
-    An infusion with an ungraded observation gets no derived grade unless a known grade is
-    already 5, since the ungraded one might have been the worst (criteria convention).
+    The maximum (``derived``) is :func:`reinfuse.criteria.max_grade_per_infusion`'s, the one
+    definition of the rule: an infusion with an ungraded observation gets no derived grade
+    unless a known grade is already 5, since the ungraded one might have been the worst.
     """
     ordered = graded.assign(_g=graded["grade"].astype("float64").fillna(-1)).sort_values(
         [*KEY, "_g", "day"], ascending=[True, True, False, True], kind="stable")
     worst = ordered.groupby(KEY, sort=True).head(1).set_index(KEY)
     ungraded = graded["grade"].isna().groupby([graded[k] for k in KEY]).any()
     worst = worst.assign(_ungraded=ungraded.reindex(worst.index).fillna(False).to_numpy())
-    blocked = worst["_ungraded"] & (worst["_g"] < 5)
-    worst["derived"] = worst["grade"].astype("Int64").where(~blocked)
+    maxima = max_grade_per_infusion(graded, by=KEY)
+    worst["derived"] = maxima.reindex(worst.index).astype("Int64")
     return worst
 
 

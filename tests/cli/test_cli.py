@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from reinfuse.cli import main
@@ -202,3 +203,31 @@ def test_bad_option_exits_3_and_bad_plan_option_too(tmp_path: Path,
         "[abbreviations]", "[plan.derive]\nprefer = \"newest\"\n\n[abbreviations]", 1))
     assert main(["plan", "--check", str(plan)]) == 3
     assert "'prefer' is 'newest'; allowed: recorded, derived" in capsys.readouterr().err
+
+
+def test_grade_cohort_file_uses_derives_maximum(write_cohort_csv,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9: grades [2, ungradable] printed 2 where derive gives missing.
+
+    Day 1: fever 39 C with hypotension treated by fluids alone is CRS grade 2 (ASTCT, Lee
+    et al. 2019). Day 2: fever 39 C with the hypotension cell blank could be grade 1 to 4,
+    so it is not gradable, and the maximum over the infusion is unknown (the ungradable
+    day might have been the worst): derive leaves it missing and so must `reinfuse grade`.
+    """
+    from reinfuse.io.read import read_raw
+    from reinfuse.reconcile import reconcile
+    from reinfuse.validate import validate
+
+    folder = write_cohort_csv()
+    (folder / "crs_observations.csv").write_text(
+        "patient_id,infusion,day,temperature_c,anticytokine_or_antipyretic,hypotension,"
+        "vasopressors,vasopressin,oxygen,oxygen_l_min,other_cause,death_from_crs\n"
+        "P1,1,1,39.0,no,fluids,0,no,room_air,,no,no\n"
+        "P1,1,2,39.0,no,,,no,room_air,,no,no\n")
+    report = validate(read_raw(folder))
+    derived = reconcile(report.cohort.tables).infusions.set_index(["patient_id", "infusion"])
+    assert pd.isna(derived.loc[("P1", 1), "crs_grade_derived"])
+    assert main(["grade", str(folder)]) == 0
+    text = capsys.readouterr().out
+    row = next(line for line in text.splitlines() if "P1" in line)
+    assert "not gradable" in row and "day 2" in row

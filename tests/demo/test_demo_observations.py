@@ -1,7 +1,7 @@
 """The demo cohort's raw observation sheets agree with its recorded summaries (issue 4).
 
 The reference values are the recorded ``infusions`` values of the demo cohort, which the
-contract tests (``test_demo_contract.py``) tie to the seed study's published figures. Each
+contract tests (``test_contract_*.py``) tie to the seed study's published figures. Each
 test below derives a summary from the raw sheets with the criteria engine (the functions
 ``reinfuse.reconcile`` uses) and asserts it equals the recorded value for every infusion;
 ``test_*_by_hand`` tests derive the same grades with plain pandas straight from the ASTCT
@@ -328,7 +328,7 @@ def _validate(tables: dict[str, pd.DataFrame], folder: Path, prefer: str | None 
 
 def test_shipped_cohort_has_no_findings() -> None:
     # `reinfuse validate` on the shipped workbook: no finding at all, in particular no
-    # derived-differs-from-recorded warning (the test_demo_contract test reads the CSV too).
+    # derived-differs-from-recorded warning (the test_contract_cohort test reads the CSV too).
     report = validate(read_raw(demo_path("xlsx")))
     assert [(f.rule, f.message) for f in report.findings] == []
 

@@ -299,3 +299,104 @@ def test_every_option_round_trips_through_the_plan() -> None:
                             neurotox_scale_default="missing", response_window_days=(1.0, 60.0))
     for options in (DeriveOptions(), changed):
         assert DeriveOptions.from_mapping(options.to_dict()) == options
+
+
+# --- moved from tests/test_review_regressions.py (regressions found in review) ----------
+# The conftest cohort: P1: infusion 1 on 2018-01-10 (CR 2018-02-07, relapse 2018-04-01),
+# infusion 2 on 2018-05-01 (SD), died 2018-09-01. P2: one infusion on 2019-03-04 (CR
+# 2019-04-01), alive on 2020-01-01. See tests/conftest.py.
+
+
+def _frame(write_cohort_csv, edits, name="cohort", **options):  # type: ignore[no-untyped-def]
+    """Derive the conftest cohort with ``edits``, indexed by (patient_id, infusion)."""
+    cohort = load_cohort(write_cohort_csv(edits, name=name))
+    return derive(cohort, DeriveOptions(**options)).set_index(["patient_id", "infusion"])
+
+
+def test_relapse_on_a_later_row_ends_the_remission(write_cohort_csv) -> None:
+    # Move P1's relapse onto the reinfusion row, dated before it (data entered on the
+    # wrong row): remission after infusion 1 still ends at 2018-04-01 (53 days after CR).
+    frame = _frame(write_cohort_csv, [
+        ("infusions", 0, "relapse_date", ""), ("infusions", 0, "relapse_sites", ""),
+        ("infusions", 0, "relapse_antigen", ""), ("infusions", 0, "car_at_relapse", ""),
+        ("infusions", 1, "best_response", "CR"), ("infusions", 1, "relapse_date",
+                                                  "2018-06-20"),
+        ("infusions", 1, "best_response_mrd_pct", "0"),
+    ])
+    # 2018-06-20 is after the reinfusion (2018-05-01): infusion 1's remission is censored
+    # at the reinfusion, 83 days after CR on 2018-02-07.
+    assert frame.loc[("P1", 1), "remission_days"] == 83
+    assert bool(frame.loc[("P1", 1), "remission_event"]) is False
+    assert frame.loc[("P1", 2), "remission_days"] == (pd.Timestamp("2018-06-20")
+                                                      - pd.Timestamp("2018-05-29")).days
+
+
+def test_without_censoring_at_the_next_infusion(write_cohort_csv) -> None:
+    frame = _frame(write_cohort_csv, [
+        ("infusions", 0, "relapse_date", ""), ("infusions", 0, "relapse_sites", ""),
+        ("infusions", 0, "relapse_antigen", ""), ("infusions", 0, "car_at_relapse", ""),
+        ("infusions", 1, "best_response", "CR"), ("infusions", 1, "relapse_date",
+                                                  "2018-06-20"),
+        ("infusions", 1, "best_response_mrd_pct", "0"),
+    ], censor_at_next_infusion=False)
+    # The later relapse (2018-06-20) ends the first remission: 133 days after 2018-02-07.
+    assert frame.loc[("P1", 1), "remission_days"] == 133
+    assert bool(frame.loc[("P1", 1), "remission_event"]) is True
+
+
+def test_blank_clinical_signs_mean_none_recorded(write_cohort_csv) -> None:
+    frame = _frame(write_cohort_csv, [("infusions", 2, "pre_cns_clinical_signs", "")])
+    assert frame.loc[("P2", 1), "cns_status_pre"] == "CNS1 flow+"
+
+
+def test_mrd_negative_cr_follows_the_cri_option(write_cohort_csv) -> None:
+    edits = [("infusions", 2, "best_response", "CRi")]
+    assert bool(_frame(write_cohort_csv, edits).loc[("P2", 1), "mrd_negative_cr"]) is True
+    strict = _frame(write_cohort_csv, edits, name="strict", cri_counts_as_cr=False)
+    assert bool(strict.loc[("P2", 1), "mrd_negative_cr"]) is False
+
+
+def test_burden_compares_like_with_like(write_cohort_csv) -> None:
+    # Before infusion 1: blasts 60%, MRD missing; before 2: blasts 30%, MRD 28%. Blasts fell
+    # (60 -> 30): lower burden, although MRD 28% < blasts 60% would also have said so; with
+    # blasts rising to 70% the burden is higher even though MRD (28%) < old blasts (60%).
+    frame = _frame(write_cohort_csv, [("infusions", 0, "pre_marrow_mrd_pct", ""),
+                                      ("infusions", 1, "pre_marrow_blasts_pct", "70")])
+    assert bool(frame.loc[("P1", 2), "mod_lower_burden"]) is False
+
+
+def test_unknowns_stay_unknown(write_cohort_csv) -> None:
+    frame = _frame(write_cohort_csv, [
+        ("patients", 1, "prior_blinatumomab", ""), ("patients", 1, "prior_inotuzumab", ""),
+        ("infusions", 1, "ld_regimen", ""), ("infusions", 1, "ld_fludarabine_mg_m2", ""),
+        ("infusions", 1, "dose_per_kg", ""),
+    ])
+    assert pd.isna(frame.loc[("P2", 1), "prior_immunotherapy"])
+    reinfusion = frame.loc[("P1", 2)]
+    assert pd.isna(reinfusion["mod_intensified_ld"]) and pd.isna(reinfusion["mod_higher_dose"])
+    assert reinfusion["modifications"] == "lower disease burden"
+
+
+def test_continuing_remission_has_no_relapse_indication(write_cohort_csv) -> None:
+    # P1 in CR after infusion 1 without relapse, reinfused for relapse prevention: not
+    # "relapse after CR" (the seed criteria: continuing remission has no indication).
+    frame = _frame(write_cohort_csv, [
+        ("infusions", 0, "relapse_date", ""), ("infusions", 0, "relapse_sites", ""),
+        ("infusions", 0, "relapse_antigen", ""), ("infusions", 0, "car_at_relapse", ""),
+        ("infusions", 1, "indication", "relapse_prevention")])
+    row = frame.loc[("P1", 2)]
+    assert pd.isna(row["seed_indication"]) and bool(row["seed_eligible"]) is False
+
+
+def test_not_evaluable_response_is_censored_not_dropped(write_cohort_csv) -> None:
+    # P2's response NE: event-free survival censored at last contact (2020-01-01, 303 days).
+    frame = _frame(write_cohort_csv, [("infusions", 2, "best_response", "NE")])
+    assert frame.loc[("P2", 1), "efs_days"] == 303
+    assert bool(frame.loc[("P2", 1), "efs_event"]) is False
+
+
+def test_transplant_censors_the_remission(write_cohort_csv) -> None:
+    # P2: CR 2019-04-01, transplant 2019-05-01: remission censored at 30 days.
+    frame = _frame(write_cohort_csv, [("infusions", 2, "hsct_date", "2019-05-01")])
+    assert frame.loc[("P2", 1), "remission_days"] == 30
+    assert bool(frame.loc[("P2", 1), "remission_event"]) is False

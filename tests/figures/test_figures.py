@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from tests.conftest import with_follow_up
 
 from reinfuse.errors import PlanError
 from reinfuse.figures import (
@@ -84,7 +85,7 @@ def hand_frame() -> pd.DataFrame:
     frame["objective_response"] = frame["best_response"].isin(
         ["CR", "CRi", "PR"]).astype("boolean")
     frame["target"] = pd.Series(["CD22"] * len(frame), dtype="string")
-    return frame
+    return with_follow_up(frame)
 
 
 def spec(kind: str, **params: Any) -> FigureSpec:
@@ -283,7 +284,9 @@ def test_swimmer_lanes_in_days_since_reinfusion() -> None:
     assert (lanes["P02"]["cr_day"], lanes["P02"]["relapse_day"], lanes["P02"]["end_day"]) \
         == (21, None, 365)
     assert lanes["P02"]["next_infusion_day"] == 210 and lanes["P02"]["hsct_after"] is True
-    assert lanes["P02"]["remission_days"] == 344
+    # derive's remission (censored at CART3, a new treatment): 2021-03-22 to 2021-09-27 =
+    # 9 + 30 + 31 + 30 + 31 + 31 + 27 = 189 days (the lane itself runs on to day 365)
+    assert lanes["P02"]["remission_days"] == 189
     # P03 from 2019-05-10: CR 2019-06-09 = day 30; relapse 2019-07-19 = day 70; death
     # 2020-05-10 = day 366 (29 Feb 2020 in between).
     assert (lanes["P03"]["cr_day"], lanes["P03"]["relapse_day"], lanes["P03"]["end_day"],
@@ -293,7 +296,7 @@ def test_swimmer_lanes_in_days_since_reinfusion() -> None:
 
 
 @pytest.mark.parametrize(("sort", "order"), [
-    ("remission", ["P02", "P01", "P03"]),   # 344, 90, 40 days in remission
+    ("remission", ["P02", "P01", "P03"]),   # 189, 90, 40 days in remission
     ("followup", ["P03", "P02", "P01"]),    # lanes of 366, 365, 214 days
     ("patient_id", ["P01", "P02", "P03"]),
 ])
@@ -344,7 +347,7 @@ def swimmer_frame(n: int) -> pd.DataFrame:
     for column in ("relapse_phenotype", "relapse_site_group"):
         frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame["hsct_after"] = pd.array([False] * len(frame), dtype="boolean")
-    return frame
+    return with_follow_up(frame)
 
 
 def test_swimmer_caps_lanes_with_a_note() -> None:
@@ -369,7 +372,7 @@ def test_swimmer_caps_lanes_with_a_note() -> None:
 
 
 def test_swimmer_cap_follows_the_sort_and_counts_all_eligible() -> None:
-    # hand_frame: P01 (90 days in remission, lane 214 days), P02 (344, 365), P03 (40, 366).
+    # hand_frame: P01 (90 days in remission, lane 214 days), P02 (189, 365), P03 (40, 366).
     result = draw("swimmer", max_lanes=2)
     data = result.data
     assert [lane["patient_id"] for lane in data["lanes"]] == ["P02", "P01"]
@@ -627,9 +630,34 @@ def test_swimmer_relapse_recorded_on_a_later_row(tmp_path) -> None:
         "hsct_date": [pd.NaT] * 3,
         "last_followup_date": [pd.NaT, pd.NaT, day0 + pd.Timedelta(days=400)],
         "death_date": [pd.NaT] * 3,
+        # derive's follow-up: last contact on day 400 from CART2, alive
+        "followup_days": [600, 400, 300], "death_event": [False] * 3,
     })
     spec = FigureSpec(id="s", kind="swimmer", title="t", caption="c", params={})
     data = make_figure(frame, spec, {1: "CART1", 2: "CART2"}).data
     (lane,) = data["lanes"]
     assert lane["relapse_day"] == 300
     assert lane["remission_days"] == 72
+
+
+def test_swimmer_lane_ends_where_derive_ends_follow_up() -> None:
+    """Issue 9: the lane end was max(last follow-up, death) while derive ends follow-up at
+    death. A death on 2020-03-01 with a last contact typed as 2020-05-01 (an entry error
+    validation reports) ends follow-up at the death: day 60 after the 2020-01-01 CART2
+    (31 + 29), not day 121."""
+    day0 = pd.Timestamp("2020-01-01")
+    frame = pd.DataFrame({
+        "patient_id": pd.array(["A", "A"], dtype="string"),
+        "infusion": pd.array([1, 2], dtype="Int64"),
+        "date": [day0 - pd.Timedelta(days=100), day0],
+        "complete_response": pd.array([False, True], dtype="boolean"),
+        "response_date": [pd.NaT, day0 + pd.Timedelta(days=28)],
+        "relapse_date": [pd.NaT, pd.NaT],
+        "relapse_phenotype": pd.array([None, None], dtype="string"),
+        "relapse_site_group": pd.array([None, None], dtype="string"),
+        "hsct_after": pd.array([False, False], dtype="boolean"),
+        "last_followup_date": [pd.NaT, pd.Timestamp("2020-05-01")],
+        "death_date": [pd.NaT, pd.Timestamp("2020-03-01")],
+    })
+    (lane,) = draw("swimmer", with_follow_up(frame)).data["lanes"]
+    assert (lane["end_day"], lane["death_day"], lane["remission_days"]) == (60, 60, 32)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from tests.conftest import with_follow_up
 
 from reinfuse.errors import PlanError
 from reinfuse.figures import FigureResult, make_figure, save_figure
@@ -77,7 +78,7 @@ def hand_frame() -> pd.DataFrame:
     complete = frame["best_response"].isin(["CR", "CRi"]).astype("boolean")
     frame["complete_response"] = complete.mask(frame["best_response"].isna())
     frame["n_infusions"] = frame.groupby("patient_id")["infusion"].transform("size")
-    return frame
+    return with_follow_up(frame)
 
 
 def draw(frame: pd.DataFrame | None = None, **params: Any) -> FigureResult:
@@ -291,7 +292,7 @@ def many(n: int) -> pd.DataFrame:
         frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame["crs_grade"] = pd.array([0] * len(frame), dtype="Int64")
     frame["hsct_after"] = pd.array([False] * len(frame), dtype="boolean")
-    return frame
+    return with_follow_up(frame)
 
 
 def test_cap_at_forty_lanes_on_a_page() -> None:

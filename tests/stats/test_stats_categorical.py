@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from tests._oracles import fisher_p
 
 from reinfuse.errors import StatisticsError
 from reinfuse.stats import chi_square, fisher_exact, mcnemar
@@ -18,35 +18,6 @@ TEA = [[3, 1], [1, 3]]
 JOB = np.array([[1, 2, 1, 0], [3, 3, 6, 1], [10, 10, 14, 9], [6, 7, 12, 11]]).T
 # R ?mcnemar.test: matrix(c(794, 86, 150, 570), nrow = 2), filled by column.
 PERFORMANCE = [[794, 150], [86, 570]]
-
-
-def tables_with_margins(rows: list[int], cols: list[int]) -> list[np.ndarray]:
-    """Every non-negative integer table with the given margins (brute force)."""
-    found = []
-    r, c = len(rows), len(cols)
-    for cells in itertools.product(
-        *(range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1))
-    ):
-        t = np.zeros((r, c), dtype=int)
-        t[: r - 1, : c - 1] = np.array(cells).reshape(r - 1, c - 1)
-        t[: r - 1, c - 1] = np.array(rows[: r - 1]) - t[: r - 1, : c - 1].sum(axis=1)
-        t[r - 1, :] = np.array(cols) - t[: r - 1, :].sum(axis=0)
-        if (t >= 0).all() and t[r - 1].sum() == rows[r - 1]:
-            found.append(t)
-    return found
-
-
-def brute_force_fisher(table: np.ndarray) -> float:
-    rows, cols = table.sum(axis=1).tolist(), table.sum(axis=0).tolist()
-    n = int(table.sum())
-
-    def prob(t: np.ndarray) -> Fraction:
-        num = math.prod(math.factorial(v) for v in rows + cols)
-        den = math.factorial(n) * math.prod(math.factorial(int(v)) for v in t.ravel())
-        return Fraction(num, den)
-
-    p_obs = prob(table)
-    return float(sum(p for t in tables_with_margins(rows, cols) if (p := prob(t)) <= p_obs))
 
 
 def test_tea_tasting() -> None:
@@ -87,7 +58,7 @@ def test_job_satisfaction_rxc() -> None:
 )
 def test_rxc_matches_enumeration(table: list[list[int]]) -> None:
     counts = np.array(table)
-    expected = brute_force_fisher(counts)
+    expected = fisher_p(counts)
     if counts.shape == (2, 2):
         from reinfuse.stats._fisher_rxc import fisher_rxc_pvalue
 

@@ -314,3 +314,64 @@ def test_valid_observation_sheet_passes(write_cohort_csv):
         CRS_HEADER + "P1,1,2.5,39.1,no,fluids,0,no,low_flow_nasal_cannula,2,no,no\n")
     report = validate(read_raw(folder))
     assert report.ok and "crs_observations" in report.cohort.tables
+
+
+# --- moved from tests/test_review_regressions.py (regressions found in review) ----------
+# The conftest cohort: P1: infusion 1 on 2018-01-10 (CR 2018-02-07, relapse 2018-04-01),
+# infusion 2 on 2018-05-01 (SD), died 2018-09-01. P2: one infusion on 2019-03-04 (CR
+# 2019-04-01), alive on 2020-01-01. See tests/conftest.py.
+
+
+def test_death_ends_follow_up(write_cohort_csv) -> None:
+    # P2 died 2019-06-01 but a later follow-up (2020-01-01) is recorded: validation says so.
+    folder = write_cohort_csv([("infusions", 2, "death_date", "2019-06-01")])
+    findings = validate(read_raw(folder)).findings
+    assert any(f.rule == "death-before-followup" for f in findings)
+
+
+def test_event_after_death_on_another_row(write_cohort_csv) -> None:
+    # P1's death recorded on infusion 1's row (2018-04-20), yet reinfused 2018-05-01.
+    folder = write_cohort_csv([("infusions", 0, "death_date", "2018-04-20"),
+                               ("infusions", 0, "last_followup_date", "2018-04-20"),
+                               ("infusions", 1, "death_date", "")])
+    hits = [f for f in validate(read_raw(folder)).findings if f.rule == "event-after-death"]
+    assert {(f.row, f.column) for f in hits} >= {(3, "date"), (3, "last_followup_date")}
+    assert "after the patient's death (2018-04-20" in hits[0].message
+
+
+def test_flag_without_cytarabine_total_is_not_a_contradiction(write_cohort_csv) -> None:
+    folder = write_cohort_csv([("infusions", 1, "ld_regimen", "flag"),
+                               ("infusions", 1, "ld_fludarabine_mg_m2", "125"),
+                               ("infusions", 1, "ld_cyclophosphamide_mg_m2", "0"),
+                               ("infusions", 1, "ld_cytarabine_mg_m2", "")])
+    report = validate(read_raw(folder))
+    assert not any(f.rule == "ld-regimen-contradicts-doses" for f in report.findings)
+
+
+def test_relapse_indication_needs_a_previous_relapse(write_cohort_csv) -> None:
+    folder = write_cohort_csv([("infusions", 0, "relapse_date", ""),
+                               ("infusions", 0, "relapse_sites", ""),
+                               ("infusions", 0, "relapse_antigen", ""),
+                               ("infusions", 0, "car_at_relapse", "")])
+    hits = [f for f in validate(read_raw(folder)).findings
+            if f.rule == "relapse-indication-without-relapse"]
+    assert [(f.severity, f.row) for f in hits] == [("warning", 3)]
+
+
+def test_reconciled_values_are_checked_again(write_cohort_csv) -> None:
+    # Recorded: CR then relapse after infusion 1. Assessments show only a PR (blasts 60 ->
+    # 20%): with --prefer derived (the day-28 marrow is on the recorded response date, so
+    # the PR is applied), the derived PR beside the recorded relapse is an error, said to
+    # come from the reconciliation, instead of a crash later in the analysis.
+    folder = write_cohort_csv()
+    (folder / "disease_assessments.csv").write_text(
+        "patient_id,infusion,day,marrow_blasts_pct,mrd_pct,csf_wbc_per_ul,csf_rbc_per_ul,"
+        "csf_blasts,csf_flow_positive,blood_wbc,blood_rbc,cns_clinical_signs,emd,anc,"
+        "platelets\n"
+        "P1,1,-5,60,55,1,0,no,no,,,no,no,,\n"
+        "P1,1,28,20,18,0,0,no,no,,,no,no,1.5,150\n")
+    assert validate(read_raw(folder)).ok  # by default the recorded CR stands
+    report = validate(read_raw(folder), prefer="derived")
+    hits = [f for f in report.errors if f.rule == "relapse-without-cr"]
+    assert hits and hits[0].message.startswith("after reconciliation with the raw observations")
+    assert not report.ok

@@ -41,7 +41,7 @@ Conventions shared by every function:
 
 from __future__ import annotations
 
-from reinfuse.criteria._common import CriteriaError, GradeResult, max_grade_per_infusion
+from reinfuse.criteria._common import RTOL, CriteriaError, GradeResult, max_grade_per_infusion
 from reinfuse.criteria.assessments import (
     ASSESSMENT_COLUMNS,
     best_response,
@@ -99,6 +99,7 @@ __all__ = [
     "REGIMENS",
     "REGIMEN_PAIRS",
     "RESPONSE_CODES",
+    "RTOL",
     "SEIZURE_TYPES",
     "CriteriaError",
     "GradeResult",

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from reinfuse.errors import CriteriaError as _CriteriaError
+from reinfuse.vocabulary import NO_WORDS, YES_WORDS, normalise_label
 
 __all__ = [
     "BoolOutput",
@@ -252,8 +253,8 @@ def check_range(
     return values
 
 
-_TRUE = frozenset({"true", "yes", "y", "t", "1", "1.0", "checked"})
-_FALSE = frozenset({"false", "no", "n", "f", "0", "0.0", "unchecked"})
+_TRUE = YES_WORDS
+_FALSE = NO_WORDS
 
 
 def _bool_code(v: object) -> int | None:
@@ -318,11 +319,6 @@ def as_tristate(x: object, name: str, lay: Layout) -> Int8Array:
             f"got {_examples(bad_values)}."
         )
     return _fit(table[codes], lay)
-
-
-def normalise_label(v: object) -> str:
-    """Lower case, trimmed, spaces and hyphens as underscores: ``'Low-flow NC'`` -> ..."""
-    return "_".join(str(v).strip().lower().replace("-", " ").split())
 
 
 def as_codes(

@@ -76,7 +76,8 @@ from reinfuse.criteria._common import (
 )
 from reinfuse.criteria.cns import CNS_STATUSES, cns_status
 from reinfuse.criteria.marrow import marrow_class, morphology_class, mrd_negative
-from reinfuse.criteria.response import RESPONSE_CODES, mrd_negative_cr, response_codes
+from reinfuse.criteria.response import mrd_negative_cr, response_codes
+from reinfuse.vocabulary import DISEASE_ASSESSMENT_RANGES, RESPONSE_CODES
 
 __all__ = [
     "ASSESSMENT_COLUMNS",
@@ -89,18 +90,8 @@ IntpArray: TypeAlias = npt.NDArray[np.intp]
 
 KEYS = ("patient_id", "infusion")
 _REQUIRED = (*KEYS, "day", "marrow_blasts_pct")
-# numeric columns: (lowest, highest allowed, hint)
-_NUMERIC: dict[str, tuple[float, float | None, str]] = {
-    "marrow_blasts_pct": (0.0, 100.0, "Marrow blasts are a percentage."),
-    "mrd_pct": (0.0, 100.0, "MRD is a percentage of mononuclear cells."),
-    "csf_wbc_per_ul": (0.0, None, ""),
-    "csf_rbc_per_ul": (0.0, None, ""),
-    "blood_wbc": (0.0, None, "Blood WBC is in x 10^9/L."),
-    # the plausibility range of criteria.cns (0.1-10 x 10^12/L) catches a unit mix-up
-    "blood_rbc": (0.1, 10.0, "Blood RBC is in x 10^12/L (e.g. 4.2), not per microlitre."),
-    "anc": (0.0, None, "ANC is in x 10^9/L (e.g. 1.2), not per microlitre."),
-    "platelets": (0.0, None, "Platelets are in x 10^9/L (e.g. 150)."),
-}
+# numeric columns: (lowest, highest allowed, hint), shared with the cohort format
+_NUMERIC = DISEASE_ASSESSMENT_RANGES
 _FLAGS = ("csf_blasts", "csf_flow_positive", "blood_blasts", "cns_clinical_signs", "emd")
 
 #: The columns of the ``disease_assessments`` table (the first four are required).

@@ -38,6 +38,12 @@ from reinfuse.criteria._common import (
     max_grade_per_infusion,
     rule_codes,
 )
+from reinfuse.vocabulary import (
+    ANTICYTOKINE_OR_ANTIPYRETIC,
+    ANTICYTOKINE_SYNONYMS,
+    HYPOTENSION_LEVELS,
+    OXYGEN_SUPPORT,
+)
 
 __all__ = [
     "ANTICYTOKINE_OR_ANTIPYRETIC",
@@ -50,36 +56,11 @@ __all__ = [
 
 SCALE = "ASTCT consensus CRS grade (Lee et al., Biol Blood Marrow Transplant 2019;25:625-638)"
 
-HYPOTENSION_LEVELS = ("none", "fluids", "vasopressors")
 H_NONE, H_FLUIDS, H_VASO = range(3)
-
-#: Antipyretic or anti-cytokine therapy at or before an observation: ``"no"``, ``"for_crs"``
-#: (given as treatment after CRS began: fever is no longer required) or ``"premedication"``
-#: (given only before CRS began, e.g. paracetamol with the infusion: fever still required).
-ANTICYTOKINE_OR_ANTIPYRETIC = ("no", "for_crs", "premedication")
 T_NO, T_FOR_CRS, T_PREMEDICATION = range(3)
-#: Yes/no spellings of the therapy column: yes means given for CRS (its meaning before
-#: ``premedication`` existed, so older sheets keep their meaning).
-_THERAPY_ALIASES = {
-    **dict.fromkeys(("yes", "y", "true", "t", "1", "1.0", "checked", "given_for_crs",
-                     "treatment"), "for_crs"),
-    **dict.fromkeys(("n", "false", "f", "0", "0.0", "unchecked", "none"), "no"),
-    **dict.fromkeys(("premed", "premedication_only", "prophylaxis"), "premedication"),
-}
+#: Yes/no spellings of the therapy column (see :data:`ANTICYTOKINE_SYNONYMS`).
+_THERAPY_ALIASES = ANTICYTOKINE_SYNONYMS
 
-OXYGEN_SUPPORT = (
-    "room_air",
-    "blow_by",
-    "low_flow_nasal_cannula",
-    "high_flow_nasal_cannula",
-    "nasal_cannula",
-    "facemask",
-    "non_rebreather",
-    "venturi",
-    "cpap",
-    "bipap",
-    "mechanical_ventilation",
-)
 (O_AIR, O_BLOWBY, O_LFNC, O_HFNC, O_NC, O_MASK, O_NRB, O_VENTURI, O_CPAP, O_BIPAP,
  O_MV) = range(11)
 _OXYGEN_ALIASES = {

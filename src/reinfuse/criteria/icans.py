@@ -29,6 +29,12 @@ from reinfuse.criteria._common import (
     lt,
     rule_codes,
 )
+from reinfuse.vocabulary import (
+    ASSESSMENT_TOOLS,
+    CEREBRAL_EDEMA,
+    CONSCIOUSNESS_LEVELS,
+    SEIZURE_TYPES,
+)
 
 __all__ = [
     "ASSESSMENT_TOOLS",
@@ -44,19 +50,6 @@ SCALE = (
     "2019;25:625-638)"
 )
 
-CONSCIOUSNESS_LEVELS = (
-    "alert",
-    "awakens_spontaneously",
-    "awakens_to_voice",
-    "awakens_to_touch",
-    "unarousable",
-)
-SEIZURE_TYPES = ("none", "rapidly_resolving", "eeg_nonconvulsive_resolved", "prolonged",
-                 "repetitive")
-CEREBRAL_EDEMA = ("none", "focal", "diffuse")
-#: Encephalopathy tool used at an assessment: the ICE score or the Cornell Assessment of
-#: Pediatric Delirium.
-ASSESSMENT_TOOLS = ("ice", "capd")
 _TOOL_ALIASES = {"ice_score": "ice", "cornell": "capd", "capd_score": "capd"}
 
 

@@ -27,6 +27,7 @@ from reinfuse.criteria._common import (
     layout,
     lt,
 )
+from reinfuse.vocabulary import RESPONSE_CODES
 
 __all__ = [
     "RESPONSE_CODES",
@@ -36,7 +37,6 @@ __all__ = [
     "objective_response",
 ]
 
-RESPONSE_CODES = ("CR", "CRi", "PR", "SD", "PD", "NE")
 CR, CRI, PR, SD, PD = 0, 1, 2, 3, 4
 
 

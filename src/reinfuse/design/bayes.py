@@ -9,12 +9,11 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import betabinom, binom
 
 from reinfuse.errors import StatisticsError
-from reinfuse.stats._results import _AsDict
-from reinfuse.stats._validate import whole_number
+from reinfuse.stats import AsDict, whole_number
 
 
 @dataclass(frozen=True)
-class PredictiveMonitoring(_AsDict):
+class PredictiveMonitoring(AsDict):
     """Result of :func:`predictive_monitoring`.
 
     Attributes

@@ -11,12 +11,11 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import binom
 
 from reinfuse.errors import StatisticsError
-from reinfuse.stats._results import _AsDict
-from reinfuse.stats._validate import check_confidence_level, whole_number
+from reinfuse.stats import AsDict, check_confidence_level, whole_number
 
 
 @dataclass(frozen=True)
-class TwoStageInference(_AsDict):
+class TwoStageInference(AsDict):
     """Result of :func:`two_stage_inference`.
 
     Attributes

@@ -10,14 +10,13 @@ import numpy as np
 from scipy.stats import binom
 
 from reinfuse.errors import StatisticsError
-from reinfuse.stats._results import _AsDict
-from reinfuse.stats._validate import whole_number
+from reinfuse.stats import AsDict, whole_number
 
 Criterion = Literal["minimax", "optimal", "admissible"]
 
 
 @dataclass(frozen=True)
-class SimonStage(_AsDict):
+class SimonStage(AsDict):
     """One Simon two-stage design and its exact operating characteristics.
 
     Attributes
@@ -53,7 +52,7 @@ class SimonStage(_AsDict):
 
 
 @dataclass(frozen=True)
-class SimonDesign(_AsDict):
+class SimonDesign(AsDict):
     """Result of :func:`simon_two_stage`.
 
     Attributes

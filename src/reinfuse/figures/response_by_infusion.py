@@ -32,9 +32,10 @@ from reinfuse.figures._common import (
     require_columns,
     thousands,
 )
+from reinfuse.vocabulary import RESPONSE_CODES
 
 #: Response codes from best to worst (the order rows are sorted in).
-RESPONSES = ("CR", "CRi", "PR", "SD", "PD", "NE")
+RESPONSES = RESPONSE_CODES
 
 #: Tile look per response: fill (grey level), hatch, text colour. The fill darkens with a
 #: better response and the hatching tells the middle greys apart in black and white.

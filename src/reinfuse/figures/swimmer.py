@@ -62,9 +62,11 @@ PHENOTYPE_MARKERS: dict[str, tuple[str, str]] = {
 SITE_CODES: dict[str, str] = {"CNS": "^", "marrow and EMD": "&", "EMD only": "EMD",
                               "marrow only": "", "unknown": "?"}
 
+# Follow-up, first relapse and remission are derive's columns (reinfuse.derive.follow_up,
+# the one definition), never recomputed here.
 _COLUMNS = ("patient_id", "infusion", "date", "complete_response", "response_date",
-            "relapse_date", "relapse_phenotype", "relapse_site_group", "hsct_after",
-            "last_followup_date", "death_date")
+            "first_relapse_date", "relapse_phenotype", "relapse_site_group", "hsct_after",
+            "followup_days", "death_event", "remission_days")
 
 
 def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2,
@@ -103,10 +105,12 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
 
     Notes
     -----
-    The end of a lane is the patient's latest last-follow-up or death date over all their
-    infusions (as ``reinfuse.derive`` computes follow-up). Remission lasts from the CR
-    (``response_date``) to relapse or, without relapse, to the end of follow-up
-    (censored), as ``remission_days`` in ``reinfuse.derive``. A consolidative HSCT is
+    The lane ends at the end of follow-up and the remission is the one of the analysis
+    frame, both from :func:`reinfuse.derive.follow_up` (``followup_days``,
+    ``death_event``, ``first_relapse_date``, ``remission_days``): the end of follow-up is
+    the patient's death, else the latest last contact; remission lasts from the CR to the
+    first relapse or, censored, to the end of follow-up (or the next infusion or a
+    transplant, as the plan's derive options say). A consolidative HSCT is
     flagged after the patient ID ("HSCT", with "dN" when ``hsct_date`` gives its day).
     """
     check_infusion("infusion", infusion)
@@ -119,10 +123,7 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     rows = frame.loc[frame["infusion"].eq(infusion)
                      & frame["complete_response"].fillna(False).astype(bool)]
     rows = rows.drop_duplicates("patient_id").set_index("patient_id")
-    ends = (frame.loc[frame["patient_id"].isin(rows.index)]
-            .groupby("patient_id")[["last_followup_date", "death_date"]].max())
-    ends = ends.reindex(rows.index)
-    end_date = ends.max(axis=1)
+    followup = rows["followup_days"].astype("Float64")
     later = frame.loc[frame["infusion"].eq(infusion + 1)].drop_duplicates("patient_id")
     next_date = later.set_index("patient_id")["date"].reindex(rows.index)
 
@@ -133,12 +134,11 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
         "cr_day": days(rows["response_date"]),
         # The first relapse on this or a later row (derive), so a relapse recorded with a
         # later infusion still ends the lane's remission.
-        "relapse_day": days(rows["first_relapse_date"] if "first_relapse_date" in rows
-                            else rows["relapse_date"]),
+        "relapse_day": days(rows["first_relapse_date"]),
         "hsct_day": days(rows["hsct_date"]) if "hsct_date" in rows
         else pd.Series(pd.NA, index=rows.index, dtype="Float64"),
-        "followup_end_day": days(end_date),
-        "death_day": days(ends["death_date"]),
+        "followup_end_day": followup,
+        "death_day": followup.where(rows["death_event"].astype("boolean").fillna(False)),
         "next_infusion_day": days(next_date),
         "relapse_phenotype": rows["relapse_phenotype"].astype("string"),
         "relapse_site_group": rows["relapse_site_group"].astype("string"),
@@ -153,11 +153,9 @@ def swimmer(frame: pd.DataFrame, labels: Mapping[int, str], *, infusion: int = 2
     lanes["end_day"] = lanes[["followup_end_day", "relapse_day", "cr_day"]].max(axis=1)
     lanes["alive"] = lanes["death_day"].isna()
     lanes["relapsed"] = lanes["relapse_day"].notna()
-    lanes["remission_days"] = lanes["relapse_day"].fillna(lanes["end_day"]) - lanes["cr_day"]
-    if "remission_days" in rows:
-        # The same remission as derive's (censored at a later infusion or transplant), so
-        # the lanes' statistics agree with the tables and the Kaplan-Meier figure.
-        lanes["remission_days"] = rows["remission_days"].reindex(lanes.index).astype("Float64")
+    # derive's remission (censored at a later infusion or transplant), so the lanes'
+    # statistics agree with the tables and the Kaplan-Meier figure.
+    lanes["remission_days"] = rows["remission_days"].reindex(lanes.index).astype("Float64")
     lanes["site_code"] = lanes["relapse_site_group"].map(SITE_CODES).astype("string")
     lanes = lanes.reset_index()
     key = {"remission": "remission_days", "followup": "end_day", "patient_id": None}[sort]

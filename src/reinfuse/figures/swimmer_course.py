@@ -44,6 +44,7 @@ from reinfuse.figures._common import (
     thousands,
 )
 from reinfuse.figures.swimmer import SITE_CODES
+from reinfuse.vocabulary import RESPONSE_CODES
 
 CourseOrigin = Literal["first", "reinfusion"]
 CourseSort = Literal["followup", "patient_id", "response", "remission"]
@@ -74,7 +75,7 @@ PHENOTYPE_MARKERS: dict[str, tuple[str, str]] = {
 
 #: Response codes from best to worst, the order of ``sort="response"`` (others after
 #: them, alphabetically, then missing).
-RESPONSES = ("CR", "CRi", "PR", "SD", "PD", "NE")
+RESPONSES = RESPONSE_CODES
 
 #: Group of the patients whose ``stratify`` value is missing.
 UNKNOWN_GROUP = "unknown"
@@ -91,9 +92,8 @@ ABOVE = 0.4
 
 _COLUMNS = ("patient_id", "infusion", "date", "best_response", "complete_response",
             "response_date", "relapse_date", "relapse_phenotype", "relapse_site_group",
-            "crs_grade", "hsct_after", "last_followup_date", "death_date")
-_DATES = ("date", "response_date", "relapse_date", "hsct_date", "last_followup_date",
-          "death_date")
+            "crs_grade", "hsct_after", "followup_days", "death_event")
+_DATES = ("date", "response_date", "relapse_date", "hsct_date")
 _EVENT_KEYS = ("kind", "day", "infusion", "detail", "site_code", "date_known")
 
 
@@ -176,8 +176,9 @@ def swimmer_course(frame: pd.DataFrame, labels: Mapping[int, str], *,
     on, a CR carried through a later infusion included. A relapse recorded after a
     response short of CR is marked, but its interval stays active disease.
 
-    The end of a lane is the patient's latest last-follow-up or death date over all their
-    infusions (as ``reinfuse.derive`` computes follow-up), or a later event date when one
+    The end of a lane is the end of follow-up of the analysis frame (``followup_days``
+    and ``death_event`` from :func:`reinfuse.derive.follow_up`, the one definition: the
+    patient's death, else the latest last contact), or a later event date when one
     is recorded (an inconsistency validation reports). Patients without a dated origin
     infusion or any end-of-follow-up date get no lane; infusion rows without a date are
     left out (their response, relapse, CRS and transplant with them); both are counted in
@@ -294,8 +295,12 @@ def course(frame: pd.DataFrame, labels: Mapping[int, str], *,
     origin_date = (rows.loc[at_origin].drop_duplicates("patient_id")
                    .set_index("patient_id")["date"].reindex(patients))
     has_origin = pd.Series(patients.isin(rows.loc[at_origin, "patient_id"]), index=patients)
-    last = rows.groupby("patient_id")[["last_followup_date", "death_date"]].max()
-    followup_end = last.max(axis=1).reindex(patients)
+    # derive's end of follow-up (the same date on every row of a patient) and death
+    end_date = rows["date"] + pd.to_timedelta(rows["followup_days"].astype("float"), unit="D")
+    died = rows["death_event"].astype("boolean").fillna(False).astype(bool)
+    last = pd.DataFrame({"end": end_date, "death_date": end_date.where(died)}).groupby(
+        rows["patient_id"]).max()
+    followup_end = last["end"].reindex(patients)
     keep = origin_date.notna() & followup_end.notna()
     skipped = {
         f"without_infusion_{infusion}": int((~has_origin).sum()) if origin != "first" else 0,

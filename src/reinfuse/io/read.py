@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reinfuse.errors import CohortReadError
+from reinfuse.vocabulary import normalise_label
 
 SourceKind = Literal["xlsx", "csv"]
 
@@ -133,7 +134,7 @@ def header_key(header: str) -> str:
     >>> header_key(" Dose per-kg ")
     'dose_per_kg'
     """
-    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+    return normalise_label(header)
 
 
 def column_letter(position: int) -> str:

@@ -126,8 +126,9 @@ def format_markdown(cohort_format: CohortFormat = COHORT_V1) -> str:
         "A cohort is an `.xlsx` workbook with one sheet per table, or a folder of `.csv` files",
         "named after the tables. Column names are matched without regard to case; extra",
         "columns are kept and reported as a warning. An empty cell means missing. Yes/no",
-        "columns accept yes/no/true/false/1/0/y/n. Coded columns are case-insensitive and",
-        "accept common synonyms (e.g. `male` for `M`).",
+        "columns accept yes/no/true/false/1/0/y/n/checked/unchecked (an empty cell is",
+        "unknown, never no). Coded columns are case-insensitive and accept common synonyms",
+        "(e.g. `male` for `M`).",
         "",
     ]
     for table in cohort_format.tables:

@@ -32,7 +32,7 @@ from reinfuse.derive import derive
 from reinfuse.errors import ReinfuseError, ReportFormatError, UsageError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
-from reinfuse.io._atomic import atomic_path, check_output
+from reinfuse.io import atomic_path, check_output
 from reinfuse.options import DeriveOptions
 from reinfuse.plan import Plan
 from reinfuse.report._text import methods_paragraphs

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from reinfuse.vocabulary import normalise_label
 
 ColumnKind = Literal["text", "integer", "number", "yesno", "code", "codelist", "date"]
 
@@ -19,7 +20,7 @@ def normalise_code(value: str) -> str:
     >>> normalise_code(" Non-Hispanic ")
     'non_hispanic'
     """
-    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+    return normalise_label(value)
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,10 @@ class Column:
     name
         Column name as written in the header (matched case-insensitively on read).
     kind
-        How cells are read: ``text``, ``integer``, ``number``, ``yesno`` (yes/no/true/false/
-        1/0/y/n), ``code`` (one of ``codes``), ``codelist`` (``;``-separated codes) or
-        ``date`` (ISO ``YYYY-MM-DD`` or a real date cell).
+        How cells are read: ``text``, ``integer``, ``number``, ``yesno`` (the words of
+        :data:`reinfuse.vocabulary.YES_WORDS` and ``NO_WORDS``), ``code`` (one of
+        ``codes``), ``codelist`` (``;``-separated codes) or ``date`` (ISO ``YYYY-MM-DD``
+        or a real date cell).
     meaning
         What the column records, for the data dictionary.
     unit
@@ -77,7 +79,7 @@ class Column:
             codes = " / ".join(self.codes)
             return codes if self.kind == "code" else f"a ';'-separated list of {codes}"
         if self.kind == "yesno":
-            return "yes / no (also true/false, 1/0, y/n)"
+            return "yes / no (also true/false, 1/0, y/n, checked/unchecked)"
         if self.kind == "date":
             return "a date, written YYYY-MM-DD"
         if self.kind == "text":

@@ -4,9 +4,20 @@ the template workbook and the documentation (``docs/cohort-format.md`` is genera
 
 from __future__ import annotations
 
-from reinfuse.criteria.crs import ANTICYTOKINE_OR_ANTIPYRETIC, OXYGEN_SUPPORT
-from reinfuse.criteria.icans import ASSESSMENT_TOOLS, CONSCIOUSNESS_LEVELS, SEIZURE_TYPES
 from reinfuse.schema._model import CohortFormat, Column, ColumnKind, Table
+from reinfuse.vocabulary import (
+    ANTICYTOKINE_OR_ANTIPYRETIC,
+    ANTICYTOKINE_SYNONYMS,
+    ASSESSMENT_TOOLS,
+    CEREBRAL_EDEMA,
+    CONSCIOUSNESS_LEVELS,
+    DISEASE_ASSESSMENT_RANGES,
+    HYPOTENSION_LEVELS,
+    OXYGEN_SUPPORT,
+    RESPONSE_CODES,
+    RESPONSE_SYNONYMS,
+    SEIZURE_TYPES,
+)
 
 YESNO: ColumnKind = "yesno"
 
@@ -22,30 +33,6 @@ _TARGET_SYNONYMS = {
 ANTIGEN_STATUS = ("positive", "dim", "negative")
 _ANTIGEN_SYNONYMS = {"pos": "positive", "+": "positive", "neg": "negative", "-": "negative",
                      "low": "dim", "partial": "dim"}
-RESPONSES = ("CR", "CRi", "PR", "SD", "PD", "NE")
-_RESPONSE_SYNONYMS = {
-    "complete_remission": "CR",
-    "complete_response": "CR",
-    "cri": "CRi",
-    "partial_remission": "PR",
-    "partial_response": "PR",
-    "stable_disease": "SD",
-    "progressive_disease": "PD",
-    "progression": "PD",
-    "not_evaluable": "NE",
-    # Coordinators' timeline states (said in best_response's meaning, so in the docs):
-    # "CR/CRi" = marrow remission with count recovery not stated -> CRi, the conservative
-    # reading reinfuse.criteria.assessments takes when counts are missing (CR requires
-    # count recovery: ANC >= 1.0 x 10^9/L and platelets >= 100 x 10^9/L).
-    "cr/cri": "CRi",
-    "cr_cri": "CRi",
-    "cr_or_cri": "CRi",
-    # "RD" = resistant (refractory) disease: persistent leukemia without CR, CRi or PR,
-    # which the seed study counts as stable disease; progression is recorded as PD.
-    "rd": "SD",
-    "resistant_disease": "SD",
-    "refractory_disease": "SD",
-}
 LD_REGIMENS = ("standard", "intensified", "flag", "other", "none")
 INDICATIONS = ("persistent_disease", "relapse", "relapse_prevention")
 RELAPSE_SITES = ("marrow", "cns", "emd")
@@ -183,7 +170,7 @@ INFUSIONS = Table(
                "states are read as: 'CR/CRi' (remission, count recovery not stated) -> CRi, "
                "as when counts are missing; 'RD' (resistant disease: no CR, CRi or PR) -> SD; "
                "progression is recorded as PD.",
-               codes=RESPONSES, synonyms=_RESPONSE_SYNONYMS),
+               codes=RESPONSE_CODES, synonyms=RESPONSE_SYNONYMS),
         Column("best_response_mrd_pct", "number", "Flow MRD at best response.",
                unit="% of MNC", minimum=0.0, maximum=100.0),
         Column("response_date", "date", "Date the best response was first documented."),
@@ -231,10 +218,13 @@ def _keys(what: str) -> tuple[Column, Column, Column]:
     )
 
 
-# The observation vocabularies are the criteria engine's own, so the two cannot drift apart.
+# The observation vocabularies are reinfuse.vocabulary's, shared with the criteria engine.
 OXYGEN = OXYGEN_SUPPORT
 CONSCIOUSNESS = CONSCIOUSNESS_LEVELS
 SEIZURES = SEIZURE_TYPES
+# Ranges of the disease_assessments numbers, shared with criteria.assessments.
+_LOW = {name: low for name, (low, _, _) in DISEASE_ASSESSMENT_RANGES.items()}
+_HIGH = {name: high for name, (_, high, _) in DISEASE_ASSESSMENT_RANGES.items()}
 
 #: What a blank cell means in the raw observation sheets, said once per column below.
 _UNKNOWN = (" Blank = unknown (never read as no): the row is graded only where no answer "
@@ -258,13 +248,9 @@ CRS_OBSERVATIONS = Table(
                "began (fever is then no longer required; yes means this); premedication = "
                "given only before CRS began, e.g. paracetamol with the infusion on day 0 "
                "(fever still required); no = none (ASTCT, Lee et al. 2019)." + _UNKNOWN,
-               codes=ANTICYTOKINE_OR_ANTIPYRETIC,
-               synonyms={"yes": "for_crs", "y": "for_crs", "true": "for_crs", "1": "for_crs",
-                         "1.0": "for_crs", "given_for_crs": "for_crs", "treatment": "for_crs",
-                         "n": "no", "false": "no", "0": "no", "0.0": "no", "none": "no",
-                         "premed": "premedication", "premedication_only": "premedication"}),
+               codes=ANTICYTOKINE_OR_ANTIPYRETIC, synonyms=ANTICYTOKINE_SYNONYMS),
         Column("hypotension", "code", "Hypotension and its treatment." + _UNKNOWN,
-               codes=("none", "fluids", "vasopressors"),
+               codes=HYPOTENSION_LEVELS,
                synonyms={"no": "none", "fluid": "fluids", "pressors": "vasopressors"}),
         Column("vasopressors", "integer", "Number of vasopressors, excluding vasopressin."
                + _UNKNOWN, minimum=0, maximum=20),
@@ -320,7 +306,7 @@ ICANS_OBSERVATIONS = Table(
                "paraparesis)." + _UNKNOWN),
         Column("cerebral_edema", "code", "Cerebral edema on imaging." + _UNKNOWN
                + " Write none when imaging showed none.",
-               codes=("none", "focal", "diffuse"), synonyms={"no": "none", "local": "focal"}),
+               codes=CEREBRAL_EDEMA, synonyms={"no": "none", "local": "focal"}),
         Column("raised_icp_signs", YESNO, "Decerebrate or decorticate posturing, cranial "
                "nerve VI palsy, papilledema or Cushing's triad." + _UNKNOWN),
         Column("other_cause", YESNO, "Findings attributable to something else (then not "
@@ -361,22 +347,28 @@ DISEASE_ASSESSMENTS = Table(
     columns=(
         *_keys("assessment"),
         Column("marrow_blasts_pct", "number", "Marrow blasts by morphology.", unit="%",
-               minimum=0.0, maximum=100.0),
+               minimum=_LOW["marrow_blasts_pct"], maximum=_HIGH["marrow_blasts_pct"]),
         Column("mrd_pct", "number", "Marrow B-ALL by flow cytometry.", unit="% of MNC",
-               minimum=0.0, maximum=100.0),
-        Column("csf_wbc_per_ul", "number", "CSF white cells.", unit="cells/uL", minimum=0),
-        Column("csf_rbc_per_ul", "number", "CSF red cells.", unit="cells/uL", minimum=0),
+               minimum=_LOW["mrd_pct"], maximum=_HIGH["mrd_pct"]),
+        Column("csf_wbc_per_ul", "number", "CSF white cells.", unit="cells/uL",
+               minimum=_LOW["csf_wbc_per_ul"], maximum=_HIGH["csf_wbc_per_ul"]),
+        Column("csf_rbc_per_ul", "number", "CSF red cells.", unit="cells/uL",
+               minimum=_LOW["csf_rbc_per_ul"], maximum=_HIGH["csf_rbc_per_ul"]),
         Column("csf_blasts", YESNO, "Blasts on CSF cytospin."),
         Column("csf_flow_positive", YESNO, "Disease detectable in CSF by flow cytometry."),
-        Column("blood_wbc", "number", "Blood white cells.", unit="x10^9/L", minimum=0),
-        Column("blood_rbc", "number", "Blood red cells.", unit="x10^12/L", minimum=0),
+        Column("blood_wbc", "number", "Blood white cells.", unit="x10^9/L",
+               minimum=_LOW["blood_wbc"], maximum=_HIGH["blood_wbc"]),
+        Column("blood_rbc", "number", "Blood red cells.", unit="x10^12/L",
+               minimum=_LOW["blood_rbc"], maximum=_HIGH["blood_rbc"]),
         Column("blood_blasts", YESNO, "Circulating blasts in the blood (optional). The "
                "Steinherz/Bleyer traumatic-tap correction of CNS status applies only with "
                "them.", optional=True),
         Column("cns_clinical_signs", YESNO, "Clinical signs of CNS leukemia."),
         Column("emd", YESNO, "Non-CNS extramedullary disease."),
-        Column("anc", "number", "Absolute neutrophil count.", unit="x10^9/L", minimum=0),
-        Column("platelets", "number", "Platelets.", unit="x10^9/L", minimum=0),
+        Column("anc", "number", "Absolute neutrophil count.", unit="x10^9/L",
+               minimum=_LOW["anc"], maximum=_HIGH["anc"]),
+        Column("platelets", "number", "Platelets.", unit="x10^9/L",
+               minimum=_LOW["platelets"], maximum=_HIGH["platelets"]),
     ),
 )
 

@@ -72,6 +72,7 @@ from reinfuse.stats._groups import (
 from reinfuse.stats._intervals import median_ci, proportion
 from reinfuse.stats._paired import wilcoxon_signed_rank
 from reinfuse.stats._results import (
+    AsDict,
     ChiSquareResult,
     FisherResult,
     GroupSummary,
@@ -100,8 +101,10 @@ from reinfuse.stats._survival_groups import (
     logrank_test_groups,
 )
 from reinfuse.stats._unpaired import mann_whitney_u
+from reinfuse.stats._validate import check_confidence_level, whole_number
 
 __all__ = [
+    "AsDict",
     "AtRiskRow",
     "ChiSquareResult",
     "CoxResult",
@@ -133,6 +136,7 @@ __all__ = [
     "RankEffectSize",
     "SurvivalEstimate",
     "WilcoxonResult",
+    "check_confidence_level",
     "chi_square",
     "cliffs_delta",
     "cox_regression",
@@ -156,5 +160,6 @@ __all__ = [
     "proportion",
     "proportion_difference",
     "rank_biserial",
+    "whole_number",
     "wilcoxon_signed_rank",
 ]

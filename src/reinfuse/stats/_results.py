@@ -13,12 +13,15 @@ from typing import Any, cast
 from reinfuse._plain import to_plain
 
 
-class _AsDict:
+class AsDict:
     """Mixin giving frozen dataclasses a JSON-serialisable ``to_dict``."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a dict of plain Python values (non-finite floats -> None)."""
         return cast(dict[str, Any], to_plain(self))
+
+
+_AsDict = AsDict  # the name the stats modules use
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,17 @@ from reinfuse.validate._rules import (
     check_patients,
     check_plausibility,
     identifier_columns,
+    negative_duration_findings,
     resolve_context_codes,
 )
 
-__all__ = ["Finding", "ValidationReport", "load_cohort", "validate"]
+__all__ = [
+    "Finding",
+    "ValidationReport",
+    "load_cohort",
+    "negative_duration_findings",
+    "validate",
+]
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@ import pandas as pd
 
 from reinfuse.findings import Finding, display
 from reinfuse.schema import Column
+from reinfuse.vocabulary import NO_WORDS, YES_WORDS, normalise_labels
 
-_YES = ("yes", "y", "true", "t", "1", "1.0")
-_NO = ("no", "n", "false", "f", "0", "0.0")
-_YESNO = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
+_YESNO = {**dict.fromkeys(YES_WORDS, True), **dict.fromkeys(NO_WORDS, False)}
 
 # "3x10^5", "3 × 10^6", "3*10^5" -> scientific notation. The mantissa is written so that
 # a long run of digits is matched in linear time ("[0-9]*\.?[0-9]+" backtracked
@@ -82,8 +81,8 @@ def _variants(lookup: dict[str, str]) -> dict[object, str]:
 
 
 _YESNO_FAST: dict[object, bool] = {
-    **{v: True for k in _YES for v in (k, k.upper(), k.title())},
-    **{v: False for k in _NO for v in (k, k.upper(), k.title())},
+    **{v: True for k in YES_WORDS for v in (k, k.upper(), k.title())},
+    **{v: False for k in NO_WORDS for v in (k, k.upper(), k.title())},
     True: True, False: False,  # also matches 1 / 1.0 and 0 / 0.0 cells (equal hashes)
 }
 
@@ -151,7 +150,7 @@ def coerce_column(
         misses = present & mapped.isna()
         if misses.any():
             text = retry(misses)
-            keys = text.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+            keys = normalise_labels(text)
             mapped.loc[keys.index] = keys.map(lookup)
         typed = mapped.astype("string")
         bad = present & typed.isna()
@@ -161,7 +160,7 @@ def coerce_column(
         present = text.notna()
         parts = text.str.split(";").explode().str.strip()
         parts = parts[parts.notna() & (parts != "")]
-        mapped = parts.str.lower().str.replace(r"[\s\-]+", "_", regex=True).map(lookup)
+        mapped = normalise_labels(parts).map(lookup)
         unknown = mapped.isna().groupby(level=0).any()
         typed = mapped.dropna().groupby(level=0).agg(";".join).reindex(raw.index)
         typed = typed.astype("string")

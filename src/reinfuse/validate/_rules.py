@@ -17,6 +17,7 @@ from reinfuse.findings import Finding, Severity, display
 from reinfuse.options import DeriveOptions
 from reinfuse.schema import REINFUSION_ONLY
 from reinfuse.schema.cohort_v1 import IDENTIFIER_PATTERNS
+from reinfuse.vocabulary import normalise_label
 
 RowText = Callable[[pd.Series], str]
 
@@ -57,7 +58,7 @@ def identifier_columns(headers: tuple[str, ...]) -> list[str]:
     """Headers that look like direct identifiers (names, MRN, date of birth, address...)."""
     found = []
     for header in headers:
-        key = re.sub(r"[\s\-]+", "_", header.strip().lower())
+        key = normalise_label(header)
         if any(re.search(pattern, key) for pattern in IDENTIFIER_PATTERNS):
             found.append(header)
     return found
