@@ -1,6 +1,6 @@
 """Kinetics on 1,000,000 car_counts rows (aim: a few s), and the Stein model fits.
 
-Expansion metrics, last detection day and the PKNCA-style NCA (reinfuse.kinetics_nca)
+Expansion metrics, last detection day and the PKNCA-style NCA (reinfuse.kinetics.nca)
 on random tables; then the NCA and the Stein et al. 2019 model fit on simulated
 kinetic curves (100,000 patients, 2 infusions each for the NCA; 1,000 curves for the
 fits, which run one curve after another).
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from reinfuse.kinetics import SEED_STUDY_MARROW_LOD, expansion_metrics, last_detection_day
-from reinfuse.kinetics_model import STEIN_2019_TYPICAL, fit_stein_table
-from reinfuse.kinetics_nca import nca
+from reinfuse.kinetics.model import STEIN_2019_TYPICAL, fit_stein_table
+from reinfuse.kinetics.nca import nca
 
 n_infusions = 100_000
 per_infusion = 10

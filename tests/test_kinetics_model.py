@@ -1,4 +1,4 @@
-"""The Stein et al. 2019 multiphasic model and its per-curve fit (reinfuse.kinetics_model).
+"""The Stein et al. 2019 multiphasic model and its per-curve fit (reinfuse.kinetics.model).
 
 References: the model and the typical parameters are those of Stein et al. 2019 (CPT
 Pharmacometrics Syst Pharmacol 8:285-295, Figure 2 and Table 1), see
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from reinfuse.errors import CriteriaError, StatisticsError
-from reinfuse.kinetics_model import (
+from reinfuse.kinetics.model import (
     STEIN_2019_TYPICAL,
     STEIN_PARAMETERS,
     SteinParameters,

@@ -1,4 +1,4 @@
-"""Non-compartmental analysis following PKNCA's rules (reinfuse.kinetics_nca).
+"""Non-compartmental analysis following PKNCA's rules (reinfuse.kinetics.nca).
 
 Expected values are worked by hand from PKNCA's documented rules (PKNCA 0.12: the
 "Options for Controlling PKNCA" vignette and the help of clean.conc.blq,
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from reinfuse.errors import CriteriaError
-from reinfuse.kinetics_nca import NCA_COLUMNS, nca
+from reinfuse.kinetics.nca import NCA_COLUMNS, nca
 
 LN2 = 0.6931471805599453  # ln 2, looked up
 

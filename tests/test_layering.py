@@ -12,9 +12,11 @@ its syntax tree. Two rules:
         ``vocabulary``, ``_match``, ``_plain`` (leaves: no clinical logic)
    1    ``schema`` (the cohort format)
    2    ``criteria``, ``stats`` (clinical rules, statistics; pure functions)
-   3    ``io``, ``cohort`` (reading and writing sheets, the typed cohort)
-   4    ``validate`` (coercion and rules)
-   5    ``reconcile``, ``kinetics`` (observations graded and summarised)
+   3    ``io``, ``cohort``, ``redcap`` (reading and writing sheets and REDCap exports,
+        the typed cohort)
+   4    ``validate``, ``registry`` (coercion and rules; the database of validated cohorts)
+   5    ``reconcile``, ``kinetics``, ``flow`` (observations graded and summarised; antigen
+        density from FCS files)
    6    ``derive``, ``variables`` (the analysis frame and its registry)
    7    ``analyze``, ``plan``, ``design``, ``summary``, ``synth``, ``demo``,
         ``tables`` (results from the analysis frame; plans, trial designs,
@@ -52,9 +54,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "findings", "options", "style", "vocabulary", "_match", "_plain"}),
     frozenset({"schema"}),
     frozenset({"criteria", "stats"}),
-    frozenset({"io", "cohort"}),
-    frozenset({"validate"}),
-    frozenset({"reconcile", "kinetics"}),
+    frozenset({"io", "cohort", "redcap"}),
+    frozenset({"validate", "registry"}),
+    frozenset({"reconcile", "kinetics", "flow"}),
     frozenset({"derive", "variables"}),
     frozenset({"analyze", "plan", "design", "summary", "synth", "demo", "tables"}),
     frozenset({"figures"}),

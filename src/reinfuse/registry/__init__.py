@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from reinfuse.cohort import Cohort
 from reinfuse.errors import CohortValidationError, RegistryConflictError, RegistryError
-from reinfuse.io._atomic import write_atomically
+from reinfuse.io import write_atomically
 from reinfuse.io.read import RawCohort, read_raw, sha256_of
 from reinfuse.io.write import write_cohort
 from reinfuse.registry._engine import (
