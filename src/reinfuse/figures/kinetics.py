@@ -212,9 +212,11 @@ def _draw(shown: pd.DataFrame, fit_table: pd.DataFrame, drawn: Sequence[Any],
             if (pid, number) in fit_table.index:
                 row = fit_table.loc[(pid, number)]
                 end = float(points["day"].max()) if points is not None else 28.0
-                days = np.linspace(0.0, max(end, 1.0), _GRID_POINTS)
                 params = SteinParameters(*(float(row[c]) for c in
                                            ("cmax", "tmax", "rho", "alpha", "fb", "beta")))
+                # the grid includes Tmax, so the peak (a corner of the curve) is drawn
+                days = np.linspace(0.0, max(end, 1.0), _GRID_POINTS)
+                days = np.union1d(days, [params.tmax]) if params.tmax < days[-1] else days
                 ax.plot(days, stein_curve(days, params), color=grey, linestyle=line,
                         linewidth=0.8, zorder=2)
         ax.set_ylim(floor / 1.5, top * 2)
