@@ -74,6 +74,8 @@ def test_fit_parameters_only_from_fitted_curves() -> None:
     assert names == ["cmax", "rho", "alpha"]
     with pytest.raises(CriteriaError, match="auc_window"):
         paired_kinetics(nca, parameters=["auc_window"])
+    with pytest.raises(CriteriaError, match="patient p1 infusion 1"):
+        paired_kinetics(pd.concat([nca, nca.iloc[:1]]))
 
 
 def _counts(lod_value: float = 0.0) -> tuple[pd.DataFrame, dict[tuple[str, int], float]]:

@@ -129,6 +129,12 @@ def _table(source: NcaResult | SteinFits | pd.DataFrame | None, name: str) -> pd
                                 "those two columns, as nca() and fit_stein_table() return; "
                                 f"received index {list(table.index.names)} and columns "
                                 f"{list(table.columns)[:12]}.")
+    repeated = table.index[table.index.duplicated()].unique()
+    if len(repeated):
+        shown = ", ".join(f"patient {p} infusion {i}" for p, i in list(repeated)[:10])
+        raise CriteriaError(f"the {name} table has more than one row for {shown}; give one "
+                            "row per (patient_id, infusion), as nca() and fit_stein_table() "
+                            "return.")
     return table
 
 
@@ -170,7 +176,8 @@ def paired_kinetics(
     Raises
     ------
     CriteriaError
-        A table without (patient_id, infusion), or a parameter that is in neither table.
+        A table without (patient_id, infusion) or with a pair twice, or a parameter that is
+        in neither table.
 
     Notes
     -----
