@@ -113,3 +113,16 @@ def test_inference_report_in_lancet_style(tmp_path: Path) -> None:
     text = _docx_text(tmp_path / "b" / "design.docx")
     assert "Lee JJ, Liu DD" in text and "Stopping boundaries" in text
     assert not (tmp_path / "b" / "design.html").exists()
+
+
+def test_same_bytes_twice_with_source_date_epoch(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from reinfuse.report.design import write_design_report
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    result = simon_two_stage(0.2, 0.4, 0.1, 0.1, nmax=40)
+    one = write_design_report(result, tmp_path / "one", formats="html,docx")
+    two = write_design_report(result, tmp_path / "two", formats="html,docx")
+    for name in ("design.html", "design.docx", "design.json"):
+        assert (one.folder / name).read_bytes() == (two.folder / name).read_bytes(), name
+    assert one.pdf is None and not (one.folder / "design.pdf").exists()
