@@ -488,6 +488,21 @@ def _cmd_design(args: argparse.Namespace) -> int:
                 theta_l=args.theta_l, looks=args.looks)
     except StatisticsError as exc:  # numbers typed on the command line: a usage error (3)
         raise UsageError(str(exc)) from exc
+    if args.out is not None:  # the design report (reinfuse.report.design); docs/trial-design.md
+        from reinfuse.report.design import write_design_report
+
+        if args.format in ("text", "json"):
+            raise UsageError("with --out, --format lists the documents to write (html, docx, "
+                             "pdf; default html); design.json is always written.")
+        given = {k: v for k, v in vars(args).items()
+                 if k not in ("func", "command", "out", "overwrite", "format")}
+        written = write_design_report(result, args.out, formats=args.format or "html",
+                                      style=args.style, inputs=given, overwrite=args.overwrite)
+        print(f"Design report written to {written.folder}")
+        return EXIT_OK
+    if args.format not in (None, "text", "json"):
+        raise UsageError(f"--format {args.format} writes a document: give the output folder "
+                         "with --out (without --out, --format is text or json).")
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -552,6 +567,13 @@ def _report_formats(value: str) -> tuple[str, ...]:
         return parse_formats(value)
     except ReportFormatError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _design_format(value: str) -> str:
+    """``--format`` of ``reinfuse design``: text, json, or a list of report documents."""
+    if value in ("text", "json"):
+        return value
+    return ",".join(_report_formats(value))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -758,8 +780,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--theta-l", type=float, default=0.05, help="futility threshold on PP")
     d.add_argument("--looks", type=int, nargs="+", help="interim sample sizes (default all)")
     for d in dsub.choices.values():
-        d.add_argument("--format", choices=("text", "json"), default="text",
-                       help="text: a Markdown table (default); json: every number")
+        d.add_argument("--format", metavar="FORMAT", type=_design_format,
+                       help="without --out: text (a Markdown table, default) or json (every "
+                            "number); with --out: the documents, a comma list of html, docx, "
+                            "pdf (default html)")
+        d.add_argument("--out", help="write a design report folder (design.json and the "
+                                     "--format documents) instead of printing")
+        d.add_argument("--overwrite", action="store_true",
+                       help="replace an existing report folder written by reinfuse")
+        d.add_argument("--style", choices=("seed", "jama", "nejm", "lancet"), default="seed",
+                       help="journal number style of the report (default seed)")
         d.epilog, d.formatter_class = EXIT_CODES_HELP, _Formatter
     p.set_defaults(func=_cmd_design)
 

@@ -1,6 +1,7 @@
 """Plain-text (Markdown) tables of design results for the terminal.
 
-An HTML/PDF/Word design report comes later, with the report pipeline (issue 9).
+The HTML/Word/PDF design report is :mod:`reinfuse.report.design` (the report layer; this
+computing layer does not import it).
 """
 
 from __future__ import annotations
