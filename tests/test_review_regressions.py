@@ -293,8 +293,8 @@ def test_transplant_censors_the_remission(write_cohort_csv) -> None:
 def test_row_filters_add_to_column_filters(write_cohort_csv, tmp_path) -> None:
     import json
 
+    from reinfuse.pipeline import build_report
     from reinfuse.plan import parse_plan
-    from reinfuse.report import build_report
 
     cohort = load_cohort(write_cohort_csv())
     plan = parse_plan("""

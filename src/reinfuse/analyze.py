@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reinfuse._match import matches
-from reinfuse.derive import DeriveOptions
+from reinfuse.derive import AnalysisFrame, DeriveOptions
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.stats import (
@@ -142,6 +142,10 @@ class Results:
     comparisons: tuple[ComparisonResult, ...]
     options: dict[str, Any]
     n_cohort_patients: int = 0
+    #: The plan analysed and the derive stage's output: what the render stage and the
+    #: figures need beside the numbers (not written to results.json).
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    source: AnalysisFrame | None = field(default=None, repr=False, compare=False)
 
     def table(self, table_id: str) -> TableResult:
         """The table with this id."""
@@ -159,7 +163,8 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready values (non-finite numbers become None)."""
-        return cast(dict[str, Any], to_plain(self))
+        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)
+                if f.name not in ("plan", "source")}
 
 
 class _Fill(dict[str, str]):
@@ -676,9 +681,13 @@ def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
     return problems
 
 
-def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
+def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | None = None,
             options: DeriveOptions | None = None) -> Results:
     """Run every table and comparison of ``plan`` over the analysis ``frame``.
+
+    ``frame`` is the derive stage's :class:`~reinfuse.derive.AnalysisFrame` (its options
+    are then the default of ``options``; the Results keep it, for the render stage) or a
+    bare analysis frame.
 
     ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
     ``options`` are the derivation options the frame was made with (by default the plan's
@@ -686,6 +695,10 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
     ``{efs_censoring}`` (:func:`censoring_phrase`), ``{neurotox_severe}`` (severe
     neurotoxicity by scale).
     """
+    source = frame if isinstance(frame, AnalysisFrame) else None
+    if isinstance(frame, AnalysisFrame):
+        options = options if options is not None else frame.options
+        frame = frame.frame
     chosen = get_style(style or plan.style)
     problems = plan_problems(plan, frame.columns)
     if problems:  # all of them at once, not one per run
@@ -710,4 +723,5 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
                    population=plan.population, n_patients=n_patients, tables=tables,
                    comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name,
                             "missing": plan.missing},
-                   n_cohort_patients=int(frame["patient_id"].nunique()))
+                   n_cohort_patients=int(frame["patient_id"].nunique()),
+                   plan=plan, source=source)

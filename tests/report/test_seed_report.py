@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from reinfuse.demo import demo_path, demo_plan
-from reinfuse.report import build_report
+from reinfuse.pipeline import build_report
 from reinfuse.validate import load_cohort
 
 
