@@ -32,7 +32,7 @@ from reinfuse.stats import (
 )
 from reinfuse.stats._difference import proportion_difference
 from reinfuse.stats._results import to_plain
-from reinfuse.style import Style, get_style
+from reinfuse.style import get_style
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,18 @@ class Cell:
     ci_low: float | None = None
     ci_high: float | None = None
     ci_method: str = ""
+    #: How the render stage prints the cell (numbers are formatted there, by the style):
+    #: ``empty`` is "not_recorded" (every value unknown) or "none" (nobody to count);
+    #: ``display`` the plan's display of unknown values ("row" or "denominator");
+    #: ``decimals`` the plan's decimals; ``ci_level`` the confidence level of the CI;
+    #: ``reached`` whether a Kaplan-Meier median was reached and ``curve_at_zero``
+    #: whether the curve fell to 0 (an upper limit is then "not estimable").
+    empty: str = ""
+    display: str = "row"
+    decimals: int | None = None
+    ci_level: float | None = None
+    reached: bool | None = None
+    curve_at_zero: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +115,12 @@ class GroupResult:
     median: float | None
     minimum: float | None
     maximum: float | None
-    text: str
+    text: str = ""
     patients: tuple[str, ...] = ()
+    #: Yes/no comparisons: patients with "yes" among the ``n`` known.
+    count: int | None = None
+    q1: float | None = None
+    q3: float | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,10 @@ class ComparisonResult:
     section: str = ""
     note: str = ""
     summary: str = "median (range)"
+    #: The sentence on unknown values left out (the render stage adds it to ``note``).
+    missing_note: str = ""
+    decimals: int | None = None
+    display: str = "row"
 
 
 @dataclass(frozen=True)
@@ -165,6 +185,10 @@ class Results:
         """Plain, JSON-ready values (non-finite numbers become None)."""
         return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)
                 if f.name not in ("plan", "source")}
+
+
+#: ``Cell.ci_method`` of a median whose distribution-free CI needs more values.
+NOT_ESTIMABLE = "distribution-free: not estimable (too few values)"
 
 
 class _Fill(dict[str, str]):
@@ -258,37 +282,32 @@ def _count_true(values: pd.Series) -> int:
 # --- cells -----------------------------------------------------------------------------------
 
 def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: int,
-                style: Style, stat: str = "count", ci: str = "", *, total: int | None = None,
+                stat: str = "count", ci: str = "", *, total: int | None = None,
                 missing: str = "row") -> Cell:
-    """A ``k (p)`` cell; ``k/n (p)`` when values are unknown and the plan's ``missing``
-    display is ``"denominator"``; "not recorded" when every one of ``total`` values is
-    unknown (never ``0 (0.0)``), the style's dash when ``total`` is 0 (nobody to count)."""
+    """A ``k`` of ``n`` cell (printed ``k (p)``, or ``k/n (p)`` when values are unknown and
+    the plan's ``missing`` display is ``"denominator"``); "not recorded" when every one of
+    ``total`` values is unknown (never ``0 (0.0)``), "none" when ``total`` is 0 (nobody to
+    count)."""
     if total and n_missing >= total:
-        return Cell(table=table, row=row, column=column, text=style.not_recorded, stat=stat,
-                    denominator=0, n=0, n_missing=n_missing)
+        return Cell(table=table, row=row, column=column, text="", stat=stat,
+                    denominator=0, n=0, n_missing=n_missing, empty="not_recorded",
+                    display=missing)
     if total == 0:  # nobody in the column (or the row's filter): nothing to count
-        return Cell(table=table, row=row, column=column, text=style.missing, stat=stat,
-                    numerator=0, denominator=0, n=0, n_missing=0)
-    text = (style.count_of(k, n) if n_missing and missing == "denominator"
-            else style.n_percent(k, n))
-    low = high = None
+        return Cell(table=table, row=row, column=column, text="", stat=stat,
+                    numerator=0, denominator=0, n=0, n_missing=0, empty="none",
+                    display=missing)
+    low = high = level = None
     if ci and n:
         interval = proportion(k, n, method=ci)  # type: ignore[arg-type]
-        low, high = interval.ci_low, interval.ci_high
-        text += f" [{style.ci(low, high, interval.confidence_level, percent=True)}]"
-    return Cell(table=table, row=row, column=column, text=text, stat=stat,
+        low, high, level = interval.ci_low, interval.ci_high, interval.confidence_level
+    return Cell(table=table, row=row, column=column, text="", stat=stat,
                 value=(k / n if n else None), numerator=k, denominator=n, n=n,
-                n_missing=n_missing, ci_low=low, ci_high=high, ci_method=ci if n else "")
-
-
-def _with_n(text: str, n: int, n_missing: int, missing: str) -> str:
-    """A summary that rests on fewer values than the column: ``"18.5 (7–30); n=7"`` under
-    the ``"denominator"`` display (the ``"row"`` display adds a "Not recorded, n" line)."""
-    return f"{text}; n={n}" if n_missing and missing == "denominator" else text
+                n_missing=n_missing, ci_low=low, ci_high=high, ci_method=ci if n else "",
+                display=missing, ci_level=level)
 
 
 def _not_recorded_line(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
-                       column_labels: list[str], active: list[bool], style: Style, *,
+                       column_labels: list[str], active: list[bool], *,
                        percent: bool) -> TableRow | None:
     """The "Not recorded" line under a row: unknown values per column.
 
@@ -311,16 +330,16 @@ def _not_recorded_line(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame
             continue
         where = f"{row.label} / Not recorded"
         if percent:
-            cells.append(_count_cell(spec.id, where, column, count, total, 0, style,
+            cells.append(_count_cell(spec.id, where, column, count, total, 0,
                                      stat="missing"))
         else:
-            cells.append(Cell(spec.id, where, column, str(count), "missing", value=count,
+            cells.append(Cell(spec.id, where, column, "", "missing", value=count,
                               numerator=count, n_missing=count))
     return TableRow(label=label, indent=row.indent + 1, cells=tuple(cells))
 
 
 def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
-               column_labels: list[str], style: Style, missing_display: str = "row"
+               column_labels: list[str], missing_display: str = "row"
                ) -> list[TableRow]:
     """The printed lines of one plan row.
 
@@ -338,7 +357,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                      for sub, label, on in zip(subsets, column_labels, active, strict=True))
 
     def with_unknown(line: TableRow) -> list[TableRow]:
-        extra = (_not_recorded_line(spec, row, subsets, column_labels, active, style,
+        extra = (_not_recorded_line(spec, row, subsets, column_labels, active,
                                     percent=False) if by_row and row.show_missing else None)
         return [line] if extra is None else [line, extra]
 
@@ -348,14 +367,13 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         return lines
     if row.stat == "n":
         lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
-            lambda sub, col: Cell(spec.id, row.label, col, str(len(sub)), "n",
+            lambda sub, col: Cell(spec.id, row.label, col, "", "n",
                                   value=len(sub), n=len(sub)))))
         return lines
 
     assert row.variable is not None  # guaranteed by the plan parser
-    if row.stat == "median":
-        row = replace(row, stat="median_range" if style.continuous == "range" else "median_iqr")
-    if row.stat in ("median_range", "median_iqr"):
+    # "median": the style picks range or IQR at render time, so both are computed.
+    if row.stat in ("median", "median_range", "median_iqr"):
         def summary(sub: pd.DataFrame, col: str) -> Cell:
             cell = _summary(sub, col)
             if row.ci != "distribution-free" or not cell.n:
@@ -364,10 +382,8 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             try:
                 interval = median_ci(values)
             except StatisticsError:  # too few values for a 95% interval: say so
-                return replace(cell, text=f"{cell.text} [95% CI not estimable, n={cell.n}]")
-            bounds = style.ci(interval.ci_low, interval.ci_high, decimals=row.decimals)
-            text = f"{cell.text} [{bounds}]"
-            return replace(cell, text=text, ci_low=interval.ci_low, ci_high=interval.ci_high,
+                return replace(cell, ci_method=NOT_ESTIMABLE)
+            return replace(cell, ci_low=interval.ci_low, ci_high=interval.ci_high,
                            ci_method="distribution-free (order statistics)")
 
         def _summary(sub: pd.DataFrame, col: str) -> Cell:
@@ -375,20 +391,22 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             present = values.dropna()
             missing = int(values.isna().sum())
             if present.empty:
-                return Cell(spec.id, row.label, col,
-                            style.not_recorded if missing else style.missing, row.stat, n=0,
-                            n_missing=missing)
-            if row.stat == "median_range":
+                return Cell(spec.id, row.label, col, "", row.stat, n=0, n_missing=missing,
+                            empty="not_recorded" if missing else "none",
+                            display=missing_display, decimals=row.decimals)
+            shared = {"n_missing": missing, "display": missing_display,
+                      "decimals": row.decimals}
+            r = q = None
+            if row.stat in ("median", "median_range"):
                 r = median_range(present.to_numpy())
-                text = style.median_range(r.median, r.minimum, r.maximum, row.decimals)
-                return Cell(spec.id, row.label, col,
-                            _with_n(text, r.n, missing, missing_display), row.stat,
-                            value=r.median, n=r.n, n_missing=missing, minimum=r.minimum,
-                            maximum=r.maximum)
-            q = median_iqr(present.to_numpy())
-            text = style.median_iqr(q.median, q.q1, q.q3, row.decimals)
-            return Cell(spec.id, row.label, col, _with_n(text, q.n, missing, missing_display),
-                        row.stat, value=q.median, n=q.n, n_missing=missing, q1=q.q1, q3=q.q3)
+            if row.stat in ("median", "median_iqr"):
+                q = median_iqr(present.to_numpy())
+            first = r if r is not None else q
+            assert first is not None
+            return Cell(spec.id, row.label, col, "", row.stat, value=first.median,
+                        n=first.n, minimum=r.minimum if r else None,
+                        maximum=r.maximum if r else None, q1=q.q1 if q else None,
+                        q3=q.q3 if q else None, **shared)  # type: ignore[arg-type]
 
         return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(summary)))
 
@@ -400,35 +418,22 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             events = sub[row.event].astype("boolean")
             keep = times.notna() & events.notna()
             if not keep.any():
-                return Cell(spec.id, row.label, col,
-                            style.not_recorded if len(sub) else style.missing, row.stat,
-                            n=0, n_missing=int((~keep).sum()))
+                return Cell(spec.id, row.label, col, "", row.stat, n=0,
+                            n_missing=int((~keep).sum()),
+                            empty="not_recorded" if len(sub) else "none",
+                            display=missing_display, decimals=row.decimals)
             # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5,
             # the default of reinfuse.stats.kaplan_meier, as the KM figures use it too.
             fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
             curve_reaches_zero = bool(len(fit.table)) and fit.table.survival[-1] == 0
-            median = (style.number(fit.median, row.decimals) if fit.median_reached
-                      else "not reached")
-            level = f"{fit.confidence_level * 100:g}% CI"
-            if fit.median_ci_low is None and fit.median_ci_high is None and fit.median_reached:
-                # Too few patients for the pointwise limits to cross 0.5 at all.
-                text = f"{median} [{level} not estimable]"
-            else:
-                low = (style.number(fit.median_ci_low, row.decimals)
-                       if fit.median_ci_low is not None
-                       else "not reached" if not fit.median_reached else "not estimable")
-                # An upper limit is "not reached" while patients remain at risk; once the
-                # curve has fallen to 0 it is undefined instead.
-                high = (style.number(fit.median_ci_high, row.decimals)
-                        if fit.median_ci_high is not None
-                        else "not estimable" if curve_reaches_zero else "not reached")
-                text = f"{median} [{level} {low}{style.ci_separator}{high}]"
             n_missing = int((~keep).sum())
-            return Cell(spec.id, row.label, col,
-                        _with_n(text, fit.n, n_missing, missing_display), row.stat,
+            return Cell(spec.id, row.label, col, "", row.stat,
                         value=fit.median, n=fit.n, n_missing=n_missing,
                         numerator=fit.n_events, ci_low=fit.median_ci_low,
-                        ci_high=fit.median_ci_high, ci_method=fit.method)
+                        ci_high=fit.median_ci_high, ci_method=fit.method,
+                        display=missing_display, decimals=row.decimals,
+                        ci_level=fit.confidence_level, reached=bool(fit.median_reached),
+                        curve_at_zero=curve_reaches_zero)
 
         line = TableRow(label=row.label, indent=row.indent, cells=each(km))
         if not (by_row and row.show_missing):
@@ -437,7 +442,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         time = str(row.variable)
         unknown = [sub.assign(**{time: pd.to_numeric(sub[time], errors="coerce").where(
                    sub[row.event].notna())}) for sub in subsets]
-        extra = _not_recorded_line(spec, row, unknown, column_labels, active, style,
+        extra = _not_recorded_line(spec, row, unknown, column_labels, active,
                                    percent=False)
         return [line] if extra is None else [line, extra]
 
@@ -447,7 +452,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             missing = int(values.isna().sum())
             k = _count_true(values)
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
-            return _count_cell(spec.id, row.label, col, k, n, missing, style, ci=row.ci,
+            return _count_cell(spec.id, row.label, col, k, n, missing, ci=row.ci,
                                total=len(sub), missing=missing_display)
 
         return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(count)))
@@ -458,8 +463,9 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                           for sub, on in zip(subsets, active, strict=True) if on]
     if unknown_everywhere and all(unknown_everywhere):
         lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
-            lambda sub, col: Cell(spec.id, row.label, col, style.not_recorded, "level",
-                                  denominator=0, n=0, n_missing=len(sub)))))
+            lambda sub, col: Cell(spec.id, row.label, col, "", "level",
+                                  denominator=0, n=0, n_missing=len(sub),
+                                  empty="not_recorded", display=missing_display))))
         return lines
     lines.append(TableRow(label=row.label, indent=row.indent, cells=(None,) * len(subsets),
                           header=True))
@@ -470,7 +476,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             k = int(_level_mask(values, level).sum())
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
             return _count_cell(spec.id, f"{row.label} / {level.label}", col, k, n, missing,
-                               style, stat="level", ci=row.ci, total=len(sub),
+                               stat="level", ci=row.ci, total=len(sub),
                                missing=missing_display)
 
         cells = each(level_cell)
@@ -481,17 +487,17 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
     # (so the lines add to 100%), or when the plan shows unknowns on their own line.
     column_share = row.denominator == "column"
     if row.show_missing and (column_share or by_row):
-        extra = _not_recorded_line(spec, row, subsets, column_labels, active, style,
+        extra = _not_recorded_line(spec, row, subsets, column_labels, active,
                                    percent=column_share)
         if extra is not None:
             lines.append(extra)
     return lines
 
 
-def _known(cell: Cell | None, style: Style) -> bool:
+def _known(cell: Cell | None) -> bool:
     """Whether a printed cell rests on at least one known value."""
     return (cell is not None and cell.stat not in ("n", "missing")
-            and cell.text != style.not_recorded and bool(cell.n))
+            and cell.empty != "not_recorded" and bool(cell.n))
 
 
 def _combine(column: Subset, row: Subset) -> Subset:
@@ -501,7 +507,7 @@ def _combine(column: Subset, row: Subset) -> Subset:
                   where=column.where)
 
 
-def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
+def compute_table(frame: pd.DataFrame, spec: TableSpec,
                   fill: dict[str, str], missing: str = "row") -> TableResult:
     """Compute one table of the plan over the population frame.
 
@@ -524,11 +530,11 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
         row_subsets = [select(frame, _combine(column.subset, row.subset),
                               Subset(where=row.subset.where), where=where)
                        for column in spec.columns]
-        lines = _row_cells(spec, row, row_subsets, labels, style, missing)
+        lines = _row_cells(spec, row, row_subsets, labels, missing)
         rows += lines
         names = [n for n in (row.variable, row.event) if n]
         variables += [n for n in names if n not in variables]
-        known = any(_known(cell, style) for line in lines for cell in line.cells)
+        known = any(_known(cell) for line in lines for cell in line.cells)
         if known:
             recorded += [n for n in names if n not in recorded]
         if row.footnote and (known or not names):
@@ -546,7 +552,7 @@ def _binary(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("boolean").astype("Float64"), errors="coerce")
 
 
-def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
+def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec,
                        fill: dict[str, str], missing: str = "row") -> ComparisonResult:
     """Compute one comparison: group summaries and the test the plan names.
 
@@ -579,25 +585,19 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         present = values.dropna()
         q1 = q3 = None
         med = lo = hi = None
+        k: int | None = None
         if present.empty:
-            text = style.not_recorded if n_missing else style.missing
+            pass
         elif binary:
             k = int(present.sum())
-            text = (style.count_of(k, len(present)) if n_missing and missing == "denominator"
-                    else style.n_percent(k, len(present)))
-        else:
+        else:  # both range and IQR: the style picks which to print
             r = median_range(present.to_numpy())
             med, lo, hi = r.median, r.minimum, r.maximum
-            if style.continuous == "range":
-                text = style.median_range(med, lo, hi, spec.decimals)
-            else:
-                q = median_iqr(present.to_numpy())
-                q1, q3 = q.q1, q.q3
-                text = style.median_iqr(med, q1, q3, spec.decimals)
-            text = _with_n(text, len(present), n_missing, missing)
+            q = median_iqr(present.to_numpy())
+            q1, q3 = q.q1, q.q3
         groups.append(GroupResult(label=group.label, n=len(present),
                                   n_missing=n_missing, median=med, minimum=lo,
-                                  maximum=hi, text=text,
+                                  maximum=hi, count=k, q1=q1, q3=q3,
                                   patients=tuple(str(p) for p in present.index)))
 
     statistic = pvalue = None
@@ -619,11 +619,7 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
             if len(table) == 2:
                 diff = proportion_difference(table[0][0], len(present[0]), table[1][0],
                                              len(present[1]))
-                detail_diff = diff.to_dict()
-                sentence = (f"Difference {style.number(100 * diff.difference, 1)} percentage "
-                            f"points ({style.ci(diff.ci_low, diff.ci_high, percent=True)}; "
-                            "Newcombe hybrid score interval).")
-                note = " ".join(x for x in (note, sentence) if x)
+                detail_diff = diff.to_dict()  # printed under the comparison by render
         elif spec.test == "mcnemar":
             result = mcnemar(arrays[0], arrays[1])
     except StatisticsError as exc:
@@ -634,18 +630,18 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         n, detail = result.n, result.to_dict()
         if spec.test == "fisher" and len(series) == 2:
             detail["difference"] = detail_diff
+    missing_note = ""
     if any(unknown):
         left = ", ".join(f"{g.label} {g.n_missing}" for g in groups)
         pairs = (" Only patients with a known value in both groups are compared."
                  if spec.paired else "")
-        sentence = (f"Not recorded (left out; n counts known values): {left}.{pairs}")
-        note = " ".join(x for x in (note, sentence) if x)
+        missing_note = f"Not recorded (left out; n counts known values): {left}.{pairs}"
     return ComparisonResult(
         id=spec.id, title=spec.title, variable=spec.variable, paired=spec.paired,
         groups=tuple(groups), test=spec.test, statistic=statistic, pvalue=pvalue,
-        p_text=style.pvalue(pvalue) if pvalue is not None else "", method=method, n=n,
-        detail=detail, unit=spec.unit, section=spec.section, note=note,
-        summary="n (%)" if binary else style.summary_words)
+        p_text="", method=method, n=n, detail=detail, unit=spec.unit, section=spec.section,
+        note=note, summary="n (%)" if binary else "{summary}", missing_note=missing_note,
+        decimals=spec.decimals, display=missing)
 
 
 def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
@@ -689,7 +685,11 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
     are then the default of ``options``; the Results keep it, for the render stage) or a
     bare analysis frame.
 
-    ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
+    The Results hold numbers (estimates, counts, denominators, unknowns, CIs, p-values,
+    method sentences), not printed text: the render stage prints them in a journal style
+    (``style``, default the plan's: ``seed``, ``jama``, ``nejm``, ``lancet``; recorded in
+    ``Results.options``). A ``median`` row computes both the range and the IQR; the style
+    picks which to print, and ``{summary}`` in labels is filled at render time.
     ``options`` are the derivation options the frame was made with (by default the plan's
     ``[plan.derive]``); labels and footnotes may quote them: ``{remission_censoring}`` and
     ``{efs_censoring}`` (:func:`censoring_phrase`), ``{neurotox_severe}`` (severe
@@ -708,16 +708,15 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
     n_patients = int(population["patient_id"].nunique())
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     fill["n_patients"] = str(n_patients)
-    fill["summary"] = chosen.summary_words
     chosen_options = options if options is not None else plan.derive_options()
     fill["remission_censoring"] = censoring_phrase(chosen_options, "remission")
     fill["efs_censoring"] = censoring_phrase(chosen_options, "efs")
     fill["neurotox_severe"] = (
         f"grade {chosen_options.severe_neurotox_min_grade_ctcae} or above by CTCAE, "
         f"{chosen_options.severe_neurotox_min_grade_icans} or above by ICANS")
-    tables = tuple(compute_table(population, spec, chosen, fill, plan.missing)
+    tables = tuple(compute_table(population, spec, fill, plan.missing)
                    for spec in plan.tables)
-    comparisons = tuple(compute_comparison(population, spec, chosen, fill, plan.missing)
+    comparisons = tuple(compute_comparison(population, spec, fill, plan.missing)
                         for spec in plan.comparisons)
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,

@@ -170,8 +170,9 @@ def analyze(analysis: AnalysisFrame, plan: Plan | None = None, *,
     plan
         The analysis plan (default: the seed study's, ``reinfuse.plan.default_plan``).
     style
-        The journal style the report will print in (default: the plan's); it decides
-        nothing that is computed, only how the render stage prints it.
+        The journal style the report will print in (default: the plan's), recorded in
+        ``Results.options``; it changes nothing that is computed, only how the render
+        stage prints it.
 
     Returns
     -------
@@ -289,8 +290,8 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
                             "sheet (reinfuse validate checks it).")
     if options is None:
         options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
-    results = analyze(derive(cohort, options), plan, style=style)
-    return render(results, out, formats=formats, overwrite=overwrite, now=now)
+    results = analyze(derive(cohort, options), plan)
+    return render(results, out, style=style, formats=formats, overwrite=overwrite, now=now)
 
 
 @dataclass(frozen=True)

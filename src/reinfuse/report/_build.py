@@ -33,6 +33,7 @@ from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path, check_output
 from reinfuse.plan import Plan
+from reinfuse.report._format import format_results
 from reinfuse.report._text import methods_paragraphs
 from reinfuse.style import fixed, get_style
 
@@ -203,7 +204,7 @@ def check_report_folder(out: str | Path, overwrite: bool = False,
 
 def render(results: Results, out: str | Path, *, style: str | None = None,
            formats: str | Sequence[ReportFormat] = ("html",), overwrite: bool = False,
-           now: dt.datetime | None = None) -> ReportOutput:
+           now: dt.datetime | None = None, patient_ids: bool = False) -> ReportOutput:
     """Write the report of ``results`` into the folder ``out`` (the render stage).
 
     The folder receives ``report.html`` (self-contained), ``results.json``, ``figures/``
@@ -224,13 +225,18 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
     out
         The report folder.
     style
-        The journal style to print in (default: the one the results were analysed for).
+        The journal style the numbers are printed in (default: the plan's,
+        ``results.options["style"]``); the numbers themselves do not depend on it.
     formats
         ``"html"``, ``"docx"``, ``"pdf"`` or a comma-separated list of them.
     overwrite
         Replace an existing report folder (never a folder reinfuse did not write).
     now
         When the report was made (default: ``SOURCE_DATE_EPOCH``, else the clock).
+    patient_ids
+        Write every comparison group's patient ids into results.json; by default only
+        groups of at most ``PATIENT_IDS_MAX`` (100) patients list them (``null``
+        otherwise: a registry's ids would make the file hundreds of MB).
 
     Returns
     -------
@@ -242,9 +248,8 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         raise UsageError("render() needs the Results of analyze() on an AnalysisFrame (from "
                          "reinfuse.pipeline.derive), which carry the plan and the frame.")
     plan, analysis = results.plan, results.source
-    if style is not None and get_style(style).name != results.options.get("style"):
-        raise UsageError(f"these results were analysed for the {results.options.get('style')}"
-                         f" style; analyse them again for {style!r}.")
+    # Numbers are printed here, in the style asked for (default: the plan's).
+    results = format_results(results, get_style(style or str(results.options["style"])))
     cohort = analysis.cohort if analysis.cohort is not None else Cohort(tables={})
     options = analysis.options
     frame = analysis.frame
@@ -307,7 +312,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             "derive_options": options.to_dict(),
             "population": {"definition": plan.population, "n_patients": results.n_patients,
                            "source_population": plan.source_population},
-            **{k: v for k, v in results.to_dict().items() if k in ("tables", "comparisons")},
+            **_results_payload(results, patient_ids),
             "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
                          "files": figure_files[f.id], "data": f.data} for f in figures],
             "omitted": omitted,
@@ -334,6 +339,22 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         results_json=folder / "results.json",
         docx=folder / "report.docx" if "docx" in formats else None,
         pdf=folder / "report.pdf" if "pdf" in formats else None)
+
+
+#: A comparison group's patient ids go into results.json when it has at most this many
+#: patients (or when ``render(patient_ids=True)``); larger groups give their counts only.
+PATIENT_IDS_MAX = 100
+
+
+def _results_payload(results: Results, patient_ids: bool) -> dict[str, Any]:
+    """The tables and comparisons of results.json: numbers and the printed text; each
+    group's patient ids only when small (``PATIENT_IDS_MAX``) or asked for."""
+    plain = results.to_dict()
+    for comparison in plain["comparisons"]:
+        for group in comparison["groups"]:
+            if not patient_ids and len(group["patients"]) > PATIENT_IDS_MAX:
+                group["patients"] = None
+    return {"tables": plain["tables"], "comparisons": plain["comparisons"]}
 
 
 def _report_findings(cohort: Cohort, analysis: AnalysisFrame) -> list[Finding]:
