@@ -254,7 +254,10 @@ def test_errors_say_the_observations_were_not_compared(write_cohort_csv) -> None
 
 def test_ungradable_sheet_is_a_finding_not_a_crash(write_cohort_csv, monkeypatch) -> None:
     # Any combination the contradiction checks did not anticipate surfaces as a finding.
-    import reinfuse.validate as validation
+    import importlib
+
+    # The module: reinfuse.validate at package level is the pipeline's stage function.
+    validation = importlib.import_module("reinfuse.validate")
     from reinfuse.errors import CriteriaError
 
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]

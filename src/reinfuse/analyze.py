@@ -8,7 +8,7 @@ p-value, method), so ``results.json`` can trace each printed figure to its input
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -96,6 +96,50 @@ class TableResult:
     #: Every variable the table's rows summarise (recorded or not).
     variables: tuple[str, ...] = ()
 
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a tidy DataFrame: one row per cell (for notebooks and R).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``table``, ``row`` (the row label; a level's ``"Row / Level"``),
+            ``column``, ``stat``, ``estimate`` (a proportion 0-1, a median, a count),
+            ``numerator``, ``denominator``, ``n``, ``n_missing``, ``ci_low``, ``ci_high``,
+            ``p`` (table cells carry none: missing), ``ci_method`` and ``text`` (the
+            printed text; empty until the render stage prints it). Header lines have no
+            cell and no row here.
+
+        See Also
+        --------
+        Results.to_frame : every table at once.
+
+        Examples
+        --------
+        >>> cell = Cell("t1", "Male", "All", "", "level", value=16 / 18, numerator=16,
+        ...             denominator=18, n=18, n_missing=0)
+        >>> table = TableResult("t1", "Sex", ("All",), (TableRow("Male", 1, (cell,)),), ())
+        >>> table.to_frame()[["row", "numerator", "denominator", "n_missing"]]
+            row  numerator  denominator  n_missing
+        0  Male         16           18          0
+        """
+        cells = [c for line in self.rows for c in line.cells if c is not None]
+        return pd.DataFrame({
+            "table": pd.Series([c.table for c in cells], dtype="string"),
+            "row": pd.Series([c.row for c in cells], dtype="string"),
+            "column": pd.Series([c.column for c in cells], dtype="string"),
+            "stat": pd.Series([c.stat for c in cells], dtype="string"),
+            "estimate": pd.Series([c.value for c in cells], dtype="Float64"),
+            "numerator": pd.Series([c.numerator for c in cells], dtype="Int64"),
+            "denominator": pd.Series([c.denominator for c in cells], dtype="Int64"),
+            "n": pd.Series([c.n for c in cells], dtype="Int64"),
+            "n_missing": pd.Series([c.n_missing for c in cells], dtype="Int64"),
+            "ci_low": pd.Series([c.ci_low for c in cells], dtype="Float64"),
+            "ci_high": pd.Series([c.ci_high for c in cells], dtype="Float64"),
+            "p": pd.Series([None] * len(cells), dtype="Float64"),
+            "ci_method": pd.Series([c.ci_method for c in cells], dtype="string"),
+            "text": pd.Series([c.text for c in cells], dtype="string"),
+        })
+
     def cell(self, row: str, column: str) -> Cell:
         """The cell at the row and column labels (for tests and templates)."""
         index = self.columns.index(column)
@@ -166,6 +210,11 @@ class Results:
     #: figures need beside the numbers (not written to results.json).
     plan: Plan | None = field(default=None, repr=False, compare=False)
     source: AnalysisFrame | None = field(default=None, repr=False, compare=False)
+    #: Figure id -> the estimates its figure draws (Kaplan-Meier fits per group,
+    #: ``reinfuse.figures.KaplanMeierCurves``): the figures draw them, never re-estimate.
+    #: results.json carries them in the figure's ``data`` (curves, steps, numbers at risk).
+    figure_estimates: Mapping[str, Any] = field(default_factory=dict, repr=False,
+                                                compare=False)
 
     def table(self, table_id: str) -> TableResult:
         """The table with this id."""
@@ -173,6 +222,12 @@ class Results:
             if table.id == table_id:
                 return table
         raise KeyError(table_id)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every table's cells as one tidy DataFrame (:meth:`TableResult.to_frame`)."""
+        frames = [t.to_frame() for t in self.tables]
+        return (pd.concat(frames, ignore_index=True) if frames
+                else TableResult("", "", (), (), ()).to_frame())
 
     def comparison(self, comparison_id: str) -> ComparisonResult:
         """The comparison with this id."""
@@ -184,7 +239,7 @@ class Results:
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready values (non-finite numbers become None)."""
         return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)
-                if f.name not in ("plan", "source")}
+                if f.name not in ("plan", "source", "figure_estimates")}
 
 
 #: ``Cell.ci_method`` of a median whose distribution-free CI needs more values.
@@ -718,9 +773,17 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
                    for spec in plan.tables)
     comparisons = tuple(compute_comparison(population, spec, fill, plan.missing)
                         for spec in plan.comparisons)
+    estimates: dict[str, Any] = {}
+    if any(spec.kind == "kaplan_meier" for spec in plan.figures):
+        from reinfuse.figures import figure_estimates  # matplotlib: only when needed
+
+        for spec in plan.figures:
+            found = figure_estimates(population, spec, plan.infusion_labels)
+            if found is not None:
+                estimates[spec.id] = found
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,
                    comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name,
                             "missing": plan.missing},
                    n_cohort_patients=int(frame["patient_id"].nunique()),
-                   plan=plan, source=source)
+                   plan=plan, source=source, figure_estimates=estimates)

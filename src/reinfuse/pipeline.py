@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reinfuse.analyze import Results
 from reinfuse.analyze import analyze as _analyze
@@ -35,11 +36,12 @@ from reinfuse.errors import CohortValidationError, ReinfuseError
 from reinfuse.io.read import RawCohort, read_raw
 from reinfuse.options import DeriveOptions, Prefer
 from reinfuse.plan import Plan, default_plan
-from reinfuse.report import ReportFormat, ReportOutput, check_report_folder
-from reinfuse.report import render as _render
 from reinfuse.style import get_style
 from reinfuse.validate import ValidationReport, reconcile_cohort
 from reinfuse.validate import validate as _validate
+
+if TYPE_CHECKING:  # the render stage (figures, templates) is imported when it runs
+    from reinfuse.report import ReportFormat, ReportOutput
 
 __all__ = ["AnalysisFrame", "Study", "analyze", "build_report", "derive", "read", "render",
            "validate"]
@@ -246,7 +248,10 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
     >>> sorted(p.name for p in output.folder.iterdir())[-2:]
     ['results.json', 'tables']
     """
-    return _render(results, out, style=style, formats=formats, overwrite=overwrite, now=now)
+    from reinfuse.report import render as render_report
+
+    return render_report(results, out, style=style, formats=formats, overwrite=overwrite,
+                         now=now)
 
 
 def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
@@ -283,6 +288,8 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     --------
     Study.report : the same from a cohort source.
     """
+    from reinfuse.report import check_report_folder
+
     check_report_folder(out, overwrite, [cohort.source] if cohort.source else [])
     if cohort.infusions.empty:
         raise ReinfuseError(f"{cohort.source or 'the cohort'} has no infusions: there is "

@@ -104,7 +104,7 @@ def test_internal_error_is_one_line_and_json(tmp_path: Path, monkeypatch: pytest
     def broken(*args: object, **kwargs: object) -> None:
         raise TypeError("cannot safely cast non-equivalent float64 to int64")
 
-    monkeypatch.setattr("reinfuse.validate.validate", broken)
+    monkeypatch.setattr("reinfuse.pipeline.validate", broken)
     monkeypatch.delenv("REINFUSE_DEBUG", raising=False)
     assert main(["validate", str(_csv(tmp_path)), "--format", "json"]) == EXIT_UNREADABLE
     out, err = capsys.readouterr()

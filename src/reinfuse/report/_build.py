@@ -267,7 +267,9 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         figures: list[FigureResult] = []
         figure_files: dict[str, dict[str, str]] = {}
         for spec in plan.figures:
-            result = make_figure(population, spec, plan.infusion_labels)
+            # Estimates (Kaplan-Meier fits) come from the analysis and are drawn as they are.
+            result = make_figure(population, spec, plan.infusion_labels,
+                                 results.figure_estimates.get(spec.id))
             figure_files[spec.id] = {}
             if not result.empty:  # an empty figure is left out of the report, with its reason
                 paths = save_figure(result, tmp / "figures")
@@ -275,6 +277,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             figures.append(result)
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
+            table.to_frame().to_csv(tmp / "tables" / f"{table.id}.tidy.csv", index=False)
 
         sections = _sections(plan, results, figures, tmp / "figures", fill)
         warnings = [_finding_dict(f) for f in _report_findings(cohort, analysis)
