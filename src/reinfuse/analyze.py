@@ -8,31 +8,27 @@ p-value, method), so ``results.json`` can trace each printed figure to its input
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reinfuse._match import matches
+from reinfuse._plain import to_plain
 from reinfuse.derive import AnalysisFrame, DeriveOptions
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
-from reinfuse.stats import (
-    fisher_exact,
-    kaplan_meier,
-    mann_whitney_u,
-    mcnemar,
-    median_ci,
-    median_iqr,
-    median_range,
-    proportion,
-    wilcoxon_signed_rank,
-)
-from reinfuse.stats._difference import proportion_difference
-from reinfuse.stats._results import to_plain
 from reinfuse.style import get_style
+
+
+def _stats() -> ModuleType:
+    """:mod:`reinfuse.stats`, imported on first use: SciPy and statsmodels load when an
+    analysis runs, not when ``import reinfuse`` (or ``reinfuse validate``) starts."""
+    return importlib.import_module("reinfuse.stats")
 
 
 @dataclass(frozen=True)
@@ -353,7 +349,7 @@ def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: in
                     display=missing)
     low = high = level = None
     if ci and n:
-        interval = proportion(k, n, method=ci)  # type: ignore[arg-type]
+        interval = _stats().proportion(k, n, method=ci)
         low, high, level = interval.ci_low, interval.ci_high, interval.confidence_level
     return Cell(table=table, row=row, column=column, text="", stat=stat,
                 value=(k / n if n else None), numerator=k, denominator=n, n=n,
@@ -435,7 +431,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                 return cell
             values = pd.to_numeric(sub[row.variable], errors="coerce").dropna().to_numpy()
             try:
-                interval = median_ci(values)
+                interval = _stats().median_ci(values)
             except StatisticsError:  # too few values for a 95% interval: say so
                 return replace(cell, ci_method=NOT_ESTIMABLE)
             return replace(cell, ci_low=interval.ci_low, ci_high=interval.ci_high,
@@ -453,9 +449,9 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                       "decimals": row.decimals}
             r = q = None
             if row.stat in ("median", "median_range"):
-                r = median_range(present.to_numpy())
+                r = _stats().median_range(present.to_numpy())
             if row.stat in ("median", "median_iqr"):
-                q = median_iqr(present.to_numpy())
+                q = _stats().median_iqr(present.to_numpy())
             first = r if r is not None else q
             assert first is not None
             return Cell(spec.id, row.label, col, "", row.stat, value=first.median,
@@ -479,7 +475,8 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                             display=missing_display, decimals=row.decimals)
             # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5,
             # the default of reinfuse.stats.kaplan_meier, as the KM figures use it too.
-            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
+            fit = _stats().kaplan_meier(times[keep].to_numpy(),
+                                        events[keep].astype(int).to_numpy())
             curve_reaches_zero = bool(len(fit.table)) and fit.table.survival[-1] == 0
             n_missing = int((~keep).sum())
             return Cell(spec.id, row.label, col, "", row.stat,
@@ -646,9 +643,9 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec,
         elif binary:
             k = int(present.sum())
         else:  # both range and IQR: the style picks which to print
-            r = median_range(present.to_numpy())
+            r = _stats().median_range(present.to_numpy())
             med, lo, hi = r.median, r.minimum, r.maximum
-            q = median_iqr(present.to_numpy())
+            q = _stats().median_iqr(present.to_numpy())
             q1, q3 = q.q1, q.q3
         groups.append(GroupResult(label=group.label, n=len(present),
                                   n_missing=n_missing, median=med, minimum=lo,
@@ -661,22 +658,22 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec,
     try:
         result: Any = None
         if spec.test == "wilcoxon":
-            result = wilcoxon_signed_rank(arrays[0], arrays[1], method=spec.method,  # type: ignore[arg-type]
-                                          zero_method=spec.zero_method)  # type: ignore[arg-type]
+            result = _stats().wilcoxon_signed_rank(arrays[0], arrays[1], method=spec.method,
+                                                   zero_method=spec.zero_method)
         elif spec.test == "mann_whitney":
-            result = mann_whitney_u(arrays[0], arrays[1], method=spec.method)  # type: ignore[arg-type]
+            result = _stats().mann_whitney_u(arrays[0], arrays[1], method=spec.method)
         elif spec.test == "fisher":
             present = [a[~np.isnan(a)] for a in arrays]
             if sum(len(a) > 0 for a in present) < 2:
                 raise StatisticsError("fewer than two groups have patients with a known value")
             table = [[int(a.sum()), int(len(a) - a.sum())] for a in present]
-            result = fisher_exact(table)
+            result = _stats().fisher_exact(table)
             if len(table) == 2:
-                diff = proportion_difference(table[0][0], len(present[0]), table[1][0],
+                diff = _stats().proportion_difference(table[0][0], len(present[0]), table[1][0],
                                              len(present[1]))
                 detail_diff = diff.to_dict()  # printed under the comparison by render
         elif spec.test == "mcnemar":
-            result = mcnemar(arrays[0], arrays[1])
+            result = _stats().mcnemar(arrays[0], arrays[1])
     except StatisticsError as exc:
         method = f"not computed: {exc}"
         result = None
