@@ -1,8 +1,10 @@
 """Run an analysis plan over the analysis frame and return :class:`Results`.
 
 Every number that reaches a report is a :class:`Cell` (table, row and column labels,
-numerator, denominator, value, the text printed) or a comparison (groups, n, statistic,
-p-value, method), so ``results.json`` can trace each printed figure to its inputs.
+numerator, denominator, value, unknowns, CI) or a comparison (groups, n, statistic,
+p-value, method), so ``results.json`` can trace each printed figure to its inputs. The
+analysis computes numbers only; the render stage prints them in a journal style
+(``reinfuse.report``; docs/architecture.md), filling ``text`` and ``p_text``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def _stats() -> ModuleType:
 
 @dataclass(frozen=True)
 class Cell:
-    """One printed table cell and where its number came from."""
+    """One table cell: its numbers, and (once rendered) the text printed."""
 
     table: str
     row: str
