@@ -67,6 +67,10 @@ LAYERS: tuple[frozenset[str], ...] = (
 
 #: (importer unit, imported unit) -> why the upward import stays for now.
 KNOWN: dict[tuple[str, str], str] = {
+    ("analyze", "figures"): (
+        "the analyze stage computes the Kaplan-Meier estimates a KM figure draws "
+        "(Results.figure_estimates) with figures.figure_estimates, whose estimation code "
+        "(figures/kaplan_meier.py: kaplan_meier_curves) should move down to analyze"),
     ("validate", "reconcile"): (
         "validate still reconciles the raw observation sheets with the infusions sheet "
         "(issue 9: validate also derives); it moves to the pipeline's derive stage with "

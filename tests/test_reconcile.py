@@ -42,7 +42,7 @@ def test_disagreement_is_a_warning_and_recorded_value_is_kept(write_cohort_csv) 
     assert "day 2" in warning.message and "crs_observations row 3" in warning.message
     assert "vasopressor" in warning.message
     assert warning.message.endswith("the recorded value is used.")
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     # The chart's grade stands; the derived one is beside it with the deciding observation.
     assert infusions.loc[("P1", 1), "crs_grade"] == 2
     assert infusions.loc[("P1", 1), "crs_grade_derived"] == 3
@@ -56,7 +56,7 @@ def test_prefer_derived_uses_a_higher_derived_grade(write_cohort_csv) -> None:
     # A derived grade above the recorded one rests on an observation that shows it (day 2:
     # a vasopressor): applied with --prefer derived, no coverage needed.
     report = validate(read_raw(_folder(write_cohort_csv)), prefer="derived")
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade"] == 3
     (warning,) = [f for f in report.findings if f.rule == "derived-differs-from-recorded"]
     assert warning.message.endswith("the derived value is used.")
@@ -67,7 +67,7 @@ def test_derived_fills_missing_recorded_value(write_cohort_csv, prefer: str) -> 
     folder = write_cohort_csv([("infusions", 0, "crs_grade", "")])
     (folder / "crs_observations.csv").write_text(HEADER + ROWS)
     report = validate(read_raw(folder), prefer=prefer)  # type: ignore[arg-type]
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade"] == 3
     assert not any(f.rule == "derived-differs-from-recorded" for f in report.findings)
     (filled,) = [f for f in report.findings if f.rule == "derived-fills-blank"]
@@ -91,7 +91,7 @@ def test_grades_follow_astct(write_cohort_csv, rows: str, expected: int) -> None
     folder = write_cohort_csv()
     (folder / "crs_observations.csv").write_text(HEADER + rows)
     report = validate(read_raw(folder))
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade_derived"] == expected
 
 
@@ -110,13 +110,13 @@ def test_car_counts_give_the_peak(write_cohort_csv) -> None:
     assert [(w.column, w.value, w.expected) for w in warnings] == [
         ("peak_car_per_ul", "120.5", "150")]
     assert "day 10; car_counts row 3" in warnings[0].message  # the count that decided
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "peak_car_per_ul"] == 120.5  # recorded, by default
     assert infusions.loc[("P1", 1), "peak_car_per_ul_derived"] == 150
     assert infusions.loc[("P1", 2), "peak_car_per_ul"] == 0  # no counts: recorded kept
     # --prefer derived: a higher peak is an observed count, applied.
     report = validate(read_raw(folder), prefer="derived")
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "peak_car_per_ul"] == 150
 
 
@@ -141,7 +141,7 @@ def test_assessments_agreeing_with_the_record(write_cohort_csv) -> None:
     report = validate(read_raw(folder))
     assert report.ok
     assert [f for f in report.findings if f.rule == "derived-differs-from-recorded"] == []
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "best_response"] == "CR"
     assert str(infusions.loc[("P1", 1), "response_date"].date()) == "2018-02-07"
     assert str(infusions.loc[("P1", 1), "relapse_date"].date()) == "2018-04-01"
@@ -160,7 +160,7 @@ def test_assessments_without_count_recovery_give_cri(write_cohort_csv, prefer: s
     assert differs["best_response"].expected == "CRi"
     assert "day 28" in differs["best_response"].message
     assert "disease_assessments row 3" in differs["best_response"].message
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "best_response"] == used
     assert infusions.loc[("P1", 1), "best_response_derived"] == "CRi"
 
@@ -193,7 +193,7 @@ def test_ctcae_neurotoxicity_is_not_replaced_by_icans(write_cohort_csv, scale: s
     (folder / "icans_observations.csv").write_text(ICANS_HEADER + "".join(
         f"P2,1,{day},10,,alert,no,none,no,none,no,no,no\n" for day in range(4)))
     report = validate(read_raw(folder), prefer="derived")
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P2", 1), "neurotox_grade"] == kept
     warned = [f.rule for f in report.findings]
     assert warned == ([] if scale == "ctcae" else ["derived-lower-applied"])
@@ -210,7 +210,7 @@ def test_ungradable_observation_is_reported(write_cohort_csv) -> None:
     hits = [f for f in report.findings if f.rule == "observation-not-gradable"]
     assert [(h.sheet, h.row) for h in hits] == [("infusions", 2)]
     assert "cannot be graded" in hits[0].message
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade"] == 2
 
 
@@ -226,7 +226,7 @@ def test_observations_outside_the_window_do_not_count(write_cohort_csv) -> None:
     report = validate(read_raw(folder))
     outside = [f for f in report.findings if f.rule == "observation-outside-window"]
     assert len(outside) == 1 and "2 observation(s)" in outside[0].message
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "crs_grade_derived"] == 1
     assert infusions.loc[("P1", 1), "crs_grade"] == 2  # recorded, by default
 
@@ -241,7 +241,7 @@ def test_inconclusive_assessments_are_reported(write_cohort_csv) -> None:
     report = validate(read_raw(folder))
     hits = [f for f in report.findings if f.rule == "assessment-not-conclusive"]
     assert [(h.row, h.column, h.value) for h in hits] == [(2, "best_response", "CR")]
-    infusions = report.cohort.infusions.set_index(["patient_id", "infusion"])
+    infusions = report.reconciled.infusions.set_index(["patient_id", "infusion"])
     assert infusions.loc[("P1", 1), "best_response"] == "CR"
 
 
@@ -254,7 +254,10 @@ def test_errors_say_the_observations_were_not_compared(write_cohort_csv) -> None
 
 def test_ungradable_sheet_is_a_finding_not_a_crash(write_cohort_csv, monkeypatch) -> None:
     # Any combination the contradiction checks did not anticipate surfaces as a finding.
-    import reinfuse.validate as validation
+    import importlib
+
+    # The module: reinfuse.validate at package level is the pipeline's stage function.
+    validation = importlib.import_module("reinfuse.validate")
     from reinfuse.errors import CriteriaError
 
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]

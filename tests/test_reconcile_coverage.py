@@ -61,7 +61,7 @@ def _cohort(write_cohort_csv, edits=(), name: str = "cohort",  # type: ignore[no
 
 
 def _used(report, column: str):  # type: ignore[no-untyped-def]
-    return report.cohort.infusions.set_index(KEY).loc[("P1", 1), column]
+    return report.reconciled.infusions.set_index(KEY).loc[("P1", 1), column]
 
 
 def _only(report, rule: str):  # type: ignore[no-untyped-def]
@@ -148,7 +148,7 @@ def test_blank_death_cell_keeps_the_grade_of_a_patient_who_died(write_cohort_csv
     folder = _cohort(write_cohort_csv, [("infusions", 1, "crs_grade", "3")],
                      crs_observations=CRS_HEADER + BLANK_DEATH.replace("P1,1,", "P1,2,"))
     report = validate(read_raw(folder), prefer="derived")
-    infusions = report.cohort.infusions.set_index(KEY)
+    infusions = report.reconciled.infusions.set_index(KEY)
     assert infusions.loc[("P1", 2), "crs_grade"] == 3
     reasons = [f for f in report.findings
                if f.rule in ("observations-incomplete", "observation-not-gradable")]
@@ -333,8 +333,8 @@ def test_cli_plan_window_and_prefer(write_cohort_csv, tmp_path: Path,
 def test_derived_value_reaches_the_frame_and_results_json(write_cohort_csv,
                                                           tmp_path: Path) -> None:
     from reinfuse.derive import derive
+    from reinfuse.pipeline import build_report
     from reinfuse.plan import default_plan
-    from reinfuse.report import build_report
     from reinfuse.validate import load_cohort
 
     folder = _cohort(write_cohort_csv, [("infusions", 0, "neurotox_grade", "4")],

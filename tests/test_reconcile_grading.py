@@ -44,7 +44,7 @@ def _graded(report: ValidationReport, sheet: str) -> pd.DataFrame:
 
 
 def _recorded(report: ValidationReport, column: str, patient: str, number: int) -> object:
-    return report.cohort.infusions.set_index(KEY).loc[(patient, number), column]
+    return report.reconciled.infusions.set_index(KEY).loc[(patient, number), column]
 
 
 # --- blanks are unknown ----------------------------------------------------------------

@@ -1,44 +1,43 @@
 """Run an analysis plan over the analysis frame and return :class:`Results`.
 
 Every number that reaches a report is a :class:`Cell` (table, row and column labels,
-numerator, denominator, value, the text printed) or a comparison (groups, n, statistic,
-p-value, method), so ``results.json`` can trace each printed figure to its inputs.
+numerator, denominator, value, unknowns, CI) or a comparison (groups, n, statistic,
+p-value, method), so ``results.json`` can trace each printed figure to its inputs. The
+analysis computes numbers only; the render stage prints them in a journal style
+(``reinfuse.report``; docs/architecture.md), filling ``text`` and ``p_text``.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any, cast
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reinfuse._match import matches
 from reinfuse._plain import to_plain
+from reinfuse.derive import AnalysisFrame
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.options import DeriveOptions
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
-from reinfuse.stats import (
-    fisher_exact,
-    kaplan_meier,
-    mann_whitney_u,
-    mcnemar,
-    median_ci,
-    median_iqr,
-    median_range,
-    proportion,
-    proportion_difference,
-    wilcoxon_signed_rank,
-)
-from reinfuse.style import Style, get_style
+from reinfuse.style import get_style
 from reinfuse.variables import ENDPOINTS
+
+
+def _stats() -> ModuleType:
+    """:mod:`reinfuse.stats`, imported on first use: SciPy and statsmodels load when an
+    analysis runs, not when ``import reinfuse`` (or ``reinfuse validate``) starts."""
+    return importlib.import_module("reinfuse.stats")
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One printed table cell and where its number came from."""
+    """One table cell: its numbers, and (once rendered) the text printed."""
 
     table: str
     row: str
@@ -57,6 +56,18 @@ class Cell:
     ci_low: float | None = None
     ci_high: float | None = None
     ci_method: str = ""
+    #: How the render stage prints the cell (numbers are formatted there, by the style):
+    #: ``empty`` is "not_recorded" (every value unknown) or "none" (nobody to count);
+    #: ``display`` the plan's display of unknown values ("row" or "denominator");
+    #: ``decimals`` the plan's decimals; ``ci_level`` the confidence level of the CI;
+    #: ``reached`` whether a Kaplan-Meier median was reached and ``curve_at_zero``
+    #: whether the curve fell to 0 (an upper limit is then "not estimable").
+    empty: str = ""
+    display: str = "row"
+    decimals: int | None = None
+    ci_level: float | None = None
+    reached: bool | None = None
+    curve_at_zero: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,50 @@ class TableResult:
     #: Every variable the table's rows summarise (recorded or not).
     variables: tuple[str, ...] = ()
 
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a tidy DataFrame: one row per cell (for notebooks and R).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``table``, ``row`` (the row label; a level's ``"Row / Level"``),
+            ``column``, ``stat``, ``estimate`` (a proportion 0-1, a median, a count),
+            ``numerator``, ``denominator``, ``n``, ``n_missing``, ``ci_low``, ``ci_high``,
+            ``p`` (table cells carry none: missing), ``ci_method`` and ``text`` (the
+            printed text; empty until the render stage prints it). Header lines have no
+            cell and no row here.
+
+        See Also
+        --------
+        Results.to_frame : every table at once.
+
+        Examples
+        --------
+        >>> cell = Cell("t1", "Male", "All", "", "level", value=16 / 18, numerator=16,
+        ...             denominator=18, n=18, n_missing=0)
+        >>> table = TableResult("t1", "Sex", ("All",), (TableRow("Male", 1, (cell,)),), ())
+        >>> table.to_frame()[["row", "numerator", "denominator", "n_missing"]]
+            row  numerator  denominator  n_missing
+        0  Male         16           18          0
+        """
+        cells = [c for line in self.rows for c in line.cells if c is not None]
+        return pd.DataFrame({
+            "table": pd.Series([c.table for c in cells], dtype="string"),
+            "row": pd.Series([c.row for c in cells], dtype="string"),
+            "column": pd.Series([c.column for c in cells], dtype="string"),
+            "stat": pd.Series([c.stat for c in cells], dtype="string"),
+            "estimate": pd.Series([c.value for c in cells], dtype="Float64"),
+            "numerator": pd.Series([c.numerator for c in cells], dtype="Int64"),
+            "denominator": pd.Series([c.denominator for c in cells], dtype="Int64"),
+            "n": pd.Series([c.n for c in cells], dtype="Int64"),
+            "n_missing": pd.Series([c.n_missing for c in cells], dtype="Int64"),
+            "ci_low": pd.Series([c.ci_low for c in cells], dtype="Float64"),
+            "ci_high": pd.Series([c.ci_high for c in cells], dtype="Float64"),
+            "p": pd.Series([None] * len(cells), dtype="Float64"),
+            "ci_method": pd.Series([c.ci_method for c in cells], dtype="string"),
+            "text": pd.Series([c.text for c in cells], dtype="string"),
+        })
+
     def cell(self, row: str, column: str) -> Cell:
         """The cell at the row and column labels (for tests and templates)."""
         index = self.columns.index(column)
@@ -104,8 +159,12 @@ class GroupResult:
     median: float | None
     minimum: float | None
     maximum: float | None
-    text: str
+    text: str = ""
     patients: tuple[str, ...] = ()
+    #: Yes/no comparisons: patients with "yes" among the ``n`` known.
+    count: int | None = None
+    q1: float | None = None
+    q3: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +187,10 @@ class ComparisonResult:
     section: str = ""
     note: str = ""
     summary: str = "median (range)"
+    #: The sentence on unknown values left out (the render stage adds it to ``note``).
+    missing_note: str = ""
+    decimals: int | None = None
+    display: str = "row"
 
 
 @dataclass(frozen=True)
@@ -143,6 +206,15 @@ class Results:
     comparisons: tuple[ComparisonResult, ...]
     options: dict[str, Any]
     n_cohort_patients: int = 0
+    #: The plan analysed and the derive stage's output: what the render stage and the
+    #: figures need beside the numbers (not written to results.json).
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    source: AnalysisFrame | None = field(default=None, repr=False, compare=False)
+    #: Figure id -> the estimates its figure draws (Kaplan-Meier fits per group,
+    #: ``reinfuse.figures.KaplanMeierCurves``): the figures draw them, never re-estimate.
+    #: results.json carries them in the figure's ``data`` (curves, steps, numbers at risk).
+    figure_estimates: Mapping[str, Any] = field(default_factory=dict, repr=False,
+                                                compare=False)
 
     def table(self, table_id: str) -> TableResult:
         """The table with this id."""
@@ -150,6 +222,12 @@ class Results:
             if table.id == table_id:
                 return table
         raise KeyError(table_id)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every table's cells as one tidy DataFrame (:meth:`TableResult.to_frame`)."""
+        frames = [t.to_frame() for t in self.tables]
+        return (pd.concat(frames, ignore_index=True) if frames
+                else TableResult("", "", (), (), ()).to_frame())
 
     def comparison(self, comparison_id: str) -> ComparisonResult:
         """The comparison with this id."""
@@ -160,7 +238,12 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready values (non-finite numbers become None)."""
-        return cast(dict[str, Any], to_plain(self))
+        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)
+                if f.name not in ("plan", "source", "figure_estimates")}
+
+
+#: ``Cell.ci_method`` of a median whose distribution-free CI needs more values.
+NOT_ESTIMABLE = "distribution-free: not estimable (too few values)"
 
 
 class _Fill(dict[str, str]):
@@ -248,37 +331,32 @@ def _count_true(values: pd.Series) -> int:
 # --- cells -----------------------------------------------------------------------------------
 
 def _count_cell(table: str, row: str, column: str, k: int, n: int, n_missing: int,
-                style: Style, stat: str = "count", ci: str = "", *, total: int | None = None,
+                stat: str = "count", ci: str = "", *, total: int | None = None,
                 missing: str = "row") -> Cell:
-    """A ``k (p)`` cell; ``k/n (p)`` when values are unknown and the plan's ``missing``
-    display is ``"denominator"``; "not recorded" when every one of ``total`` values is
-    unknown (never ``0 (0.0)``), the style's dash when ``total`` is 0 (nobody to count)."""
+    """A ``k`` of ``n`` cell (printed ``k (p)``, or ``k/n (p)`` when values are unknown and
+    the plan's ``missing`` display is ``"denominator"``); "not recorded" when every one of
+    ``total`` values is unknown (never ``0 (0.0)``), "none" when ``total`` is 0 (nobody to
+    count)."""
     if total and n_missing >= total:
-        return Cell(table=table, row=row, column=column, text=style.not_recorded, stat=stat,
-                    denominator=0, n=0, n_missing=n_missing)
+        return Cell(table=table, row=row, column=column, text="", stat=stat,
+                    denominator=0, n=0, n_missing=n_missing, empty="not_recorded",
+                    display=missing)
     if total == 0:  # nobody in the column (or the row's filter): nothing to count
-        return Cell(table=table, row=row, column=column, text=style.missing, stat=stat,
-                    numerator=0, denominator=0, n=0, n_missing=0)
-    text = (style.count_of(k, n) if n_missing and missing == "denominator"
-            else style.n_percent(k, n))
-    low = high = None
+        return Cell(table=table, row=row, column=column, text="", stat=stat,
+                    numerator=0, denominator=0, n=0, n_missing=0, empty="none",
+                    display=missing)
+    low = high = level = None
     if ci and n:
-        interval = proportion(k, n, method=ci)  # type: ignore[arg-type]
-        low, high = interval.ci_low, interval.ci_high
-        text += f" [{style.ci(low, high, interval.confidence_level, percent=True)}]"
-    return Cell(table=table, row=row, column=column, text=text, stat=stat,
+        interval = _stats().proportion(k, n, method=ci)
+        low, high, level = interval.ci_low, interval.ci_high, interval.confidence_level
+    return Cell(table=table, row=row, column=column, text="", stat=stat,
                 value=(k / n if n else None), numerator=k, denominator=n, n=n,
-                n_missing=n_missing, ci_low=low, ci_high=high, ci_method=ci if n else "")
-
-
-def _with_n(text: str, n: int, n_missing: int, missing: str) -> str:
-    """A summary that rests on fewer values than the column: ``"18.5 (7–30); n=7"`` under
-    the ``"denominator"`` display (the ``"row"`` display adds a "Not recorded, n" line)."""
-    return f"{text}; n={n}" if n_missing and missing == "denominator" else text
+                n_missing=n_missing, ci_low=low, ci_high=high, ci_method=ci if n else "",
+                display=missing, ci_level=level)
 
 
 def _not_recorded_line(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
-                       column_labels: list[str], active: list[bool], style: Style, *,
+                       column_labels: list[str], active: list[bool], *,
                        percent: bool) -> TableRow | None:
     """The "Not recorded" line under a row: unknown values per column.
 
@@ -301,16 +379,16 @@ def _not_recorded_line(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame
             continue
         where = f"{row.label} / Not recorded"
         if percent:
-            cells.append(_count_cell(spec.id, where, column, count, total, 0, style,
+            cells.append(_count_cell(spec.id, where, column, count, total, 0,
                                      stat="missing"))
         else:
-            cells.append(Cell(spec.id, where, column, str(count), "missing", value=count,
+            cells.append(Cell(spec.id, where, column, "", "missing", value=count,
                               numerator=count, n_missing=count))
     return TableRow(label=label, indent=row.indent + 1, cells=tuple(cells))
 
 
 def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
-               column_labels: list[str], style: Style, missing_display: str = "row"
+               column_labels: list[str], missing_display: str = "row"
                ) -> list[TableRow]:
     """The printed lines of one plan row.
 
@@ -328,7 +406,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                      for sub, label, on in zip(subsets, column_labels, active, strict=True))
 
     def with_unknown(line: TableRow) -> list[TableRow]:
-        extra = (_not_recorded_line(spec, row, subsets, column_labels, active, style,
+        extra = (_not_recorded_line(spec, row, subsets, column_labels, active,
                                     percent=False) if by_row and row.show_missing else None)
         return [line] if extra is None else [line, extra]
 
@@ -338,26 +416,23 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         return lines
     if row.stat == "n":
         lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
-            lambda sub, col: Cell(spec.id, row.label, col, str(len(sub)), "n",
+            lambda sub, col: Cell(spec.id, row.label, col, "", "n",
                                   value=len(sub), n=len(sub)))))
         return lines
 
     assert row.variable is not None  # guaranteed by the plan parser
-    if row.stat == "median":
-        row = replace(row, stat="median_range" if style.continuous == "range" else "median_iqr")
-    if row.stat in ("median_range", "median_iqr"):
+    # "median": the style picks range or IQR at render time, so both are computed.
+    if row.stat in ("median", "median_range", "median_iqr"):
         def summary(sub: pd.DataFrame, col: str) -> Cell:
             cell = _summary(sub, col)
             if row.ci != "distribution-free" or not cell.n:
                 return cell
             values = pd.to_numeric(sub[row.variable], errors="coerce").dropna().to_numpy()
             try:
-                interval = median_ci(values)
+                interval = _stats().median_ci(values)
             except StatisticsError:  # too few values for a 95% interval: say so
-                return replace(cell, text=f"{cell.text} [95% CI not estimable, n={cell.n}]")
-            bounds = style.ci(interval.ci_low, interval.ci_high, decimals=row.decimals)
-            text = f"{cell.text} [{bounds}]"
-            return replace(cell, text=text, ci_low=interval.ci_low, ci_high=interval.ci_high,
+                return replace(cell, ci_method=NOT_ESTIMABLE)
+            return replace(cell, ci_low=interval.ci_low, ci_high=interval.ci_high,
                            ci_method="distribution-free (order statistics)")
 
         def _summary(sub: pd.DataFrame, col: str) -> Cell:
@@ -365,20 +440,22 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             present = values.dropna()
             missing = int(values.isna().sum())
             if present.empty:
-                return Cell(spec.id, row.label, col,
-                            style.not_recorded if missing else style.missing, row.stat, n=0,
-                            n_missing=missing)
-            if row.stat == "median_range":
-                r = median_range(present.to_numpy())
-                text = style.median_range(r.median, r.minimum, r.maximum, row.decimals)
-                return Cell(spec.id, row.label, col,
-                            _with_n(text, r.n, missing, missing_display), row.stat,
-                            value=r.median, n=r.n, n_missing=missing, minimum=r.minimum,
-                            maximum=r.maximum)
-            q = median_iqr(present.to_numpy())
-            text = style.median_iqr(q.median, q.q1, q.q3, row.decimals)
-            return Cell(spec.id, row.label, col, _with_n(text, q.n, missing, missing_display),
-                        row.stat, value=q.median, n=q.n, n_missing=missing, q1=q.q1, q3=q.q3)
+                return Cell(spec.id, row.label, col, "", row.stat, n=0, n_missing=missing,
+                            empty="not_recorded" if missing else "none",
+                            display=missing_display, decimals=row.decimals)
+            shared = {"n_missing": missing, "display": missing_display,
+                      "decimals": row.decimals}
+            r = q = None
+            if row.stat in ("median", "median_range"):
+                r = _stats().median_range(present.to_numpy())
+            if row.stat in ("median", "median_iqr"):
+                q = _stats().median_iqr(present.to_numpy())
+            first = r if r is not None else q
+            assert first is not None
+            return Cell(spec.id, row.label, col, "", row.stat, value=first.median,
+                        n=first.n, minimum=r.minimum if r else None,
+                        maximum=r.maximum if r else None, q1=q.q1 if q else None,
+                        q3=q.q3 if q else None, **shared)  # type: ignore[arg-type]
 
         return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(summary)))
 
@@ -390,35 +467,23 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             events = sub[row.event].astype("boolean")
             keep = times.notna() & events.notna()
             if not keep.any():
-                return Cell(spec.id, row.label, col,
-                            style.not_recorded if len(sub) else style.missing, row.stat,
-                            n=0, n_missing=int((~keep).sum()))
+                return Cell(spec.id, row.label, col, "", row.stat, n=0,
+                            n_missing=int((~keep).sum()),
+                            empty="not_recorded" if len(sub) else "none",
+                            display=missing_display, decimals=row.decimals)
             # The midpoint rule (R's survival, SAS) where the curve is flat at exactly 0.5,
             # the default of reinfuse.stats.kaplan_meier, as the KM figures use it too.
-            fit = kaplan_meier(times[keep].to_numpy(), events[keep].astype(int).to_numpy())
+            fit = _stats().kaplan_meier(times[keep].to_numpy(),
+                                        events[keep].astype(int).to_numpy())
             curve_reaches_zero = bool(len(fit.table)) and fit.table.survival[-1] == 0
-            median = (style.number(fit.median, row.decimals) if fit.median_reached
-                      else "not reached")
-            level = f"{fit.confidence_level * 100:g}% CI"
-            if fit.median_ci_low is None and fit.median_ci_high is None and fit.median_reached:
-                # Too few patients for the pointwise limits to cross 0.5 at all.
-                text = f"{median} [{level} not estimable]"
-            else:
-                low = (style.number(fit.median_ci_low, row.decimals)
-                       if fit.median_ci_low is not None
-                       else "not reached" if not fit.median_reached else "not estimable")
-                # An upper limit is "not reached" while patients remain at risk; once the
-                # curve has fallen to 0 it is undefined instead.
-                high = (style.number(fit.median_ci_high, row.decimals)
-                        if fit.median_ci_high is not None
-                        else "not estimable" if curve_reaches_zero else "not reached")
-                text = f"{median} [{level} {low}{style.ci_separator}{high}]"
             n_missing = int((~keep).sum())
-            return Cell(spec.id, row.label, col,
-                        _with_n(text, fit.n, n_missing, missing_display), row.stat,
+            return Cell(spec.id, row.label, col, "", row.stat,
                         value=fit.median, n=fit.n, n_missing=n_missing,
                         numerator=fit.n_events, ci_low=fit.median_ci_low,
-                        ci_high=fit.median_ci_high, ci_method=fit.method)
+                        ci_high=fit.median_ci_high, ci_method=fit.method,
+                        display=missing_display, decimals=row.decimals,
+                        ci_level=fit.confidence_level, reached=bool(fit.median_reached),
+                        curve_at_zero=curve_reaches_zero)
 
         line = TableRow(label=row.label, indent=row.indent, cells=each(km))
         if not (by_row and row.show_missing):
@@ -427,7 +492,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         time = str(row.variable)
         unknown = [sub.assign(**{time: pd.to_numeric(sub[time], errors="coerce").where(
                    sub[row.event].notna())}) for sub in subsets]
-        extra = _not_recorded_line(spec, row, unknown, column_labels, active, style,
+        extra = _not_recorded_line(spec, row, unknown, column_labels, active,
                                    percent=False)
         return [line] if extra is None else [line, extra]
 
@@ -437,7 +502,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             missing = int(values.isna().sum())
             k = _count_true(values)
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
-            return _count_cell(spec.id, row.label, col, k, n, missing, style, ci=row.ci,
+            return _count_cell(spec.id, row.label, col, k, n, missing, ci=row.ci,
                                total=len(sub), missing=missing_display)
 
         return with_unknown(TableRow(label=row.label, indent=row.indent, cells=each(count)))
@@ -448,8 +513,9 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
                           for sub, on in zip(subsets, active, strict=True) if on]
     if unknown_everywhere and all(unknown_everywhere):
         lines.append(TableRow(label=row.label, indent=row.indent, cells=each(
-            lambda sub, col: Cell(spec.id, row.label, col, style.not_recorded, "level",
-                                  denominator=0, n=0, n_missing=len(sub)))))
+            lambda sub, col: Cell(spec.id, row.label, col, "", "level",
+                                  denominator=0, n=0, n_missing=len(sub),
+                                  empty="not_recorded", display=missing_display))))
         return lines
     lines.append(TableRow(label=row.label, indent=row.indent, cells=(None,) * len(subsets),
                           header=True))
@@ -460,7 +526,7 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
             k = int(_level_mask(values, level).sum())
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
             return _count_cell(spec.id, f"{row.label} / {level.label}", col, k, n, missing,
-                               style, stat="level", ci=row.ci, total=len(sub),
+                               stat="level", ci=row.ci, total=len(sub),
                                missing=missing_display)
 
         cells = each(level_cell)
@@ -471,17 +537,17 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
     # (so the lines add to 100%), or when the plan shows unknowns on their own line.
     column_share = row.denominator == "column"
     if row.show_missing and (column_share or by_row):
-        extra = _not_recorded_line(spec, row, subsets, column_labels, active, style,
+        extra = _not_recorded_line(spec, row, subsets, column_labels, active,
                                    percent=column_share)
         if extra is not None:
             lines.append(extra)
     return lines
 
 
-def _known(cell: Cell | None, style: Style) -> bool:
+def _known(cell: Cell | None) -> bool:
     """Whether a printed cell rests on at least one known value."""
     return (cell is not None and cell.stat not in ("n", "missing")
-            and cell.text != style.not_recorded and bool(cell.n))
+            and cell.empty != "not_recorded" and bool(cell.n))
 
 
 def _combine(column: Subset, row: Subset) -> Subset:
@@ -491,7 +557,7 @@ def _combine(column: Subset, row: Subset) -> Subset:
                   where=column.where)
 
 
-def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
+def compute_table(frame: pd.DataFrame, spec: TableSpec,
                   fill: dict[str, str], missing: str = "row") -> TableResult:
     """Compute one table of the plan over the population frame.
 
@@ -514,11 +580,11 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec, style: Style,
         row_subsets = [select(frame, _combine(column.subset, row.subset),
                               Subset(where=row.subset.where), where=where)
                        for column in spec.columns]
-        lines = _row_cells(spec, row, row_subsets, labels, style, missing)
+        lines = _row_cells(spec, row, row_subsets, labels, missing)
         rows += lines
         names = [n for n in (row.variable, row.event) if n]
         variables += [n for n in names if n not in variables]
-        known = any(_known(cell, style) for line in lines for cell in line.cells)
+        known = any(_known(cell) for line in lines for cell in line.cells)
         if known:
             recorded += [n for n in names if n not in recorded]
         if row.footnote and (known or not names):
@@ -536,7 +602,7 @@ def _binary(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("boolean").astype("Float64"), errors="coerce")
 
 
-def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
+def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec,
                        fill: dict[str, str], missing: str = "row") -> ComparisonResult:
     """Compute one comparison: group summaries and the test the plan names.
 
@@ -569,25 +635,19 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         present = values.dropna()
         q1 = q3 = None
         med = lo = hi = None
+        k: int | None = None
         if present.empty:
-            text = style.not_recorded if n_missing else style.missing
+            pass
         elif binary:
             k = int(present.sum())
-            text = (style.count_of(k, len(present)) if n_missing and missing == "denominator"
-                    else style.n_percent(k, len(present)))
-        else:
-            r = median_range(present.to_numpy())
+        else:  # both range and IQR: the style picks which to print
+            r = _stats().median_range(present.to_numpy())
             med, lo, hi = r.median, r.minimum, r.maximum
-            if style.continuous == "range":
-                text = style.median_range(med, lo, hi, spec.decimals)
-            else:
-                q = median_iqr(present.to_numpy())
-                q1, q3 = q.q1, q.q3
-                text = style.median_iqr(med, q1, q3, spec.decimals)
-            text = _with_n(text, len(present), n_missing, missing)
+            q = _stats().median_iqr(present.to_numpy())
+            q1, q3 = q.q1, q.q3
         groups.append(GroupResult(label=group.label, n=len(present),
                                   n_missing=n_missing, median=med, minimum=lo,
-                                  maximum=hi, text=text,
+                                  maximum=hi, count=k, q1=q1, q3=q3,
                                   patients=tuple(str(p) for p in present.index)))
 
     statistic = pvalue = None
@@ -596,26 +656,22 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
     try:
         result: Any = None
         if spec.test == "wilcoxon":
-            result = wilcoxon_signed_rank(arrays[0], arrays[1], method=spec.method,  # type: ignore[arg-type]
-                                          zero_method=spec.zero_method)  # type: ignore[arg-type]
+            result = _stats().wilcoxon_signed_rank(arrays[0], arrays[1], method=spec.method,
+                                                   zero_method=spec.zero_method)
         elif spec.test == "mann_whitney":
-            result = mann_whitney_u(arrays[0], arrays[1], method=spec.method)  # type: ignore[arg-type]
+            result = _stats().mann_whitney_u(arrays[0], arrays[1], method=spec.method)
         elif spec.test == "fisher":
             present = [a[~np.isnan(a)] for a in arrays]
             if sum(len(a) > 0 for a in present) < 2:
                 raise StatisticsError("fewer than two groups have patients with a known value")
             table = [[int(a.sum()), int(len(a) - a.sum())] for a in present]
-            result = fisher_exact(table)
+            result = _stats().fisher_exact(table)
             if len(table) == 2:
-                diff = proportion_difference(table[0][0], len(present[0]), table[1][0],
+                diff = _stats().proportion_difference(table[0][0], len(present[0]), table[1][0],
                                              len(present[1]))
-                detail_diff = diff.to_dict()
-                sentence = (f"Difference {style.number(100 * diff.difference, 1)} percentage "
-                            f"points ({style.ci(diff.ci_low, diff.ci_high, percent=True)}; "
-                            "Newcombe hybrid score interval).")
-                note = " ".join(x for x in (note, sentence) if x)
+                detail_diff = diff.to_dict()  # printed under the comparison by render
         elif spec.test == "mcnemar":
-            result = mcnemar(arrays[0], arrays[1])
+            result = _stats().mcnemar(arrays[0], arrays[1])
     except StatisticsError as exc:
         method = f"not computed: {exc}"
         result = None
@@ -624,18 +680,18 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec, style: Style,
         n, detail = result.n, result.to_dict()
         if spec.test == "fisher" and len(series) == 2:
             detail["difference"] = detail_diff
+    missing_note = ""
     if any(unknown):
         left = ", ".join(f"{g.label} {g.n_missing}" for g in groups)
         pairs = (" Only patients with a known value in both groups are compared."
                  if spec.paired else "")
-        sentence = (f"Not recorded (left out; n counts known values): {left}.{pairs}")
-        note = " ".join(x for x in (note, sentence) if x)
+        missing_note = f"Not recorded (left out; n counts known values): {left}.{pairs}"
     return ComparisonResult(
         id=spec.id, title=spec.title, variable=spec.variable, paired=spec.paired,
         groups=tuple(groups), test=spec.test, statistic=statistic, pvalue=pvalue,
-        p_text=style.pvalue(pvalue) if pvalue is not None else "", method=method, n=n,
-        detail=detail, unit=spec.unit, section=spec.section, note=note,
-        summary="n (%)" if binary else style.summary_words)
+        p_text="", method=method, n=n, detail=detail, unit=spec.unit, section=spec.section,
+        note=note, summary="n (%)" if binary else "{summary}", missing_note=missing_note,
+        decimals=spec.decimals, display=missing)
 
 
 def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
@@ -671,16 +727,28 @@ def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
     return problems
 
 
-def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
+def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | None = None,
             options: DeriveOptions | None = None) -> Results:
     """Run every table and comparison of ``plan`` over the analysis ``frame``.
 
-    ``style`` overrides the plan's number style (``seed``, ``jama``, ``nejm``, ``lancet``).
+    ``frame`` is the derive stage's :class:`~reinfuse.derive.AnalysisFrame` (its options
+    are then the default of ``options``; the Results keep it, for the render stage) or a
+    bare analysis frame.
+
+    The Results hold numbers (estimates, counts, denominators, unknowns, CIs, p-values,
+    method sentences), not printed text: the render stage prints them in a journal style
+    (``style``, default the plan's: ``seed``, ``jama``, ``nejm``, ``lancet``; recorded in
+    ``Results.options``). A ``median`` row computes both the range and the IQR; the style
+    picks which to print, and ``{summary}`` in labels is filled at render time.
     ``options`` are the derivation options the frame was made with (by default the plan's
     ``[plan.derive]``); labels and footnotes may quote them: ``{remission_censoring}`` and
     ``{efs_censoring}`` (:func:`censoring_phrase`), ``{neurotox_severe}`` (severe
     neurotoxicity by scale).
     """
+    source = frame if isinstance(frame, AnalysisFrame) else None
+    if isinstance(frame, AnalysisFrame):
+        options = options if options is not None else frame.options
+        frame = frame.frame
     chosen = get_style(style or plan.style)
     problems = plan_problems(plan, frame.columns)
     if problems:  # all of them at once, not one per run
@@ -690,19 +758,27 @@ def analyze(frame: pd.DataFrame, plan: Plan, *, style: str | None = None,
     n_patients = int(population["patient_id"].nunique())
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     fill["n_patients"] = str(n_patients)
-    fill["summary"] = chosen.summary_words
     chosen_options = options if options is not None else plan.derive_options()
     fill["remission_censoring"] = censoring_phrase(chosen_options, "remission")
     fill["efs_censoring"] = censoring_phrase(chosen_options, "efs")
     fill["neurotox_severe"] = (
         f"grade {chosen_options.severe_neurotox_min_grade_ctcae} or above by CTCAE, "
         f"{chosen_options.severe_neurotox_min_grade_icans} or above by ICANS")
-    tables = tuple(compute_table(population, spec, chosen, fill, plan.missing)
+    tables = tuple(compute_table(population, spec, fill, plan.missing)
                    for spec in plan.tables)
-    comparisons = tuple(compute_comparison(population, spec, chosen, fill, plan.missing)
+    comparisons = tuple(compute_comparison(population, spec, fill, plan.missing)
                         for spec in plan.comparisons)
+    estimates: dict[str, Any] = {}
+    if any(spec.kind == "kaplan_meier" for spec in plan.figures):
+        from reinfuse.figures import figure_estimates  # matplotlib: only when needed
+
+        for spec in plan.figures:
+            found = figure_estimates(population, spec, plan.infusion_labels)
+            if found is not None:
+                estimates[spec.id] = found
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,
                    comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name,
                             "missing": plan.missing},
-                   n_cohort_patients=int(frame["patient_id"].nunique()))
+                   n_cohort_patients=int(frame["patient_id"].nunique()),
+                   plan=plan, source=source, figure_estimates=estimates)

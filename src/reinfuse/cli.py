@@ -103,12 +103,10 @@ def _plan_options(plan_path: str | None, prefer: Prefer | None) -> tuple[Plan, D
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from reinfuse.io.read import read_raw
-    from reinfuse.validate import validate
+    from reinfuse.pipeline import Study
 
-    _, options = _plan_options(args.plan, args.prefer)
-    report = validate(read_raw(args.path), allow_identifiers=args.allow_identifiers,
-                      options=options)
+    plan, options = _plan_options(args.plan, args.prefer)
+    report = Study(args.path, plan, options, args.allow_identifiers).validate()
     if args.format == "json":
         json.dump([f.to_dict() for f in report.findings], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -203,18 +201,17 @@ def _run_report(source: Path | str | RawCohort, plan_path: str | None, out: str,
                 prefer: Prefer | None = None, source_population: int | None = None) -> int:
     from dataclasses import replace
 
-    from reinfuse.io.read import RawCohort, read_raw
-    from reinfuse.report import build_report, parse_formats
+    from reinfuse.pipeline import Study
+    from reinfuse.report import parse_formats
     from reinfuse.style import get_style
-    from reinfuse.validate import validate
 
     plan, options = _plan_options(plan_path, prefer)
     if source_population is not None:
         plan = replace(plan, source_population=source_population)
     if style:
         plan = replace(plan, style=get_style(style).name)
-    raw = source if isinstance(source, RawCohort) else read_raw(source)
-    report = validate(raw, allow_identifiers=allow_identifiers, options=options)
+    study = Study(source, plan, options, allow_identifiers)
+    report = study.validate()
     if not report.ok:
         print_findings(report.findings, label)
         _console(stderr=True).print(
@@ -222,8 +219,8 @@ def _run_report(source: Path | str | RawCohort, plan_path: str | None, out: str,
         return EXIT_INVALID
     if report.findings:
         print(f"{label}: {len(report.warnings)} warning(s); they are listed in the report.")
-    output = build_report(report.cohort, plan, out, overwrite=overwrite,
-                          formats=parse_formats(formats), options=options)
+    output = study.report(out, checked=report, overwrite=overwrite,
+                          formats=parse_formats(formats))
     for name, path in (("Report", output.html), ("Word", output.docx), ("PDF", output.pdf)):
         if path is not None:
             print(f"{name}: {path.resolve()}")

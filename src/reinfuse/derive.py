@@ -8,6 +8,7 @@ frame; there is no loop over patients or infusions. The columns are declared in
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,9 @@ from reinfuse.criteria.lymphodepletion import classify_regimen, regimen_pair
 from reinfuse.criteria.marrow import marrow_class
 from reinfuse.criteria.response import complete_response, mrd_negative_cr, objective_response
 from reinfuse.errors import CohortValidationError, InternalError
+from reinfuse.findings import Finding
 from reinfuse.options import DeriveOptions
+from reinfuse.validate import reconcile_cohort
 from reinfuse.variables import (
     ENDPOINT_DATES,
     ENDPOINTS,
@@ -242,7 +245,33 @@ def _severe_neurotox(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     frame["neurotox_severe_scale"] = scale.where(grade.notna()).astype("string")
 
 
-def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class AnalysisFrame:
+    """The output of the derive stage: the analysis frame and how it was made.
+
+    Attributes
+    ----------
+    frame
+        One row per infusion, patient columns joined, every derived variable
+        (:func:`derive`; the columns are listed in docs/derived-variables.md).
+    options
+        The derive options the frame was made with.
+    findings
+        The findings of the reconciliation of the raw observation sheets with the
+        ``infusions`` sheet (:func:`reinfuse.validate.reconcile_cohort`).
+    cohort
+        The validated cohort it was derived from (recorded values; its provenance, the
+        SHA-256 of its inputs and its findings go into the report's stamp).
+    """
+
+    frame: pd.DataFrame
+    options: DeriveOptions
+    findings: tuple[Finding, ...] = ()
+    cohort: Cohort | None = field(default=None, repr=False, compare=False)
+
+
+def derive(cohort: Cohort, options: DeriveOptions | None = None, *,
+           reconcile: bool = True) -> pd.DataFrame:
     """Build the analysis frame: one row per infusion, patient columns joined, all derivations.
 
     Parameters
@@ -251,6 +280,11 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         A validated cohort.
     options
         Definitional choices; the seed study's by default.
+    reconcile
+        Reconcile the raw observation sheets with the ``infusions`` sheet first
+        (:func:`reinfuse.validate.reconcile_cohort`, which keeps its findings); False when
+        ``cohort`` is already the reconciled one (:func:`reinfuse.pipeline.derive` does both
+        steps and keeps the findings in its :class:`AnalysisFrame`).
 
     Returns
     -------
@@ -271,6 +305,8 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         When the frame's columns or dtypes disagree with the registry (a bug).
     """
     opts = options or DeriveOptions()
+    if reconcile:
+        cohort = reconcile_cohort(cohort, options).cohort
     infusions = cohort.infusions.drop(columns=["source_row"], errors="ignore")
     patients = cohort.patients.drop(columns=["source_row"], errors="ignore")
     frame = infusions.merge(patients, on="patient_id", how="left", validate="many_to_one")
@@ -392,3 +428,16 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> pd.DataFrame
         raise InternalError("derive() disagrees with the variable registry "
                             "(reinfuse.variables): " + "; ".join(mismatch))
     return frame
+
+
+def analysis_frame(cohort: Cohort, options: DeriveOptions | None = None) -> AnalysisFrame:
+    """The derive stage's output: the cohort reconciled, then derived.
+
+    :func:`reinfuse.pipeline.derive` is this function (documented there, with an example);
+    it lives here so that lower layers (``reinfuse.demo``) need not import the pipeline.
+    """
+    if options is None:
+        options = DeriveOptions(prefer=cohort.prefer)  # type: ignore[arg-type]
+    done = reconcile_cohort(cohort, options, found_before=cohort.findings)
+    frame = derive(done.cohort, options, reconcile=False)
+    return AnalysisFrame(frame=frame, options=options, findings=done.findings, cohort=cohort)

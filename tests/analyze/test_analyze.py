@@ -133,8 +133,8 @@ def test_reinfused_population_drops_single_infusion_patients() -> None:
 def test_row_filters_add_to_column_filters(write_cohort_csv, tmp_path) -> None:
     import json
 
+    from reinfuse.pipeline import build_report
     from reinfuse.plan import parse_plan
-    from reinfuse.report import build_report
 
     cohort = load_cohort(write_cohort_csv())
     plan = parse_plan("""

@@ -343,13 +343,13 @@ def test_reconciled_infusions_equal_the_recorded_ones(tmp_path: Path, prefer: st
                         prefer)
     assert full.findings == () and summary.findings == ()
     columns = list(summary.cohort.infusions.columns)
-    pd.testing.assert_frame_equal(full.cohort.infusions[columns], summary.cohort.infusions)
-    derived = [c for c in full.cohort.infusions.columns if c.endswith("_derived")]
+    pd.testing.assert_frame_equal(full.reconciled.infusions[columns], summary.cohort.infusions)
+    derived = [c for c in full.reconciled.infusions.columns if c.endswith("_derived")]
     assert {"crs_grade_derived", "neurotox_grade_derived", "peak_car_per_ul_derived",
             "best_response_derived", "response_date_derived"} <= set(derived)
     for column in derived:
-        recorded = full.cohort.infusions[column.removesuffix("_derived")]
-        got = full.cohort.infusions[column]
+        recorded = full.reconciled.infusions[column.removesuffix("_derived")]
+        got = full.reconciled.infusions[column]
         known = got.notna().to_numpy(dtype=bool)
         assert known.any(), column
         if column in ("peak_car_per_ul_derived", "best_response_mrd_pct_derived") or \
@@ -469,13 +469,17 @@ def test_disagreements_give_exactly_these_warnings(changed) -> None:  # type: ig
 def test_prefer_derived_uses_the_derived_values(changed) -> None:  # type: ignore[no-untyped-def]
     # Every change makes the derived value higher (CRS 4, ICANS 2, peak 9.9), a response
     # seen at the recorded response date (CRi, day 28), or an earlier relapse: applied.
-    infusions = changed[0].cohort.infusions.set_index(KEY)
+    infusions = changed[0].reconciled.infusions.set_index(KEY)
     assert infusions.at[("P01", 1), "crs_grade"] == 4
     assert infusions.at[("P09", 2), "neurotox_grade"] == 2
     assert infusions.at[("P10", 2), "peak_car_per_ul"] == pytest.approx(9.9)
     assert infusions.at[("P12", 2), "best_response"] == "CRi"
     # P16 CART2 was given on 2018-12-11; + 90 days = 2019-03-11.
     assert infusions.at[("P16", 2), "relapse_date"] == pd.Timestamp("2019-03-11")
+    # Validation lists the disagreements but keeps the recorded values (the derive stage
+    # reconciles; issue 9): P01's recorded CRS grade is 3 in the demo's infusions sheet.
+    assert changed[0].cohort.infusions.set_index(KEY).at[("P01", 1), "crs_grade"] == 3
+    assert "crs_grade_derived" not in changed[0].cohort.infusions
 
 
 def test_recorded_values_are_kept_by_default(changed) -> None:  # type: ignore[no-untyped-def]
@@ -483,7 +487,7 @@ def test_recorded_values_are_kept_by_default(changed) -> None:  # type: ignore[n
     warnings = [f for f in recorded.findings if f.rule == "derived-differs-from-recorded"]
     assert len(warnings) == 5
     assert all(f.message.endswith("the recorded value is used.") for f in warnings)
-    infusions = recorded.cohort.infusions.set_index(KEY)
+    infusions = recorded.reconciled.infusions.set_index(KEY)
     assert infusions.at[("P01", 1), "crs_grade"] == 3
     assert infusions.at[("P09", 2), "neurotox_grade"] == 1
     assert infusions.at[("P10", 2), "peak_car_per_ul"] == pytest.approx(6.68)
@@ -494,5 +498,5 @@ def test_recorded_values_are_kept_by_default(changed) -> None:  # type: ignore[n
     assert infusions.at[("P12", 2), "best_response_derived"] == "CRi"
     # and everything else is the recorded infusions sheet
     columns = list(TABLES["infusions"].columns)
-    pd.testing.assert_frame_equal(recorded.cohort.infusions[columns], TABLES["infusions"],
+    pd.testing.assert_frame_equal(recorded.reconciled.infusions[columns], TABLES["infusions"],
                                   check_dtype=False)

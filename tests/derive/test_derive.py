@@ -172,8 +172,8 @@ def test_plan_ld_definition_changes_ld_class(write_cohort_csv) -> None:
 def test_plan_derive_options_recorded_in_results_json(tmp_path, write_cohort_csv) -> None:
     import json
 
+    from reinfuse.pipeline import build_report
     from reinfuse.plan import parse_plan
-    from reinfuse.report import build_report
 
     plan = parse_plan("""
 [plan]

@@ -221,6 +221,7 @@ def test_two_writers_started_together_never_mix(tmp_path: Path) -> None:
 
 def test_report_refuses_a_locked_folder_before_the_analysis(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reinfuse import pipeline
     from reinfuse.demo import demo_plan
     from reinfuse.report import _build
     from reinfuse.validate import load_cohort
@@ -229,18 +230,19 @@ def test_report_refuses_a_locked_folder_before_the_analysis(
         raise AssertionError("the analysis ran before the output was checked")
 
     cohort = load_cohort(demo_path())
-    monkeypatch.setattr(_build, "derive", no_analysis)
+    monkeypatch.setattr(pipeline, "derive", no_analysis)
+    monkeypatch.setattr(_build, "population_frame", no_analysis)
     out = tmp_path / "report"
     child = _hold_lock(out)
     try:
         with pytest.raises(OutputLockedError):
-            _build.build_report(cohort, demo_plan(), out)
+            pipeline.build_report(cohort, demo_plan(), out)
     finally:
         child.kill()
         child.wait()
     out.mkdir()  # a folder of the user's own: refused early too
     with pytest.raises(OutputExistsError, match="did not write"):
-        _build.build_report(cohort, demo_plan(), out, overwrite=True)
+        pipeline.build_report(cohort, demo_plan(), out, overwrite=True)
 
 
 def test_old_temporaries_are_removed_even_if_their_process_id_runs(tmp_path: Path) -> None:

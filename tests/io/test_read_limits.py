@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -75,7 +76,8 @@ def test_long_cell_in_a_workbook_is_a_finding(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # Excel and openpyxl cut cells at 32,767 characters: the limit is lowered to test it.
     monkeypatch.setattr(read_module, "MAX_CELL_CHARS", 1_000)
-    monkeypatch.setattr("reinfuse.validate.MAX_CELL_CHARS", 1_000)
+    # The module (reinfuse.validate at package level is the pipeline's stage function).
+    monkeypatch.setattr(importlib.import_module("reinfuse.validate"), "MAX_CELL_CHARS", 1_000)
     book = pd.read_excel(demo_path("xlsx"), sheet_name=None, dtype=object)
     book["infusions"]["trial"] = book["infusions"]["trial"].astype(object)
     book["infusions"].loc[0, "trial"] = "NCT" + "9" * 4_000
@@ -104,7 +106,7 @@ def test_internal_error_is_one_line_and_json(tmp_path: Path, monkeypatch: pytest
     def broken(*args: object, **kwargs: object) -> None:
         raise TypeError("cannot safely cast non-equivalent float64 to int64")
 
-    monkeypatch.setattr("reinfuse.validate.validate", broken)
+    monkeypatch.setattr("reinfuse.pipeline.validate", broken)
     monkeypatch.delenv("REINFUSE_DEBUG", raising=False)
     assert main(["validate", str(_csv(tmp_path)), "--format", "json"]) == EXIT_UNREADABLE
     out, err = capsys.readouterr()

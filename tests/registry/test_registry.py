@@ -342,7 +342,10 @@ def test_registry_keeps_recorded_values_not_derived_ones(tmp_path: Path,
                  ).to_csv(folder / "crs_observations.csv", index=False)
     report, source = registry.read_source(folder)
     assert [f.rule for f in report.findings] == ["derived-fills-blank"]
-    assert report.cohort.infusions["crs_grade"].iloc[2] == 1
+    # validate keeps the recorded blank; the reconciled copy (the derive stage's input)
+    # has the grade filled from the observation.
+    assert pd.isna(report.cohort.infusions["crs_grade"].iloc[2])
+    assert report.reconciled.infusions["crs_grade"].iloc[2] == 1
     db = str(tmp_path / "r.db")
     registry.init(db)
     registry.import_frames(registry.connect(db), registry.registry_frames(report.cohort),

@@ -27,7 +27,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from reinfuse.demo import demo_path, demo_plan
-from reinfuse.report import build_report
+from reinfuse.pipeline import build_report
 from reinfuse.validate import load_cohort
 
 NOW = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)

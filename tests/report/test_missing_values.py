@@ -24,8 +24,8 @@ from reinfuse.analyze import censoring_phrase
 from reinfuse.demo import demo_path, demo_plan
 from reinfuse.derive import DeriveOptions
 from reinfuse.io.write import write_cohort
+from reinfuse.pipeline import build_report
 from reinfuse.plan import default_plan_text, parse_plan
-from reinfuse.report import build_report
 from reinfuse.report._text import definition_clauses
 from reinfuse.synth import synth_cohort
 from reinfuse.validate import load_cohort

@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from reinfuse.demo import demo_path, demo_plan
-from reinfuse.report import build_report
+from reinfuse.pipeline import build_report
 from reinfuse.report._pdf import ExternalResourceError, OfflineFetcher, render_pdf, write_pdf
 from reinfuse.validate import load_cohort
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from reinfuse.io.write import write_cohort
+from reinfuse.pipeline import build_report
 from reinfuse.plan import default_plan, parse_plan
-from reinfuse.report import build_report
 from reinfuse.synth import synth_cohort
 from reinfuse.validate import load_cohort
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from reinfuse.demo import demo_path, demo_plan
-from reinfuse.report import build_report
+from reinfuse.pipeline import build_report
 from reinfuse.validate import load_cohort
 
 
@@ -266,3 +266,50 @@ def test_outputs_written(report: dict[str, Any]) -> None:
 def test_no_placeholder_left_unfilled(report: dict[str, Any]) -> None:
     # Labels, titles and footnotes may say {label1}/{label2}/{summary}; none may survive.
     assert not re.search(r"\{(label\d|summary|n)\}", report["_html"])
+
+
+# --- regression: the numbers of results.json before and after the pipeline refactor -----
+
+#: Keys of the baseline deliberately not compared: the patient ids of each comparison
+#: group (written only for groups of at most 100 patients, or when asked for). A null of
+#: the baseline may now hold a number (analyze computes both the range and the IQR).
+DROPPED_KEYS = {"patients"}
+
+
+def _differences(before: Any, after: Any, path: str) -> list[str]:
+    """Every leaf of ``before`` (number, text, true/false, null) that ``after`` lacks or
+    holds differently; ``after`` may carry more (new keys are not differences)."""
+    if isinstance(before, dict):
+        if not isinstance(after, dict):
+            return [f"{path}: {type(after).__name__} instead of an object"]
+        out = []
+        for key, value in before.items():
+            if key in DROPPED_KEYS:
+                continue
+            if key not in after:
+                out.append(f"{path}.{key}: missing")
+            else:
+                out += _differences(value, after[key], f"{path}.{key}")
+        return out
+    if isinstance(before, list):
+        if not isinstance(after, list) or len(after) != len(before):
+            return [f"{path}: list of {len(before)} became {after!r:.80}"]
+        return [d for i, (b, a) in enumerate(zip(before, after, strict=True))
+                for d in _differences(b, a, f"{path}[{i}]")]
+    if before is None and isinstance(after, (int, float)):
+        return []  # a number computed now that was not before (both range and IQR)
+    if isinstance(before, float) and isinstance(after, (int, float)):
+        return [] if after == pytest.approx(before, rel=1e-12, abs=1e-300) else [
+            f"{path}: {before!r} became {after!r}"]
+    return [] if before == after and type(before) is type(after) else [
+        f"{path}: {before!r} became {after!r}"]
+
+
+def test_results_json_same_as_before_the_refactor(report: dict[str, Any]) -> None:
+    """Every number and printed text of the demo's results.json is what it was before
+    issue 9's refactor (baseline and how it was made: tests/data/README.md)."""
+    baseline = json.loads((Path(__file__).parents[1] / "data" /
+                           "demo_results_baseline.json").read_text(encoding="utf-8"))
+    after = {k: v for k, v in report.items() if not k.startswith("_")}
+    differences = _differences(baseline, after, "results")
+    assert not differences, "\n".join(differences[:40])

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reinfuse.plan import Plan, default_plan
+
+if TYPE_CHECKING:
+    from reinfuse.cohort import Cohort
+    from reinfuse.derive import AnalysisFrame
 
 
 def demo_path(kind: str = "xlsx") -> Path:
@@ -25,4 +31,36 @@ def demo_plan() -> Plan:
     return replace(default_plan(), source_population=DEMO_SOURCE_POPULATION)
 
 
-__all__ = ["DEMO_SOURCE_POPULATION", "demo_path", "demo_plan"]
+@functools.cache
+def demo_cohort() -> Cohort:
+    """The demo cohort, read and validated once per process (for examples and tests).
+
+    The same object is returned on every call: treat its tables as read-only.
+
+    Examples
+    --------
+    >>> len(demo_cohort().infusions)
+    36
+    """
+    from reinfuse.validate import load_cohort
+
+    return load_cohort(demo_path())
+
+
+@functools.cache
+def demo_analysis() -> AnalysisFrame:
+    """The demo's analysis frame (the derive stage's output), made once per process.
+
+    The same object is returned on every call: treat its frame as read-only.
+
+    Examples
+    --------
+    >>> demo_analysis().frame["patient_id"].nunique()
+    18
+    """
+    from reinfuse.derive import analysis_frame
+
+    return analysis_frame(demo_cohort())
+
+
+__all__ = ["DEMO_SOURCE_POPULATION", "demo_analysis", "demo_cohort", "demo_path", "demo_plan"]

@@ -26,7 +26,12 @@ from matplotlib.figure import Figure
 from reinfuse.errors import PlanError
 from reinfuse.figures._common import empty_reason, plain, style
 from reinfuse.figures.grade_distribution import grade_distribution
-from reinfuse.figures.kaplan_meier import kaplan_meier
+from reinfuse.figures.kaplan_meier import (
+    KaplanMeierCurves,
+    draw_kaplan_meier,
+    kaplan_meier,
+    kaplan_meier_curves,
+)
 from reinfuse.figures.paired_expansion import paired_expansion
 from reinfuse.figures.paired_values import paired_values
 from reinfuse.figures.response_by_infusion import response_by_infusion
@@ -34,8 +39,8 @@ from reinfuse.figures.swimmer import swimmer
 from reinfuse.figures.swimmer_course import swimmer_course
 from reinfuse.plan import FigureSpec
 
-__all__ = ["DPI", "FIGURE_KINDS", "FigureResult", "fill_placeholders", "kind_parameters",
-           "make_figure", "save_figure"]
+__all__ = ["DPI", "FIGURE_KINDS", "FigureResult", "KaplanMeierCurves", "figure_estimates",
+           "fill_placeholders", "kind_parameters", "make_figure", "save_figure"]
 
 #: Resolution of the PNG files.
 DPI = 300
@@ -112,31 +117,8 @@ def fill_placeholders(text: str, labels: Mapping[int, str]) -> str:
                   lambda m: labels.get(int(m.group(1)), f"infusion {m.group(1)}"), text)
 
 
-def make_figure(frame: pd.DataFrame, spec: FigureSpec, labels: Mapping[int, str]
-                ) -> FigureResult:
-    """Draw the figure a plan entry describes.
-
-    Parameters
-    ----------
-    frame
-        The analysis frame of the plan's population (``reinfuse.derive.derive``), one row
-        per infusion.
-    spec
-        The plan's figure entry: ``kind`` picks the function, ``params`` its arguments.
-    labels
-        Infusion display names (``{1: "CART1", 2: "CART2"}``).
-
-    Returns
-    -------
-    FigureResult
-
-    Raises
-    ------
-    PlanError
-        Unknown kind, missing or unknown parameter, a parameter value not allowed, or a
-        column the figure needs missing from the frame; the message names the figure id,
-        the kind and what is allowed.
-    """
+def _checked_params(spec: FigureSpec) -> dict[str, Any]:
+    """The plan parameters of a figure entry, checked against its kind."""
     where = f"figure '{spec.id}' (kind '{spec.kind}')"
     if spec.kind not in FIGURE_KINDS:
         raise PlanError(f"figure '{spec.id}': unknown kind '{spec.kind}'; allowed kinds: "
@@ -154,9 +136,72 @@ def make_figure(frame: pd.DataFrame, spec: FigureSpec, labels: Mapping[int, str]
     if unknown:
         raise PlanError(f"{where}: unknown parameter(s) {', '.join(unknown)}; parameters of "
                         f"this kind: {described}.")
+    return params
+
+
+def figure_estimates(frame: pd.DataFrame, spec: FigureSpec, labels: Mapping[int, str]
+                     ) -> KaplanMeierCurves | None:
+    """The estimates a figure draws, for the kinds that draw estimates (``kaplan_meier``).
+
+    The analyze stage computes them (``Results.figure_estimates``) and :func:`make_figure`
+    draws them, so a figure never estimates again what the analysis estimated. None for
+    the kinds that draw the patients' own values (swimmer lanes, paired lines, bars).
+
+    Raises
+    ------
+    PlanError
+        As :func:`make_figure`.
+    """
+    if spec.kind != "kaplan_meier":
+        return None
+    params = _checked_params(spec)
+    params.pop("median_line", None)
+    try:
+        return kaplan_meier_curves(frame, labels, **params)
+    except PlanError as exc:
+        raise PlanError(f"figure '{spec.id}' (kind '{spec.kind}'): {exc}") from exc
+
+
+def make_figure(frame: pd.DataFrame, spec: FigureSpec, labels: Mapping[int, str],
+                estimates: KaplanMeierCurves | None = None) -> FigureResult:
+    """Draw the figure a plan entry describes.
+
+    Parameters
+    ----------
+    frame
+        The analysis frame of the plan's population (``reinfuse.derive.derive``), one row
+        per infusion.
+    spec
+        The plan's figure entry: ``kind`` picks the function, ``params`` its arguments.
+    labels
+        Infusion display names (``{1: "CART1", 2: "CART2"}``).
+    estimates
+        The estimates the analysis made for this figure (:func:`figure_estimates`): they
+        are drawn as they are, not estimated again.
+
+    Returns
+    -------
+    FigureResult
+
+    Raises
+    ------
+    PlanError
+        Unknown kind, missing or unknown parameter, a parameter value not allowed, or a
+        column the figure needs missing from the frame; the message names the figure id,
+        the kind and what is allowed.
+    """
+    where = f"figure '{spec.id}' (kind '{spec.kind}')"
+    params = _checked_params(spec)
     try:
         with style():
-            figure, data = FIGURE_KINDS[spec.kind](frame, labels, **params)
+            if estimates is not None:
+                median_line = params.get("median_line", False)
+                if not isinstance(median_line, bool):
+                    raise PlanError(f"parameter 'median_line' is {median_line!r}; use true "
+                                    "or false.")
+                figure, data = draw_kaplan_meier(estimates, median_line=median_line)
+            else:
+                figure, data = FIGURE_KINDS[spec.kind](frame, labels, **params)
     except PlanError as exc:
         raise PlanError(f"{where}: {exc}") from exc
     return FigureResult(id=spec.id, title=fill_placeholders(spec.title, labels),

@@ -12,6 +12,7 @@ curve reaches 0.5, the middle of a segment flat at exactly 0.5, as R's survival 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,29 @@ CURVE_STYLES: list[tuple[Any, str]] = [("-", "black"), ((0, (4, 1.6)), "0.45"),
                                        ((0, (5, 1.5, 1, 1.5)), "0.45")]
 
 _ALL = "All patients"
+
+
+@dataclass(frozen=True)
+class KaplanMeierCurves:
+    """The Kaplan-Meier estimates a figure draws: one fit per group, and who was left out.
+
+    Made by :func:`kaplan_meier_curves` in the analyze stage (``Results.figure_estimates``)
+    and drawn by :func:`draw_kaplan_meier`, which estimates nothing (as lifelines' plots
+    take a fitted model).
+
+    Attributes
+    ----------
+    curves
+        ``(label, group value, fit)`` per curve, in order.
+    data
+        The figure's plain data without the drawing: parameters, skipped rows, the x label.
+    empty
+        Why there is no curve (no patient with a duration and an event), or ``""``.
+    """
+
+    curves: tuple[tuple[str, Any, KaplanMeierResult], ...]
+    data: Mapping[str, Any] = field(default_factory=dict)
+    empty: str = ""
 
 
 def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
@@ -101,14 +125,30 @@ def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
     number of patients whose duration is at least ``t`` (still in follow-up and without
     the event just before ``t``).
     """
+    if not isinstance(median_line, bool):
+        raise PlanError(f"parameter 'median_line' is {median_line!r}; use true or false.")
+    estimates = kaplan_meier_curves(frame, labels, time=time, event=event, infusion=infusion,
+                                    where=where, group=group)
+    return draw_kaplan_meier(estimates, median_line=median_line)
+
+
+def kaplan_meier_curves(frame: pd.DataFrame, labels: Mapping[int, str], *,
+                        time: str = "remission_days", event: str = "remission_event",
+                        infusion: int = 2, where: Mapping[str, Sequence[Any]] | None = None,
+                        group: str | None = None) -> KaplanMeierCurves:
+    """Estimate the curves :func:`kaplan_meier` draws (parameters as there).
+
+    Returns
+    -------
+    KaplanMeierCurves
+        One :func:`reinfuse.stats.kaplan_meier` fit per group, with the rows left out.
+    """
     check_infusion("infusion", infusion)
     for name, value in (("time", time), ("event", event)):
         if not isinstance(value, str) or not value:
             raise PlanError(f"parameter '{name}' is {value!r}; it must be a column name.")
     if group is not None and (not isinstance(group, str) or not group):
         raise PlanError(f"parameter 'group' is {group!r}; it must be a column name.")
-    if not isinstance(median_line, bool):
-        raise PlanError(f"parameter 'median_line' is {median_line!r}; use true or false.")
     filters = _filters(where)
     require_columns(frame, ["patient_id", "infusion", time, event, *filters,
                             *([group] if group else [])])
@@ -139,20 +179,44 @@ def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
             fit = estimate(durations[keep], events[keep])
             curves.append((_ALL if value is None else str(value), value, fit))
 
-    ticks = _ticks([step.time for _, _, fit in curves for step in fit.steps]) if curves else []
     data: dict[str, Any] = {
         "infusion": infusion, "time": time, "event": event, "where": plain(dict(filters)),
         "group": group, "time_origin": origin, "x_label": f"Days since {origin}",
         "n_patients": sum(fit.n for _, _, fit in curves), "skipped": skipped,
-        "excluded_by_where": before - len(rows), "ticks": ticks,
+        "excluded_by_where": before - len(rows)}
+    reason = ""
+    if not curves:
+        subset = " matching the filter" if filters else ""
+        reason = f"No patient{subset} at {name} has both {time} and {event} recorded."
+    return KaplanMeierCurves(curves=tuple(curves), data=data, empty=reason)
+
+
+def draw_kaplan_meier(estimates: KaplanMeierCurves, *, median_line: bool = False
+                      ) -> tuple[Figure, dict[str, Any]]:
+    """Draw the curves of ``estimates`` (no estimation here) and return the figure's data.
+
+    Parameters
+    ----------
+    estimates
+        The fits, from :func:`kaplan_meier_curves` (``Results.figure_estimates``).
+    median_line
+        Draw dotted lines from 0.5 on the y axis to each median that is reached.
+
+    Returns
+    -------
+    figure, data
+        As :func:`kaplan_meier`.
+    """
+    curves = list(estimates.curves)
+    ticks = _ticks([step.time for _, _, fit in curves for step in fit.steps]) if curves else []
+    data: dict[str, Any] = {
+        **estimates.data, "ticks": ticks,
         "curves": [_curve_data(text, value, fit, ticks) for text, value, fit in curves],
         "method": curves[0][2].method if curves else None,
     }
     if not curves:
-        subset = " matching the filter" if filters else ""
-        reason = f"No patient{subset} at {name} has both {time} and {event} recorded."
-        return empty_figure(reason), data
-    return _draw(curves, data, group, median_line), data
+        return empty_figure(estimates.empty), data
+    return _draw(curves, data, estimates.data["group"], median_line), data
 
 
 def _filters(where: Any) -> dict[str, list[Any]]:

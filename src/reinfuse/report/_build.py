@@ -23,20 +23,19 @@ from reinfuse.analyze import (
     ComparisonResult,
     Results,
     TableResult,
-    analyze,
     fill_labels,
     population_frame,
 )
 from reinfuse.cohort import Cohort
-from reinfuse.derive import derive
-from reinfuse.errors import ReinfuseError, ReportFormatError, UsageError
+from reinfuse.derive import AnalysisFrame
+from reinfuse.errors import ReportFormatError, UsageError
 from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io import atomic_path, check_output
-from reinfuse.options import DeriveOptions
 from reinfuse.plan import Plan
+from reinfuse.report._format import format_results
 from reinfuse.report._text import methods_paragraphs
-from reinfuse.style import fixed
+from reinfuse.style import fixed, get_style
 
 _PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "openpyxl",
              "python-calamine", "jinja2")
@@ -192,32 +191,70 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
             for key, value in plain.items()}
 
 
-def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
-                 now: dt.datetime | None = None,
-                 formats: str | Sequence[ReportFormat] = ("html",),
-                 options: DeriveOptions | None = None) -> ReportOutput:
-    """Derive, analyse, draw and write the report of ``cohort`` under ``plan``.
+def check_report_folder(out: str | Path, overwrite: bool = False,
+                        protect: Sequence[str | Path] = ()) -> None:
+    """Refuse, before the long work, a report folder that :func:`render` would refuse.
 
-    The folder ``out`` receives ``report.html`` (self-contained), ``results.json``,
-    ``figures/`` (PNG and SVG) and ``tables/`` (one CSV per table). ``formats`` chooses
-    the documents among ``html``, ``docx`` (``report.docx``, editable tables) and ``pdf``
-    (``report.pdf``, the HTML paged for print); ``results.json``, figures and tables are
-    always written. It is written in a temporary folder and moved into place at the end,
-    so a failure leaves nothing half-written; an existing ``out`` is replaced only with
-    ``overwrite``. ``options`` are the derive options the cohort was validated with
-    (default: the plan's, with the cohort's ``prefer``).
+    Raises :class:`~reinfuse.errors.OutputExistsError` (it exists and ``overwrite`` is
+    False, or reinfuse did not write it) or :class:`~reinfuse.errors.OutputLockedError`
+    (another process is writing it); ``protect`` lists inputs it must not replace.
+    """
+    check_output(Path(out), overwrite, "folder", protect)
+
+
+def render(results: Results, out: str | Path, *, style: str | None = None,
+           formats: str | Sequence[ReportFormat] = ("html",), overwrite: bool = False,
+           now: dt.datetime | None = None, patient_ids: bool = False) -> ReportOutput:
+    """Write the report of ``results`` into the folder ``out`` (the render stage).
+
+    The folder receives ``report.html`` (self-contained), ``results.json``, ``figures/``
+    (PNG and SVG) and ``tables/`` (one CSV per table as printed, and one tidy CSV per table,
+    ``<id>.tidy.csv``: one row per cell, :meth:`reinfuse.analyze.TableResult.to_frame`).
+    ``formats`` chooses the documents among ``html``, ``docx`` (``report.docx``, editable
+    tables) and ``pdf`` (``report.pdf``, the HTML paged for print); ``results.json``,
+    figures and tables are always written. It is written in a temporary folder and moved
+    into place at the end, so a failure leaves nothing half-written; an existing ``out``
+    is replaced only with ``overwrite``.
+
+    Parameters
+    ----------
+    results
+        What :func:`reinfuse.analyze.analyze` computed from an
+        :class:`~reinfuse.derive.AnalysisFrame` (it carries its plan and the frame the
+        figures draw).
+    out
+        The report folder.
+    style
+        The journal style the numbers are printed in (default: the plan's,
+        ``results.options["style"]``); the numbers themselves do not depend on it.
+    formats
+        ``"html"``, ``"docx"``, ``"pdf"`` or a comma-separated list of them.
+    overwrite
+        Replace an existing report folder (never a folder reinfuse did not write).
+    now
+        When the report was made (default: ``SOURCE_DATE_EPOCH``, else the clock).
+    patient_ids
+        Write every comparison group's patient ids into results.json; by default only
+        groups of at most ``PATIENT_IDS_MAX`` (100) patients list them (``null``
+        otherwise: a registry's ids would make the file hundreds of MB).
+
+    Returns
+    -------
+    ReportOutput
+        The paths written.
     """
     formats = parse_formats(formats)
+    if results.plan is None or results.source is None:
+        raise UsageError("render() needs the Results of analyze() on an AnalysisFrame (from "
+                         "reinfuse.pipeline.derive), which carry the plan and the frame.")
+    plan, analysis = results.plan, results.source
+    # Numbers are printed here, in the style asked for (default: the plan's).
+    results = format_results(results, get_style(style or str(results.options["style"])))
+    cohort = analysis.cohort if analysis.cohort is not None else Cohort(tables={})
+    options = analysis.options
+    frame = analysis.frame
     protect = [cohort.source] if cohort.source else []
     check_output(Path(out), overwrite, "folder", protect)  # before the long work
-    if cohort.infusions.empty:
-        raise ReinfuseError(f"{cohort.source or 'the cohort'} has no infusions: there is "
-                            "nothing to report. Enter one row per infusion in the infusions "
-                            "sheet (reinfuse validate checks it).")
-    if options is None:
-        options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
-    frame = derive(cohort, options)
-    results = analyze(frame, plan, options=options)
     population = population_frame(frame, plan)
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
     versions = package_versions()
@@ -230,7 +267,9 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         figures: list[FigureResult] = []
         figure_files: dict[str, dict[str, str]] = {}
         for spec in plan.figures:
-            result = make_figure(population, spec, plan.infusion_labels)
+            # Estimates (Kaplan-Meier fits) come from the analysis and are drawn as they are.
+            result = make_figure(population, spec, plan.infusion_labels,
+                                 results.figure_estimates.get(spec.id))
             figure_files[spec.id] = {}
             if not result.empty:  # an empty figure is left out of the report, with its reason
                 paths = save_figure(result, tmp / "figures")
@@ -238,9 +277,11 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
             figures.append(result)
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
+            table.to_frame().to_csv(tmp / "tables" / f"{table.id}.tidy.csv", index=False)
 
         sections = _sections(plan, results, figures, tmp / "figures", fill)
-        warnings = [_finding_dict(f) for f in cohort.findings if f.severity == "warning"]
+        warnings = [_finding_dict(f) for f in _report_findings(cohort, analysis)
+                    if f.severity == "warning"]
         stamp = {"generated_at": generated.isoformat().replace("+00:00", "Z"),
                  "reinfuse_version": __version__, "inputs": dict(cohort.sha256),
                  "plan_id": plan.id, "plan_version": plan.version,
@@ -274,7 +315,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
             "derive_options": options.to_dict(),
             "population": {"definition": plan.population, "n_patients": results.n_patients,
                            "source_population": plan.source_population},
-            **{k: v for k, v in results.to_dict().items() if k in ("tables", "comparisons")},
+            **_results_payload(results, patient_ids),
             "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
                          "files": figure_files[f.id], "data": f.data} for f in figures],
             "omitted": omitted,
@@ -301,6 +342,30 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         results_json=folder / "results.json",
         docx=folder / "report.docx" if "docx" in formats else None,
         pdf=folder / "report.pdf" if "pdf" in formats else None)
+
+
+#: A comparison group's patient ids go into results.json when it has at most this many
+#: patients (or when ``render(patient_ids=True)``); larger groups give their counts only.
+PATIENT_IDS_MAX = 100
+
+
+def _results_payload(results: Results, patient_ids: bool) -> dict[str, Any]:
+    """The tables and comparisons of results.json: numbers and the printed text; each
+    group's patient ids only when small (``PATIENT_IDS_MAX``) or asked for."""
+    plain = results.to_dict()
+    for comparison in plain["comparisons"]:
+        for group in comparison["groups"]:
+            if not patient_ids and len(group["patients"]) > PATIENT_IDS_MAX:
+                group["patients"] = None
+    return {"tables": plain["tables"], "comparisons": plain["comparisons"]}
+
+
+def _report_findings(cohort: Cohort, analysis: AnalysisFrame) -> list[Finding]:
+    """The cohort's findings, then the derive stage's reconciliation findings that
+    validation did not already list (it lists them when it found no error)."""
+    seen = {(f.rule, f.sheet, f.row, f.column) for f in cohort.findings}
+    return [*cohort.findings, *(f for f in analysis.findings
+                                if (f.rule, f.sheet, f.row, f.column) not in seen)]
 
 
 def _environment() -> Environment:

@@ -28,6 +28,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Inches, Length, Pt, RGBColor
 
 from reinfuse.analyze import Results
+from reinfuse.errors import ReportFormatError
 from reinfuse.report._text import results_paragraphs
 
 __all__ = ["PAGE_SIZES", "DocxPageSize", "reproducible_zip", "write_docx"]
@@ -56,7 +57,7 @@ def write_docx(path: Path, *, results: Results, title: str, subtitle: str,
     results
         The analysis, for the results template.
     title, subtitle, population_sentence, sections, methods, abbreviations, stamp
-        The items the HTML report is rendered from (``_build.build_report``): sections hold
+        The items the HTML report is rendered from (``reinfuse.report.render``): sections hold
         ``table``, ``comparison`` and ``figure`` items with their printed text.
     n_warnings
         Number of data warnings; they are not listed (they may quote dates or
@@ -153,8 +154,6 @@ def reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
 
 def _page_setup(document: Any, page_size: DocxPageSize) -> None:
     if page_size not in PAGE_SIZES:
-        from reinfuse.report._build import ReportFormatError
-
         raise ReportFormatError(f"unknown page size {page_size!r}; allowed: "
                                 f"{', '.join(PAGE_SIZES)}")
     width, height = PAGE_SIZES[page_size]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from weasyprint import CSS, HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from reinfuse.errors import ExternalResourceError
+from reinfuse.errors import ExternalResourceError, ReportFormatError
 
 __all__ = ["PRINT_CSS", "ExternalResourceError", "OfflineFetcher", "PdfPageSize",
            "render_pdf", "write_pdf"]
@@ -86,8 +86,6 @@ class OfflineFetcher(URLFetcher):
 
 def _stylesheet(page_size: PdfPageSize) -> Any:
     if page_size not in _PAGE:
-        from reinfuse.report._build import ReportFormatError
-
         raise ReportFormatError(f"unknown page size {page_size!r}; allowed: "
                                 f"{', '.join(_PAGE)}")
     return CSS(string=PRINT_CSS.replace("{size}", _PAGE[page_size]),

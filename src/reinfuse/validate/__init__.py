@@ -7,6 +7,7 @@ reads, validates and returns a typed :class:`~reinfuse.cohort.Cohort`, raising
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,9 +54,11 @@ from reinfuse.validate._rules import (
 
 __all__ = [
     "Finding",
+    "Reconciled",
     "ValidationReport",
     "load_cohort",
     "negative_duration_findings",
+    "reconcile_cohort",
     "validate",
 ]
 
@@ -66,6 +69,10 @@ class ValidationReport:
 
     cohort: Cohort
     findings: tuple[Finding, ...]
+    #: The cohort with its ``infusions`` reconciled with the raw observation sheets, as
+    #: the derive stage will reconcile it (None when there was nothing to reconcile or the
+    #: cohort has errors); for inspection only: the pipeline derives from ``cohort``.
+    reconciled: Cohort | None = None
 
     @property
     def ok(self) -> bool:
@@ -376,6 +383,73 @@ def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
     return found
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    """A cohort whose ``infusions`` were reconciled with its raw observation sheets.
+
+    Attributes
+    ----------
+    cohort
+        A copy of the cohort with the reconciled ``infusions`` table: the value used in
+        each summary column (``prefer``), and the derived values beside the recorded ones
+        (``<column>_derived``, ``<column>_derived_from``). The cohort it was made from is
+        not changed.
+    findings
+        Every disagreement between observations and recorded values (warnings), and what
+        the rules find again on the values used ("after reconciliation with the raw
+        observations: ...").
+    """
+
+    cohort: Cohort
+    findings: tuple[Finding, ...]
+
+
+def reconcile_cohort(cohort: Cohort, options: DeriveOptions | None = None, *,
+                     found_before: Sequence[Finding] = ()) -> Reconciled:
+    """Reconcile the raw observation sheets of ``cohort`` with its ``infusions`` sheet.
+
+    The first step of the derive stage (:func:`reinfuse.pipeline.derive`); ``validate``
+    runs it too, on a copy, only to list its findings. The grading and the choice between
+    recorded and derived values are :func:`reinfuse.reconcile.reconcile`'s; where the values
+    used change, the infusion rules run again and report what is new.
+
+    Parameters
+    ----------
+    cohort
+        A validated cohort (its tables are not changed).
+    options
+        The centre's definitions, including ``prefer`` (default: the documented defaults
+        with the cohort's ``prefer``).
+    found_before
+        Findings already made on the recorded values: the rules that run again report only
+        what the reconciliation introduced.
+
+    Returns
+    -------
+    Reconciled
+        The reconciled copy and the findings.
+
+    See Also
+    --------
+    reinfuse.reconcile.reconcile : the grading and reconciliation of one set of tables.
+
+    Examples
+    --------
+    >>> from reinfuse.demo import demo_cohort
+    >>> cohort = demo_cohort()
+    >>> done = reconcile_cohort(cohort)
+    >>> "crs_grade_derived" in done.cohort.infusions, "crs_grade_derived" in cohort.infusions
+    (True, False)
+    """
+    if options is None:
+        options = DeriveOptions(prefer=cohort.prefer)  # type: ignore[arg-type]
+    tables = dict(cohort.tables)
+    if not any(name not in CORE_TABLES for name in tables):
+        return Reconciled(cohort=cohort, findings=())
+    findings = _reconcile(tables, options, list(found_before))
+    return Reconciled(cohort=replace(cohort, tables=tables), findings=tuple(findings))
+
+
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
              cohort_format: CohortFormat = COHORT_V1,
              prefer: Prefer | None = None,
@@ -386,13 +460,13 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     ``age_range`` is the cohort's stated population in years (default 1-100): ages at
     infusion outside it are warnings (``age-implausible``).
 
-    When raw observation sheets are present and the cohort has no errors, the summary
-    values they determine are derived and reconciled with the ``infusions`` sheet
-    (:func:`reinfuse.reconcile.reconcile`) under ``options`` (the centre's definitions;
-    default :class:`reinfuse.options.DeriveOptions`): ``prefer`` (overriding
-    ``options.prefer``; default ``"recorded"``) says which value is used where they
-    disagree, every disagreement is a warning, and the derived values are kept beside the
-    recorded ones as ``<column>_derived`` in the typed ``infusions`` table.
+    When raw observation sheets are present and the cohort has no errors, their findings
+    are listed too: the summary values they determine are derived and compared with the
+    ``infusions`` sheet (:func:`reconcile_cohort`) under ``options`` (the centre's
+    definitions; default :class:`reinfuse.options.DeriveOptions`; ``prefer`` overrides
+    ``options.prefer``, default ``"recorded"``), and every disagreement is a warning. The
+    cohort returned keeps the recorded values: the derive stage
+    (:func:`reinfuse.pipeline.derive`) reconciles them, with the same findings.
 
     Raises
     ------
@@ -467,8 +541,12 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
                 findings += check_observations(name, frame, tables["infusions"])
 
     raw_sheets = [name for name in tables if name not in CORE_TABLES and not tables[name].empty]
+    reconciled_tables: dict[str, pd.DataFrame] | None = None
     if not blocking and not has_errors(findings):
-        findings += _reconcile(tables, options, findings)
+        # Listed here, on a copy: the tables returned keep the recorded values (the
+        # derive stage reconciles them, reinfuse.pipeline.derive).
+        reconciled_tables = dict(tables)
+        findings += _reconcile(reconciled_tables, options, findings)
     elif raw_sheets:
         findings.append(_sheet_finding(
             "infusions", None, "the raw observation sheets (" + ", ".join(raw_sheets) + ") were "
@@ -499,7 +577,9 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     cohort = Cohort(tables=tables, source=raw.source, sha256=hashes,
                     findings=tuple(findings), format_version=cohort_format.version,
                     prefer=options.prefer)
-    return ValidationReport(cohort=cohort, findings=tuple(findings))
+    reconciled = (replace(cohort, tables=reconciled_tables)
+                  if reconciled_tables is not None else None)
+    return ValidationReport(cohort=cohort, findings=tuple(findings), reconciled=reconciled)
 
 
 def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
