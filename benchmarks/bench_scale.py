@@ -156,7 +156,11 @@ print(json.dumps(result))
 
 
 def _run(command: list[str]) -> dict[str, Any]:
-    """Run ``command`` in a fresh process: wall time, its own peak RSS (MB), stdout."""
+    """Run ``command`` in a fresh process: wall and CPU time, its own peak RSS (MB), stdout.
+
+    CPU time (user + system) is reported beside wall time because a shared machine's
+    load stretches wall time but barely moves CPU time.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -168,7 +172,8 @@ def _run(command: list[str]) -> dict[str, Any]:
         text, errors = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{errors[-2000:]}")
-    return {"wall_s": wall, "peak_mb": usage.ru_maxrss / 1024, "stdout": text}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024, "stdout": text}
 
 
 def ensure_cohort(data: Path, patients: int) -> Path:
