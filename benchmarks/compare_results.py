@@ -33,9 +33,9 @@ def differences(a: Any, b: Any, path: tuple[str, ...] = ()) -> list[str]:
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             out += differences(x, y, (*path, str(i)))
         return out
-    if isinstance(a, float) and isinstance(b, float | int):
-        if math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300):
-            return []
+    if (isinstance(a, float) and isinstance(b, float | int)
+            and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)):
+        return []
     if a != b:
         return [f"{'/'.join(path)}: {a!r} -> {b!r}"[:300]]
     return []

@@ -103,11 +103,15 @@ def _plan_options(plan_path: str | None, prefer: Prefer | None) -> tuple[Plan, D
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reinfuse.io.read import read_raw
+    from reinfuse.progress import show_progress, stage, wanted
     from reinfuse.validate import validate
 
     _, options = _plan_options(args.plan, args.prefer)
-    report = validate(read_raw(args.path), allow_identifiers=args.allow_identifiers,
-                      options=options)
+    with show_progress(wanted(args.quiet)):
+        stage("Reading")
+        raw = read_raw(args.path)
+        stage("Validating")
+        report = validate(raw, allow_identifiers=args.allow_identifiers, options=options)
     if args.format == "json":
         json.dump([f.to_dict() for f in report.findings], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -154,7 +158,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: bool,
                 allow_identifiers: bool, label: str,
                 formats: Sequence[str] = ("html",), style: str | None = None,
-                prefer: Prefer | None = None, source_population: int | None = None) -> int:
+                prefer: Prefer | None = None, source_population: int | None = None,
+                quiet: bool = False) -> int:
     from dataclasses import replace
 
     from reinfuse.io.read import read_raw
@@ -167,7 +172,16 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
         plan = replace(plan, source_population=source_population)
     if style:
         plan = replace(plan, style=get_style(style).name)
-    report = validate(read_raw(source), allow_identifiers=allow_identifiers, options=options)
+    from reinfuse.progress import show_progress, stage, wanted
+
+    with show_progress(wanted(quiet)):
+        stage("Reading")
+        raw = read_raw(source)
+        stage("Validating")
+        report = validate(raw, allow_identifiers=allow_identifiers, options=options)
+        if report.ok:
+            output = build_report(report.cohort, plan, out, overwrite=overwrite,
+                                  formats=parse_formats(formats), options=options)
     if not report.ok:
         print_findings(report.findings, label)
         _console(stderr=True).print(
@@ -175,8 +189,6 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
         return EXIT_INVALID
     if report.findings:
         print(f"{label}: {len(report.warnings)} warning(s); they are listed in the report.")
-    output = build_report(report.cohort, plan, out, overwrite=overwrite,
-                          formats=parse_formats(formats), options=options)
     for name, path in (("Report", output.html), ("Word", output.docx), ("PDF", output.pdf)):
         if path is not None:
             print(f"{name}: {path.resolve()}")
@@ -186,7 +198,8 @@ def _run_report(source: Path | str, plan_path: str | None, out: str, overwrite: 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     return _run_report(args.path, args.plan, args.out, args.overwrite, args.allow_identifiers,
-                       args.path, formats=args.format, style=args.style, prefer=args.prefer)
+                       args.path, formats=args.format, style=args.style, prefer=args.prefer,
+                       quiet=args.quiet)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -194,7 +207,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     # The demo's output folder is the demo's own: it is regenerated on every run.
     return _run_report(demo_path(), None, args.out, True, False, "demo cohort",
-                       formats=("html", "docx", "pdf"), source_population=DEMO_SOURCE_POPULATION)
+                       formats=("html", "docx", "pdf"), source_population=DEMO_SOURCE_POPULATION,
+                       quiet=args.quiet)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -503,6 +517,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="text: a Markdown table (default); json: every number")
         d.epilog, d.formatter_class = EXIT_CODES_HELP, _Formatter
     p.set_defaults(func=_cmd_design)
+    for name in ("validate", "report", "demo"):  # the commands that can take a while
+        sub.choices[name].add_argument(
+            "--quiet", action="store_true",
+            help="no progress display (it is shown only when stderr is a terminal)")
     for command in sub.choices.values():  # every command's --help lists the exit codes
         command.epilog, command.formatter_class = EXIT_CODES_HELP, _Formatter
     return parser

@@ -35,6 +35,7 @@ from reinfuse.findings import Finding
 from reinfuse.io._atomic import atomic_path, check_output
 from reinfuse.options import DeriveOptions
 from reinfuse.plan import Plan
+from reinfuse.progress import advance, stage
 from reinfuse.report._text import methods_paragraphs
 from reinfuse.style import fixed
 
@@ -216,7 +217,9 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
                             "sheet (reinfuse validate checks it).")
     if options is None:
         options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
+    stage("Deriving")
     frame = derive(cohort, options)
+    stage("Analysing")
     results = analyze(frame, plan, options=options)
     population = population_frame(frame, plan)
     fill = {f"label{k}": v for k, v in plan.infusion_labels.items()}
@@ -229,6 +232,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         (tmp / "tables").mkdir()
         figures: list[FigureResult] = []
         figure_files: dict[str, dict[str, str]] = {}
+        stage("Drawing figures", total=len(plan.figures))
         for spec in plan.figures:
             result = make_figure(population, spec, plan.infusion_labels)
             figure_files[spec.id] = {}
@@ -236,6 +240,8 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
                 paths = save_figure(result, tmp / "figures")
                 figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
             figures.append(result)
+            advance()
+        stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
 
