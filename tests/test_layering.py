@@ -9,7 +9,7 @@ its syntax tree. Two rules:
 
    ===  ==========================================================================
    0    foundation: ``errors``, ``findings``, ``options``, ``style``,
-        ``vocabulary``, ``_match``, ``_plain`` (leaves: no clinical logic)
+        ``vocabulary``, ``_match``, ``_plain``, ``progress`` (leaves: no clinical logic)
    1    ``schema`` (the cohort format)
    2    ``criteria``, ``stats`` (clinical rules, statistics; pure functions)
    3    ``io``, ``cohort``, ``redcap`` (reading and writing sheets and REDCap exports,
@@ -51,7 +51,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = "reinfuse"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "findings", "options", "style", "vocabulary", "_match", "_plain"}),
+    frozenset({"errors", "findings", "options", "style", "vocabulary", "_match", "_plain",
+               "progress"}),
     frozenset({"schema"}),
     frozenset({"criteria", "stats"}),
     frozenset({"io", "cohort", "redcap"}),

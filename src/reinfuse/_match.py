@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from reinfuse.vocabulary import yes_no
@@ -37,6 +38,18 @@ def matches(values: pd.Series, wanted: Sequence[Any]) -> pd.Series:
         numbers = pd.to_numeric(pd.Series(list(wanted), dtype=object), errors="coerce")
         return values.isin(numbers.dropna().tolist()).fillna(False).astype(bool)
     keys = {str(v).strip().lower() for v in wanted}
+    if len(values) > 1_000:  # match the distinct values once, then map back (registries)
+        codes, uniques = pd.factorize(values)
+        hit = _text_matches(pd.Series(uniques, dtype=object), keys).to_numpy(dtype=bool)
+        found = np.zeros(len(values), dtype=bool)
+        known = codes >= 0
+        found[known] = hit[codes[known]]
+        return pd.Series(found, index=values.index)
+    return _text_matches(values, keys)
+
+
+def _text_matches(values: pd.Series, keys: set[str]) -> pd.Series:
+    """Case-blind text matching of :func:`matches` (``;``-lists match any element)."""
     text = values.astype("string").str.lower()
     if text.str.contains(";", regex=False).fillna(False).any():
         parts = text.str.split(";")

@@ -24,6 +24,25 @@ def to_plain(value: Any) -> Any:
     >>> to_plain({1: np.int64(3), "x": (np.float64(0.5), float("nan"), pd.NA)})
     {'1': 3, 'x': [0.5, None, None]}
     """
+    # Fast paths first (exact built-in types, numeric arrays): figure data at registry
+    # scale holds hundreds of thousands of values; the general checks below are slower.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.ndarray | pd.Series) and value.dtype.kind in "biuf":
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            finite = np.isfinite(array)
+            if not finite.all():
+                return [x if ok else None
+                        for x, ok in zip(array.tolist(), finite.tolist(), strict=True)]
+        return array.tolist()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from types import ModuleType
 from typing import Any
@@ -295,17 +295,34 @@ def _check_variable(frame: pd.DataFrame, variable: str, where: str) -> None:
                         " (see docs/derived-variables.md).")
 
 
-def select(frame: pd.DataFrame, *subsets: Subset, where: str = "") -> pd.DataFrame:
-    """Rows matching every subset (infusion number and ``where`` filters)."""
-    mask = pd.Series(True, index=frame.index)
+def select(frame: pd.DataFrame, *subsets: Subset, where: str = "",
+           columns: Sequence[str] | None = None,
+           masks: dict[tuple[Any, ...], np.ndarray] | None = None) -> pd.DataFrame:
+    """Rows matching every subset (infusion number and ``where`` filters).
+
+    ``columns`` keeps only those columns (in that order, duplicates once): at registry
+    scale a table row needs two or three of the frame's hundred columns, and copying the
+    rest for every row was most of a table's time. ``masks`` (a dict the caller keeps for
+    one frame) remembers each filter's rows, so a table's rows share their columns' work.
+    """
+    mask = np.ones(len(frame), dtype=bool)
     for subset in subsets:
         if subset.infusion is not None:
-            mask &= frame["infusion"] == subset.infusion
+            mask &= (frame["infusion"] == subset.infusion).to_numpy(dtype=bool)
         for column, values in subset.where.items():
             _check_variable(frame, column, where)
-            # Same matching as table levels: "yes"/true, "1"/1 and ';'-lists all work.
-            mask &= _level_mask(frame[column], Level(label=column, values=values))
-    return frame[mask]
+            key = (column, *values)
+            if masks is None or key not in masks:
+                # Same matching as table levels: "yes"/true, "1"/1 and ';'-lists all work.
+                found = _level_mask(frame[column], Level(label=column, values=values))
+                if masks is None:
+                    mask &= found.to_numpy(dtype=bool)
+                    continue
+                masks[key] = found.to_numpy(dtype=bool)
+            mask &= masks[key]
+    if columns is None:
+        return frame[mask]
+    return frame.loc[mask, list(dict.fromkeys(columns))]
 
 
 def _level_mask(values: pd.Series, level: Level) -> pd.Series:
@@ -519,9 +536,16 @@ def _row_cells(spec: TableSpec, row: RowSpec, subsets: list[pd.DataFrame],
         return lines
     lines.append(TableRow(label=row.label, indent=row.indent, cells=(None,) * len(subsets),
                           header=True))
+    # A large text column is matched level after level: as a categorical, each match looks
+    # at its few distinct values only (the same matches, see reinfuse._match).
+    by_range = any(lv.minimum is not None or lv.maximum is not None for lv in row.levels)
+    prepared = {id(sub): sub[row.variable].astype("category")
+                for sub in subsets if len(sub) > 1_000 and not by_range
+                and (sub[row.variable].dtype == object
+                     or isinstance(sub[row.variable].dtype, pd.StringDtype))}
     for level in row.levels:
         def level_cell(sub: pd.DataFrame, col: str, level: Level = level) -> Cell:
-            values = sub[row.variable]
+            values = prepared.get(id(sub), sub[row.variable])
             missing = int(values.isna().sum())
             k = int(_level_mask(values, level).sum())
             n = len(sub) - (missing if row.denominator == "non_missing" else 0)
@@ -565,7 +589,9 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
     ``"denominator"`` (docs/analysis-plan.md).
     """
     where = f"table '{spec.id}'"
-    subsets = [select(frame, column.subset, where=where) for column in spec.columns]
+    masks: dict[tuple[Any, ...], np.ndarray] = {}  # each filter's rows, computed once
+    subsets = [select(frame, column.subset, where=where, columns=["patient_id"], masks=masks)
+               for column in spec.columns]  # for the column sizes
     labels = [fill_labels(column.label, {**fill, "n": str(len(sub))})
               for column, sub in zip(spec.columns, subsets, strict=True)]
     rows: list[TableRow] = []
@@ -577,8 +603,11 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
             replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
         if row.variable is not None:
             _check_variable(frame, row.variable, f"{where}, row '{row.label}'")
+        needed = ["patient_id", "infusion", *(n for n in (row.variable, row.event) if n),
+                  *(c for c in row.subset.where if c in frame.columns)]
         row_subsets = [select(frame, _combine(column.subset, row.subset),
-                              Subset(where=row.subset.where), where=where)
+                              Subset(where=row.subset.where), where=where,
+                              columns=[c for c in needed if c in frame.columns], masks=masks)
                        for column in spec.columns]
         lines = _row_cells(spec, row, row_subsets, labels, missing)
         rows += lines
@@ -620,7 +649,8 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec,
     where = f"comparison '{spec.id}'"
     _check_variable(frame, spec.variable, where)
     binary = spec.test in ("fisher", "mcnemar")
-    sides = [select(frame, g.subset, where=where) for g in spec.groups]
+    sides = [select(frame, g.subset, where=where, columns=["patient_id", spec.variable])
+             for g in spec.groups]
     convert = _binary if binary else (lambda v: pd.to_numeric(v, errors="coerce"))
     series = [convert(s.set_index("patient_id")[spec.variable]) for s in sides]
     unknown = [int(v.isna().sum()) for v in series]

@@ -104,9 +104,12 @@ def _plan_options(plan_path: str | None, prefer: Prefer | None) -> tuple[Plan, D
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reinfuse.pipeline import Study
+    from reinfuse.progress import show_progress, stage, wanted
 
     plan, options = _plan_options(args.plan, args.prefer)
-    report = Study(args.path, plan, options, args.allow_identifiers).validate()
+    with show_progress(wanted(args.quiet)):
+        stage("Reading and validating")
+        report = Study(args.path, plan, options, args.allow_identifiers).validate()
     if args.format == "json":
         json.dump([f.to_dict() for f in report.findings], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -198,7 +201,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _run_report(source: Path | str | RawCohort, plan_path: str | None, out: str, overwrite: bool,
                 allow_identifiers: bool, label: str,
                 formats: Sequence[str] = ("html",), style: str | None = None,
-                prefer: Prefer | None = None, source_population: int | None = None) -> int:
+                prefer: Prefer | None = None, source_population: int | None = None,
+                quiet: bool = False) -> int:
     from dataclasses import replace
 
     from reinfuse.pipeline import Study
@@ -210,8 +214,15 @@ def _run_report(source: Path | str | RawCohort, plan_path: str | None, out: str,
         plan = replace(plan, source_population=source_population)
     if style:
         plan = replace(plan, style=get_style(style).name)
+    from reinfuse.progress import show_progress, stage, wanted
+
     study = Study(source, plan, options, allow_identifiers)
-    report = study.validate()
+    with show_progress(wanted(quiet)):
+        stage("Reading and validating")
+        report = study.validate()
+        if report.ok:
+            output = study.report(out, checked=report, overwrite=overwrite,
+                                  formats=parse_formats(formats))
     if not report.ok:
         print_findings(report.findings, label)
         _console(stderr=True).print(
@@ -219,8 +230,6 @@ def _run_report(source: Path | str | RawCohort, plan_path: str | None, out: str,
         return EXIT_INVALID
     if report.findings:
         print(f"{label}: {len(report.warnings)} warning(s); they are listed in the report.")
-    output = study.report(out, checked=report, overwrite=overwrite,
-                          formats=parse_formats(formats))
     for name, path in (("Report", output.html), ("Word", output.docx), ("PDF", output.pdf)):
         if path is not None:
             print(f"{name}: {path.resolve()}")
@@ -240,7 +249,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise UsageError("give a cohort PATH (or --registry URL --lock NAME).")
     return _run_report(source, args.plan, args.out, args.overwrite, args.allow_identifiers,
                        args.path or f"registry lock {args.lock}", formats=args.format,
-                       style=args.style, prefer=args.prefer)
+                       style=args.style, prefer=args.prefer, quiet=args.quiet)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -248,7 +257,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     # The demo's output folder is the demo's own: it is regenerated on every run.
     return _run_report(demo_path(), None, args.out, True, False, "demo cohort",
-                       formats=("html", "docx", "pdf"), source_population=DEMO_SOURCE_POPULATION)
+                       formats=("html", "docx", "pdf"), source_population=DEMO_SOURCE_POPULATION,
+                       quiet=args.quiet)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -823,6 +833,10 @@ def build_parser() -> argparse.ArgumentParser:
     for r in rsub.choices.values():
         r.epilog, r.formatter_class = EXIT_CODES_HELP, _Formatter
     p.set_defaults(func=_cmd_redcap)
+    for name in ("validate", "report", "demo"):  # the commands that can take a while
+        sub.choices[name].add_argument(
+            "--quiet", action="store_true",
+            help="no progress display (it is shown only when stderr is a terminal)")
     for command in sub.choices.values():  # every command's --help lists the exit codes
         command.epilog, command.formatter_class = EXIT_CODES_HELP, _Formatter
     return parser

@@ -149,10 +149,13 @@ def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
     changed = intensified | higher | lower
     frame["any_modification"] = changed.where(later, not_later)
     frame["no_modification"] = (~changed).where(later, not_later)
-    names = pd.DataFrame({name: flag.fillna(False).map({True: name, False: ""})
-                          for name, flag in mods.items()})
-    text = names.agg("; ".join, axis=1).str.replace(r"(; )+", "; ", regex=True)
-    text = text.str.strip("; ").mask(lambda t: t == "", "none")
+    # The names of the modifications made, "; "-joined ("none" when none was): one code
+    # per row over the 2**3 combinations, not a join per row (a registry has millions).
+    flags = np.column_stack([flag.fillna(False).to_numpy(dtype=bool) for flag in mods.values()])
+    code = flags.astype(np.int64) @ (1 << np.arange(len(mods)))
+    spelled = np.array(["; ".join(n for k, n in enumerate(mods) if c >> k & 1) or "none"
+                        for c in range(1 << len(mods))], dtype=object)
+    text = pd.Series(spelled[code], index=frame.index, dtype=object)
     # "none" only when every modification is known to be absent.
     text = text.where(~(changed.isna() & text.eq("none")), pd.NA)
     frame["modifications"] = text.where(later).astype("string")

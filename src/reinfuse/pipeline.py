@@ -292,7 +292,12 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
                             "sheet (reinfuse validate checks it).")
     if options is None:
         options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
-    results = analyze(derive(cohort, options), plan)
+    from reinfuse.progress import stage
+
+    stage("Deriving")
+    analysis = derive(cohort, options)
+    stage("Analysing")
+    results = analyze(analysis, plan)
     return render(results, out, style=style, formats=formats, overwrite=overwrite, now=now)
 
 

@@ -204,8 +204,12 @@ def make_figure(frame: pd.DataFrame, spec: FigureSpec, labels: Mapping[int, str]
                 figure, data = FIGURE_KINDS[spec.kind](frame, labels, **params)
     except PlanError as exc:
         raise PlanError(f"{where}: {exc}") from exc
+    caption = fill_placeholders(spec.caption, labels)
+    sample = data.get("sample")
+    if isinstance(sample, dict) and sample.get("caption_note"):  # a figure drawn from a sample
+        caption = f"{caption} {sample['caption_note']}".strip()
     return FigureResult(id=spec.id, title=fill_placeholders(spec.title, labels),
-                        caption=fill_placeholders(spec.caption, labels), figure=figure,
+                        caption=caption, figure=figure,
                         data={"kind": spec.kind, "params": plain(params), **plain(data)},
                         empty=empty_reason(figure))
 

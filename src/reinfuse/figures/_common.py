@@ -168,6 +168,48 @@ def paired(frame: pd.DataFrame, columns: Sequence[str], first: int = 1,
 plain = to_plain
 
 
+#: Default of the paired figures' ``max_pairs``: above it they draw a random sample.
+MAX_PAIRS = 300
+#: Seed of that sample, so that the same cohort gives the same figure.
+SAMPLE_SEED = 2026
+
+
+def sample_pairs(n: int, max_pairs: int, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """Sorted positions of the pairs to draw: all ``n`` up to ``max_pairs``, else a
+    random sample of ``max_pairs`` without replacement (``numpy.random.default_rng(seed)``).
+
+    Drawing every line of 15,000 pairs gives a solid block (and an SVG of megabytes); a
+    random sample keeps the shape of the cloud readable while the medians and quartiles
+    drawn beside it are those of all pairs.
+
+    Examples
+    --------
+    >>> sample_pairs(3, 5).tolist()
+    [0, 1, 2]
+    >>> positions = sample_pairs(1000, 10)
+    >>> len(positions), bool((np.diff(positions) > 0).all())
+    (10, True)
+    """
+    if n <= max_pairs:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_pairs, replace=False))
+
+
+def sample_note(shown: int, n: int, seed: int = SAMPLE_SEED) -> str:
+    """The caption sentence of a paired figure drawn from a sample (``""`` when all shown).
+
+    Examples
+    --------
+    >>> sample_note(300, 15000)[:62]
+    'Lines and markers: a random sample of 300 of the 15,000 pairs '
+    """
+    if shown >= n:
+        return ""
+    return (f"Lines and markers: a random sample of {thousands(shown)} of the "
+            f"{thousands(n)} pairs (seed {seed}); medians and interquartile ranges (bars) "
+            f"are of all {thousands(n)} pairs.")
+
+
 def summary(values: pd.Series) -> dict[str, float | int | None]:
     """``n``, median, minimum and maximum of the non-missing values."""
     clean = pd.to_numeric(values, errors="coerce").dropna()

@@ -19,17 +19,23 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from reinfuse.figures._common import (
+    MAX_PAIRS,
+    SAMPLE_SEED,
     SINGLE_COLUMN,
     SMALL_FONT_SIZE,
+    check_count,
     empty_figure,
     label,
     new_figure,
     paired,
     require_columns,
+    sample_note,
+    sample_pairs,
     spread,
     summary,
     thousands,
 )
+from reinfuse.stats import median_iqr
 
 #: Marker shape per lymphodepletion class before the reinfusion (``ld_class``).
 LD_MARKERS: dict[str, tuple[str, str]] = {
@@ -76,8 +82,8 @@ def zero_band(values: pd.Series) -> tuple[int, int, float]:
     return low, high, round(low - 0.8, 6)
 
 
-def paired_expansion(frame: pd.DataFrame, labels: Mapping[int, str]
-                     ) -> tuple[Figure, dict[str, Any]]:
+def paired_expansion(frame: pd.DataFrame, labels: Mapping[int, str], *,
+                     max_pairs: int = MAX_PAIRS) -> tuple[Figure, dict[str, Any]]:
     """Paired peak CAR T cells per uL after infusion 1 and 2, log axis with a zero band.
 
     Parameters
@@ -86,6 +92,10 @@ def paired_expansion(frame: pd.DataFrame, labels: Mapping[int, str]
         The analysis frame (one row per infusion).
     labels
         Infusion display names.
+    max_pairs
+        Most pairs drawn (default 300). Above it, lines and markers are a seeded random
+        sample of ``max_pairs`` pairs, the medians and interquartile ranges (bars) and the
+        counts of zeros are of all pairs, and the caption says so (``data["sample"]``).
 
     Returns
     -------
@@ -103,6 +113,7 @@ def paired_expansion(frame: pd.DataFrame, labels: Mapping[int, str]
     horizontal position carries no data). Marker fill and
     shape describe the reinfusion, and are repeated at both ends of a patient's line.
     """
+    check_count("max_pairs", max_pairs)
     require_columns(frame, ["patient_id", "infusion", *_COLUMNS])
     first, second = label(labels, 1), label(labels, 2)
     wide, n_without = paired(frame, _COLUMNS)
@@ -136,10 +147,14 @@ def paired_expansion(frame: pd.DataFrame, labels: Mapping[int, str]
     if n == 0:
         reason = f"No patient has a peak CAR T-cell count after both {first} and {second}."
         return empty_figure(reason), data
-    return _draw(pairs, first, second), data
+    shown = sample_pairs(n, max_pairs)
+    if len(shown) < n:
+        data["sample"] = {"shown": len(shown), "seed": SAMPLE_SEED,
+                          "caption_note": sample_note(len(shown), n)}
+    return _draw(pairs, first, second, shown), data
 
 
-def _draw(pairs: pd.DataFrame, first: str, second: str) -> Figure:
+def _draw(pairs: pd.DataFrame, first: str, second: str, shown: np.ndarray) -> Figure:
     # The scale also covers a median between 0 and the smallest peak (half the values
     # zero), so its bar is drawn on the axis rather than in the break.
     medians_so_far = pd.Series([pairs["peak_1"].median(), pairs["peak_2"].median()])
@@ -152,14 +167,22 @@ def _draw(pairs: pd.DataFrame, first: str, second: str) -> Figure:
 
     figure = new_figure(SINGLE_COLUMN, 2.9)
     ax = figure.add_subplot()
+    everyone = pairs
+    sampled = len(shown) < len(pairs)
+    pairs = pairs.iloc[shown].reset_index(drop=True)
     y1, y2 = to_y(pairs["peak_1"]), to_y(pairs["peak_2"])
     x1, x2 = 0 + spread(y1, bin_width=0.12), 1 + spread(y2, bin_width=0.12)
     ax.add_collection(LineCollection(list(np.stack([np.column_stack([x1, y1]),
                                                     np.column_stack([x2, y2])], axis=1)),
                                      colors="0.55", linewidths=0.6, zorder=1))
-    medians = [pairs["peak_1"].median(), pairs["peak_2"].median()]
+    medians = [everyone["peak_1"].median(), everyone["peak_2"].median()]
     ax.hlines(to_y(pd.Series(medians)), [-0.3, 0.7], [0.3, 1.3], colors="black",
               linewidths=1.8, zorder=0.5)
+    if sampled:  # the quartiles of all pairs, as bars beside the columns
+        q = [median_iqr(everyone[c].to_numpy(float)) for c in ("peak_1", "peak_2")]
+        ax.vlines([-0.36, 1.36], to_y(pd.Series([q[0].q1, q[1].q1])),
+                  to_y(pd.Series([q[0].q3, q[1].q3])), colors="black", linewidths=1.8,
+                  zorder=0.5)
 
     response = pairs["objective_response_2"].map({True: "yes", False: "no"}).fillna("missing")
     ld = pairs["ld_class_2"].fillna("__missing__")
@@ -188,19 +211,23 @@ def _draw(pairs: pd.DataFrame, first: str, second: str) -> Figure:
         if response.eq(key).any():
             handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4.5,
                                   markerfacecolor=fill, markeredgecolor="black", label=text))
-    handles.append(Line2D([], [], color="black", linewidth=1.8, label="Median"))
+    handles.append(Line2D([], [], color="black", linewidth=1.8,
+                          label=f"Median, IQR\n(all {thousands(len(everyone))} pairs)"
+                          if sampled else "Median"))
 
     for k, (x, column) in enumerate(((x1, "peak_1"), (x2, "peak_2"))):
         zero = pairs[column].eq(0).to_numpy(bool)
-        if zero.any():
-            ax.text(max(float(x[zero].max()), k + 0.3) + 0.08, zero_y, f"n = {zero.sum()}",
+        n_zero = int(everyone[column].eq(0).sum())  # all pairs, drawn or not
+        if n_zero:
+            right = float(x[zero].max()) if zero.any() else k
+            ax.text(max(right, k + 0.3) + 0.08, zero_y, f"n = {n_zero}",
                     ha="left", va="center", fontsize=SMALL_FONT_SIZE)
-    if not (pairs[["peak_1", "peak_2"]] > 0).any().any():
+    if not (everyone[["peak_1", "peak_2"]] > 0).any().any():
         ax.text(0.5, 0.5, "No detectable expansion after either infusion",
                 ha="center", va="center", transform=ax.transAxes, fontsize=SMALL_FONT_SIZE)
 
     _log_axis(ax, low, high, zero_y)
-    n = len(pairs)
+    n = len(everyone)
     ax.set_xticks([0, 1], [f"{first}\nn = {n}", f"{second}\nn = {n}"])
     ax.set_xlim(-0.5, 1.7)
     ax.set_ylabel("Peak CAR T cells per µL blood")

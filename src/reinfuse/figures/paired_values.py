@@ -17,18 +17,24 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from reinfuse.figures._common import (
+    MAX_PAIRS,
+    SAMPLE_SEED,
     SINGLE_COLUMN,
     SMALL_FONT_SIZE,
     check_choice,
+    check_count,
     empty_figure,
     label,
     new_figure,
     paired,
     require_columns,
+    sample_note,
+    sample_pairs,
     spread,
     summary,
     thousands,
 )
+from reinfuse.stats import median_iqr
 
 PairedVariable = Literal["abc_cd19_pre", "abc_cd22_pre"]
 #: Axis label and unit per variable.
@@ -44,7 +50,8 @@ _TARGET_MISSING = "P"
 
 
 def paired_values(frame: pd.DataFrame, labels: Mapping[int, str], *,
-                  variable: PairedVariable) -> tuple[Figure, dict[str, Any]]:
+                  variable: PairedVariable, max_pairs: int = MAX_PAIRS
+                  ) -> tuple[Figure, dict[str, Any]]:
     """Paired ``variable`` before infusion 1 and before infusion 2, medians marked.
 
     Parameters
@@ -55,6 +62,10 @@ def paired_values(frame: pd.DataFrame, labels: Mapping[int, str], *,
         Infusion display names.
     variable
         ``abc_cd19_pre`` or ``abc_cd22_pre``.
+    max_pairs
+        Most pairs drawn (default 300). Above it, lines and markers are a seeded random
+        sample of ``max_pairs`` pairs, the medians and interquartile ranges (bars) are of
+        all pairs, and the caption says so (``data["sample"]``).
 
     Returns
     -------
@@ -73,6 +84,7 @@ def paired_values(frame: pd.DataFrame, labels: Mapping[int, str], *,
     Figure 2C indicates.
     """
     check_choice("variable", variable, list(VARIABLES))
+    check_count("max_pairs", max_pairs)
     require_columns(frame, ["patient_id", "infusion", "target", *_ANTIGENS])
     first, second = label(labels, 1), label(labels, 2)
     wide, n_without = paired(frame, ["target", *_ANTIGENS])
@@ -101,15 +113,24 @@ def paired_values(frame: pd.DataFrame, labels: Mapping[int, str], *,
     if pairs.empty:
         reason = f"No patient has {name} recorded before both {first} and {second}."
         return empty_figure(reason), data
-    return _draw(pairs, first, second, f"{name}\n({unit})"), data
+    shown = sample_pairs(len(pairs), max_pairs)
+    if len(shown) < len(pairs):
+        data["sample"] = {"shown": len(shown), "seed": SAMPLE_SEED,
+                          "caption_note": sample_note(len(shown), len(pairs))}
+    return _draw(pairs, first, second, f"{name}\n({unit})", shown), data
 
 
-def _draw(pairs: pd.DataFrame, first: str, second: str, axis_label: str) -> Figure:
+def _draw(pairs: pd.DataFrame, first: str, second: str, axis_label: str,
+          shown: np.ndarray) -> Figure:
     figure = new_figure(SINGLE_COLUMN, 2.7)
     ax = figure.add_subplot()
-    y1, y2 = pairs["before_1"].to_numpy(float), pairs["before_2"].to_numpy(float)
+    all1, all2 = pairs["before_1"].to_numpy(float), pairs["before_2"].to_numpy(float)
     n = len(pairs)
-    close = max(float(np.max(y1)), float(np.max(y2)), 1.0) * 0.025
+    top = max(float(np.max(all1)), float(np.max(all2)), 1.0)
+    sampled = len(shown) < n
+    pairs = pairs.iloc[shown].reset_index(drop=True)
+    y1, y2 = pairs["before_1"].to_numpy(float), pairs["before_2"].to_numpy(float)
+    close = top * 0.025
     x1, x2 = spread(y1, bin_width=close, step=0.05), 1 + spread(y2, bin_width=close, step=0.05)
     # One collection for all pairs: one Line2D per patient is slow at registry scale.
     segments = np.stack([np.column_stack([x1, y1]), np.column_stack([x2, y2])], axis=1)
@@ -136,18 +157,25 @@ def _draw(pairs: pd.DataFrame, first: str, second: str, axis_label: str) -> Figu
         handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4.5,
                               markerfacecolor="black", markeredgecolor="black",
                               label="CD19 and CD22\nboth quantified"))
-    medians = [float(np.median(y1)), float(np.median(y2))]
+    medians = [float(np.median(all1)), float(np.median(all2))]
     ax.hlines(medians, [-0.22, 0.78], [0.22, 1.22], colors="black", linewidths=1.8,
               zorder=2)
     ax.text(-0.26, medians[0], thousands(round(medians[0])), ha="right", va="center",
             fontsize=SMALL_FONT_SIZE)
     ax.text(1.26, medians[1], thousands(round(medians[1])), ha="left", va="center",
             fontsize=SMALL_FONT_SIZE)
-    handles.append(Line2D([], [], color="black", linewidth=1.8, label="Median"))
+    if sampled:  # the quartiles of all pairs, as bars beside the columns
+        q = [median_iqr(all1), median_iqr(all2)]
+        ax.vlines([-0.24, 1.24], [q[0].q1, q[1].q1], [q[0].q3, q[1].q3], colors="black",
+                  linewidths=1.8, zorder=2)
+        handles.append(Line2D([], [], color="black", linewidth=1.8,
+                              label=f"Median, IQR\n(all {thousands(n)} pairs)"))
+    else:
+        handles.append(Line2D([], [], color="black", linewidth=1.8, label="Median"))
 
     ax.set_xticks([0, 1], [f"Pre-{first}\nn = {n}", f"Pre-{second}\nn = {n}"])
     ax.set_xlim(-0.7, 1.7)
-    ax.set_ylim(0, max(float(np.max(y1)), float(np.max(y2)), 1.0) * 1.08)
+    ax.set_ylim(0, top * 1.08)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: thousands(v)))
     ax.set_ylabel(axis_label)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.02),

@@ -32,8 +32,11 @@ _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 #: Longest cell, in characters: Excel's own limit. Longer cells are emptied and reported.
 MAX_CELL_CHARS = 32_767
-#: Most data rows in one sheet or CSV file (Excel's sheet holds 1,048,576 rows).
+#: Most data rows in one sheet (Excel's sheet holds 1,048,576 rows).
 MAX_ROWS = 1_048_576
+#: Most data rows in one CSV file: a registry's infusions outgrow an Excel sheet (a
+#: million patients have about 1.2 million infusions); MAX_CSV_BYTES bounds the file too.
+MAX_CSV_ROWS = 20_000_000
 #: Most columns in one sheet or CSV file (the format has about 50).
 MAX_COLUMNS = 1_000
 #: Largest uncompressed part (a sheet's XML, the shared strings) of a workbook, in bytes.
@@ -196,11 +199,12 @@ def reheader(sheet: RawSheet, row: int) -> RawSheet:
     return moved_sheet
 
 
-def _check_shape(rows: int, columns: int, where: str) -> None:
-    """Refuse a sheet beyond :data:`MAX_ROWS` or :data:`MAX_COLUMNS`."""
-    if rows > MAX_ROWS:
+def _check_shape(rows: int, columns: int, where: str, max_rows: int | None = None) -> None:
+    """Refuse a sheet beyond :data:`MAX_ROWS` (``max_rows``) or :data:`MAX_COLUMNS`."""
+    limit = MAX_ROWS if max_rows is None else max_rows
+    if rows > limit:
         raise CohortReadError(
-            f"{where}: {rows:,} rows, more than the limit of {MAX_ROWS:,} rows per sheet. "
+            f"{where}: {rows:,} rows, more than the limit of {limit:,} rows per sheet. "
             + _LIMIT_HINT)
     if columns > MAX_COLUMNS:
         raise CohortReadError(
@@ -230,9 +234,9 @@ def _long_cells(data: pd.DataFrame, headers: tuple[str, ...]
     return data, tuple(found)
 
 
-def _frame_from(data: pd.DataFrame, name: str, file: str, may_hold_long: bool = True
-                ) -> RawSheet:
-    _check_shape(len(data), len(data.columns), f"{file}: sheet '{name}'")
+def _frame_from(data: pd.DataFrame, name: str, file: str, may_hold_long: bool = True,
+                max_rows: int | None = None) -> RawSheet:
+    _check_shape(len(data), len(data.columns), f"{file}: sheet '{name}'", max_rows)
     headers = tuple(str(c).strip() for c in data.columns)
     if any(len(h) > MAX_CELL_CHARS for h in headers):
         raise CohortReadError(
@@ -476,7 +480,8 @@ def _read_csv_folder(path: Path) -> tuple[dict[str, RawSheet], list[str]]:
                                   "'CSV UTF-8' from Excel.") from exc
         # Stray spaces are left for validation, which strips only the cells that need it.
         sheets[file.stem.strip().lower()] = _frame_from(
-            data, file.stem, file.name, may_hold_long=_may_hold_long_cell(file, len(data)))
+            data, file.stem, file.name, may_hold_long=_may_hold_long_cell(file, len(data)),
+            max_rows=MAX_CSV_ROWS)
     return sheets, ignored
 
 

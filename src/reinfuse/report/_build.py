@@ -33,6 +33,7 @@ from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io import atomic_path, check_output
 from reinfuse.plan import Plan
+from reinfuse.progress import advance, stage
 from reinfuse.report._format import format_results
 from reinfuse.report._text import methods_paragraphs
 from reinfuse.style import fixed, get_style
@@ -266,6 +267,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         (tmp / "tables").mkdir()
         figures: list[FigureResult] = []
         figure_files: dict[str, dict[str, str]] = {}
+        stage("Drawing figures", total=len(plan.figures))
         for spec in plan.figures:
             # Estimates (Kaplan-Meier fits) come from the analysis and are drawn as they are.
             result = make_figure(population, spec, plan.infusion_labels,
@@ -275,6 +277,8 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                 paths = save_figure(result, tmp / "figures")
                 figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
             figures.append(result)
+            advance()
+        stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
             table.to_frame().to_csv(tmp / "tables" / f"{table.id}.tidy.csv", index=False)

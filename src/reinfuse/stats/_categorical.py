@@ -11,7 +11,6 @@ from scipy import stats
 from scipy.special import gammaln
 from scipy.stats.contingency import expected_freq
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
-from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from reinfuse.errors import StatisticsError
 from reinfuse.stats._fisher_rxc import EnumerationTooLargeError, fisher_rxc_pvalue
@@ -394,6 +393,8 @@ def mcnemar(x: Any, y: Any = None, *, exact: bool = True, correction: bool = Tru
     # R's mcnemar.test corrects only when the table is not symmetric (b != c); statsmodels
     # always subtracts 1, which gives (0 - 1)^2 / (b + c) > 0 for b == c.
     corrected = correction and b_count != c_count
+    from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar  # lazy import
+
     res = sm_mcnemar(counts, exact=exact, correction=corrected)
     if exact:
         method = (

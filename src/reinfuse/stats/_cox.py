@@ -17,9 +17,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from lifelines.statistics import proportional_hazard_test
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -325,6 +322,12 @@ def cox_regression(
                 f"Cox model refused: {message}. Use fewer covariates, or pass "
                 "on_low_epv='warn' to fit it anyway with the warning recorded.")
         notes.append(message + ".")
+
+    # lifelines is imported here, not at module level: it takes about half a second and
+    # only Cox models need it.
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+    from lifelines.statistics import proportional_hazard_test
 
     fitter = CoxPHFitter(alpha=1.0 - confidence_level)
     try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from statsmodels.stats.proportion import confint_proportions_2indep
-
 from reinfuse.errors import StatisticsError
 from reinfuse.stats._results import _AsDict
 from reinfuse.stats._validate import check_confidence_level, whole_number
@@ -60,6 +58,8 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int, *,
     if n1 == 0 or n2 == 0 or k1 > n1 or k2 > n2:
         raise StatisticsError(f"proportions need 0 <= k <= n and n > 0; got {k1}/{n1} and "
                               f"{k2}/{n2}.")
+    from statsmodels.stats.proportion import confint_proportions_2indep  # lazy import
+
     low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff",
                                            alpha=1 - confidence_level)
     return ProportionDifference(

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from reinfuse.errors import StatisticsError
 from reinfuse.stats._describe import summarize_group
@@ -451,6 +450,8 @@ def dunn_test(
     se = np.array([math.sqrt(spread * (1 / sizes[a] + 1 / sizes[b])) for a, b in pairs])
     z = diffs / se
     raw = 2.0 * stats.norm.sf(np.abs(z))
+    from statsmodels.stats.multitest import multipletests  # lazy: slow import
+
     adjusted = raw if adjustment == "none" else multipletests(raw, method=_ADJUST[adjustment])[1]
     comparisons = tuple(
         DunnComparison(group_a=names[a], group_b=names[b], mean_rank_difference=float(d),

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from reinfuse.errors import StatisticsError
 from reinfuse.stats._describe import present_values
@@ -92,6 +91,8 @@ def proportion(
             f"k must be between 0 and n={n_int}; got k={k_int}. k counts the subjects "
             "with the outcome among the n."
         )
+    from statsmodels.stats.proportion import proportion_confint  # lazy: slow import
+
     low, high = proportion_confint(
         k_int, n_int, alpha=1.0 - confidence_level, method=_STATSMODELS_METHOD[method]
     )

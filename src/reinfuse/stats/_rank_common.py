@@ -69,6 +69,17 @@ def normal_phrase(has_ties: bool, correction: bool) -> str:
 
 
 def round_significant(values: NDArray[np.float64], digits: int = 12) -> NDArray[np.float64]:
-    """Round to ``digits`` significant digits (removes floating-point subtraction noise)."""
-    out = np.array([float(f"{v:.{digits}g}") for v in values.tolist()], dtype=float)
-    return out
+    """Round to ``digits`` significant digits (removes floating-point subtraction noise).
+
+    Each distinct value is rounded once (decimal formatting, exact), then mapped back: a
+    large sample repeats few values (ages, counts).
+
+    Examples
+    --------
+    >>> round_significant(np.array([0.1 + 0.2, 0.3, 2.0]), digits=12).tolist()
+    [0.3, 0.3, 2.0]
+    """
+    flat = np.asarray(values, dtype=float).ravel()
+    distinct, where = np.unique(flat, return_inverse=True)
+    rounded = np.array([float(f"{v:.{digits}g}") for v in distinct.tolist()], dtype=float)
+    return rounded[where].reshape(np.shape(values))

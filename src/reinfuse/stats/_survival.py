@@ -30,7 +30,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from lifelines.statistics import logrank_test as _lifelines_logrank
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -573,6 +572,8 @@ def logrank_test(durations_a: Any, events_a: Any, durations_b: Any, events_b: An
             "neither group has an observed event (all subjects censored); the log-rank test "
             "compares event rates and needs at least one event."
         )
+    from lifelines.statistics import logrank_test as _lifelines_logrank  # lazy: slow import
+
     result = _lifelines_logrank(time_a, time_b, event_observed_A=event_a,
                                 event_observed_B=event_b)
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lifelines.statistics import multivariate_logrank_test
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -389,6 +388,8 @@ def logrank_test_groups(
         # The usual case: lifelines' statistic (the same number). When a group with
         # subjects contributes no variance (all its times before the first event),
         # lifelines inverts a singular matrix, and the generalised inverse above is kept.
+        from lifelines.statistics import multivariate_logrank_test  # lazy: slow import
+
         statistic = float(multivariate_logrank_test(time, codes, event).test_statistic)
     pvalue = float(stats.chi2.sf(statistic, df))
     if stratum_names is None:

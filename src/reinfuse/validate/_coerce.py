@@ -47,6 +47,19 @@ def as_text(raw: pd.Series) -> pd.Series:
     return text.mask(text == "", pd.NA)
 
 
+def _codelist(text: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """``;``-lists of codes as canonical codes (``typed``) and whether a code is unknown
+    (``bad``; its typed value is then missing), for a column of stripped, present text."""
+    parts = text.str.split(";").explode().str.strip()
+    parts = parts[parts.notna() & (parts != "")]
+    mapped = normalise_labels(parts).map(lookup)
+    unknown = mapped.isna().groupby(level=0).any()
+    typed = mapped.dropna().groupby(level=0).agg(";".join).reindex(text.index)
+    typed = typed.astype("string")
+    bad = text.notna() & unknown.reindex(text.index, fill_value=False)
+    return typed.where(~bad), bad
+
+
 def _finding(
     sheet: str, row: int, col: Column, value: object, message: str, fix: str,
     rule: str, severity: str = "error", expected: str | None = None,
@@ -155,17 +168,19 @@ def coerce_column(
         typed = mapped.astype("string")
         bad = present & typed.isna()
     elif col.kind == "codelist":
-        lookup = col.lookup()
         text = as_text(raw)
         present = text.notna()
-        parts = text.str.split(";").explode().str.strip()
-        parts = parts[parts.notna() & (parts != "")]
-        mapped = normalise_labels(parts).map(lookup)
-        unknown = mapped.isna().groupby(level=0).any()
-        typed = mapped.dropna().groupby(level=0).agg(";".join).reindex(raw.index)
-        typed = typed.astype("string")
-        bad = present & unknown.reindex(raw.index, fill_value=False)
-        typed = typed.where(~bad)
+        # Each distinct list is parsed once (a registry repeats a few dozen lists over
+        # millions of rows), then mapped back to the rows by its code.
+        codes, distinct = pd.factorize(text)
+        typed_d, bad_d = _codelist(pd.Series(distinct, dtype="string"), col.lookup())
+        found = codes >= 0
+        values = np.full(len(raw), None, dtype=object)
+        values[found] = typed_d.astype(object).to_numpy()[codes[found]]
+        typed = pd.Series(values, index=raw.index).astype("string")
+        flags = np.zeros(len(raw), dtype=bool)
+        flags[found] = bad_d.to_numpy(dtype=bool)[codes[found]]
+        bad = present & pd.Series(flags, index=raw.index)
     elif col.kind == "date":
         numeric = raw.map(lambda v: isinstance(v, int | float)) if not _only_strings(raw) \
             else pd.Series(False, index=raw.index)
