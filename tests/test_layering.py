@@ -9,7 +9,7 @@ its syntax tree. Two rules:
 
    ===  ==========================================================================
    0    foundation: ``errors``, ``findings``, ``options``, ``style``,
-        ``vocabulary``, ``_match``, ``_plain``, ``progress`` (leaves: no clinical logic)
+        ``vocabulary``, ``_match``, ``_plain``, ``progress``, ``_version`` (leaves: no clinical logic)
    1    ``schema`` (the cohort format)
    2    ``criteria``, ``stats`` (clinical rules, statistics; pure functions)
    3    ``io``, ``cohort``, ``redcap`` (reading and writing sheets and REDCap exports,
@@ -52,7 +52,7 @@ ROOT = "reinfuse"
 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "findings", "options", "style", "vocabulary", "_match", "_plain",
-               "progress"}),
+               "progress", "_version"}),
     frozenset({"schema"}),
     frozenset({"criteria", "stats"}),
     frozenset({"io", "cohort", "redcap"}),
@@ -76,10 +76,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "validate still reconciles the raw observation sheets with the infusions sheet "
         "(issue 9: validate also derives); it moves to the pipeline's derive stage with "
         "pipe9's orchestrator"),
-    ("report", ""): (
-        "report/_build reads reinfuse.__version__ from the package root; pipe9 turns the "
-        "root into the public API (importing report), so the version must come from a "
-        "leaf module then"),
 }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from reinfuse._version import __version__
 
 # The stages are bound here, after their modules were imported: ``reinfuse.validate``,
 # ``reinfuse.derive`` and ``reinfuse.analyze`` name the stage functions, not the modules of

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from reinfuse import __version__
+from reinfuse._version import __version__
 from reinfuse.errors import (
     CohortReadError,
     CriteriaError,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from reinfuse import __version__
+from reinfuse._version import __version__
 from reinfuse.analyze import (
     ComparisonResult,
     Results,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reinfuse import __version__
+from reinfuse._version import __version__
 from reinfuse.design import PredictiveMonitoring, SimonDesign, TwoStageInference
 from reinfuse.io import atomic_path
 from reinfuse.report._build import ReportFormat, package_versions, parse_formats, report_time
