@@ -8,8 +8,8 @@ its syntax tree. Two rules:
    layers, lowest first (documented in docs/architecture.md):
 
    ===  ==========================================================================
-   0    foundation: ``errors``, ``findings``, ``options``, ``style``,
-        ``vocabulary``, ``_match``, ``_plain``, ``progress``, ``_version`` (leaves: no clinical logic)
+   0    foundation: ``errors``, ``findings``, ``options``, ``style``, ``vocabulary``,
+        ``_match``, ``_plain``, ``progress``, ``_version`` (leaves: no clinical logic)
    1    ``schema`` (the cohort format)
    2    ``criteria``, ``stats`` (clinical rules, statistics; pure functions)
    3    ``io``, ``cohort``, ``redcap`` (reading and writing sheets and REDCap exports,
