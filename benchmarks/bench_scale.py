@@ -90,6 +90,7 @@ from reinfuse.io.read import read_raw
 from reinfuse.validate import validate
 from reinfuse.derive import derive
 from reinfuse.analyze import compute_table
+from reinfuse.report._format import cell_text
 from reinfuse.plan import ColumnSpec, Subset, default_plan
 from reinfuse.style import get_style
 from tableone import TableOne
@@ -112,7 +113,9 @@ fill = {"label1": "first infusion", "label2": "second infusion", "summary": "med
 group = first["reinfused"].to_numpy() == "yes"
 
 def ours():
-    table = compute_table(first, spec, style, fill)
+    # The numbers (analyze), then the cells as printed (render), as tableone gives both.
+    table = [cell_text(c, style) for r in compute_table(first, spec, fill).rows
+             for c in r.cells if c is not None]
     p = {}
     for v in continuous:
         values = pd.to_numeric(first[v], errors="coerce").to_numpy(dtype=float)
