@@ -14,9 +14,11 @@ its syntax tree. Two rules:
    2    ``criteria``, ``stats`` (clinical rules, statistics; pure functions)
    3    ``io``, ``cohort``, ``redcap`` (reading and writing sheets and REDCap exports,
         the typed cohort)
-   4    ``validate``, ``registry`` (coercion and rules; the database of validated cohorts)
-   5    ``reconcile``, ``kinetics``, ``flow`` (observations graded and summarised; antigen
-        density from FCS files)
+   4    ``validate``, ``reconcile``, ``kinetics``, ``registry`` (coercion and rules; raw
+        observations graded and summarised, in one layer with validate because validate
+        lists their disagreements with the recorded values; the database of validated
+        cohorts)
+   5    ``flow`` (antigen density from FCS files)
    6    ``derive``, ``variables`` (the analysis frame and its registry)
    7    ``analyze``, ``plan``, ``design``, ``summary``, ``synth``, ``demo``,
         ``tables`` (results from the analysis frame; plans, trial designs,
@@ -56,8 +58,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"schema"}),
     frozenset({"criteria", "stats"}),
     frozenset({"io", "cohort", "redcap"}),
-    frozenset({"validate", "registry"}),
-    frozenset({"reconcile", "kinetics", "flow"}),
+    frozenset({"validate", "reconcile", "kinetics", "registry"}),
+    frozenset({"flow"}),
     frozenset({"derive", "variables"}),
     frozenset({"analyze", "plan", "design", "summary", "synth", "demo", "tables"}),
     frozenset({"figures"}),
@@ -72,10 +74,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "the analyze stage computes the Kaplan-Meier estimates a KM figure draws "
         "(Results.figure_estimates) with figures.figure_estimates, whose estimation code "
         "(figures/kaplan_meier.py: kaplan_meier_curves) should move down to analyze"),
-    ("validate", "reconcile"): (
-        "validate still reconciles the raw observation sheets with the infusions sheet "
-        "(issue 9: validate also derives); it moves to the pipeline's derive stage with "
-        "pipe9's orchestrator"),
 }
 
 
