@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadfile
 
 # A long fuzzing run: new random inputs, many more examples than `make test` (FUZZ_EXAMPLES).
 FUZZ_EXAMPLES ?= 2000
