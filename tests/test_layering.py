@@ -20,9 +20,8 @@ its syntax tree. Two rules:
         cohorts)
    5    ``flow`` (antigen density from FCS files)
    6    ``derive``, ``variables`` (the analysis frame and its registry)
-   7    ``analyze``, ``plan``, ``design``, ``summary``, ``synth``, ``demo``,
-        ``tables`` (results from the analysis frame; plans, trial designs,
-        synthetic and demo cohorts)
+   7    ``analyze``, ``plan``, ``design``, ``summary``, ``synth``, ``demo`` (results
+        from the analysis frame; plans, trial designs, synthetic and demo cohorts)
    8    ``figures``
    9    ``report``
    10   ``pipeline`` and the package root ``reinfuse`` (the public API imports
@@ -61,7 +60,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"validate", "reconcile", "kinetics", "registry"}),
     frozenset({"flow"}),
     frozenset({"derive", "variables"}),
-    frozenset({"analyze", "plan", "design", "summary", "synth", "demo", "tables"}),
+    frozenset({"analyze", "plan", "design", "summary", "synth", "demo"}),
     frozenset({"figures"}),
     frozenset({"report"}),
     frozenset({"pipeline", ""}),  # "" = the package root, reinfuse/__init__.py
