@@ -8,8 +8,8 @@ frame; there is no loop over patients or infusions. The columns are declared in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from reinfuse.criteria.response import complete_response, mrd_negative_cr, objec
 from reinfuse.errors import CohortValidationError, InternalError
 from reinfuse.findings import Finding
 from reinfuse.options import DeriveOptions
+from reinfuse.reconcile import ANTIGEN_MEASURED
 from reinfuse.validate import reconcile_cohort
 from reinfuse.variables import (
     ENDPOINT_DATES,
@@ -31,6 +32,9 @@ from reinfuse.variables import (
     EventSource,
     frame_problems,
 )
+
+if TYPE_CHECKING:  # the flow package (SciPy's signal module) loads only when used
+    from reinfuse.flow.measure import AntigenMeasurement
 
 #: Marrow classes grouped as the seed study's Table 2 prints them.
 MARROW_GROUPS = {"MRD-negative CR": "MRD-negative CR", "M1": "M1", "M2": "M2/M3",
@@ -265,12 +269,17 @@ class AnalysisFrame:
     cohort
         The validated cohort it was derived from (recorded values; its provenance, the
         SHA-256 of its inputs and its findings go into the report's stamp).
+    antigen
+        The antigen density measured from the FCS files of ``antigen_samples``
+        (:func:`reinfuse.flow.measure.measure_antigen`), when it was; its values are
+        reconciled with the recorded ones like any raw observation sheet.
     """
 
     frame: pd.DataFrame
     options: DeriveOptions
     findings: tuple[Finding, ...] = ()
     cohort: Cohort | None = field(default=None, repr=False, compare=False)
+    antigen: AntigenMeasurement | None = field(default=None, repr=False, compare=False)
 
 
 def derive(cohort: Cohort, options: DeriveOptions | None = None, *,
@@ -433,14 +442,23 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None, *,
     return frame
 
 
-def analysis_frame(cohort: Cohort, options: DeriveOptions | None = None) -> AnalysisFrame:
+def analysis_frame(cohort: Cohort, options: DeriveOptions | None = None, *,
+                   antigen: AntigenMeasurement | None = None) -> AnalysisFrame:
     """The derive stage's output: the cohort reconciled, then derived.
 
     :func:`reinfuse.pipeline.derive` is this function (documented there, with an example);
     it lives here so that lower layers (``reinfuse.demo``) need not import the pipeline.
+    ``antigen``, the samples measured from FCS files, is reconciled with the recorded
+    antigen values like a raw observation sheet; its own findings (failed or flagged
+    samples) come first among the frame's findings.
     """
     if options is None:
         options = DeriveOptions(prefer=cohort.prefer)  # type: ignore[arg-type]
-    done = reconcile_cohort(cohort, options, found_before=cohort.findings)
+    source = cohort
+    if antigen is not None and antigen.samples:
+        source = replace(cohort, tables={**cohort.tables, ANTIGEN_MEASURED: antigen.frame()})
+    done = reconcile_cohort(source, options, found_before=cohort.findings)
     frame = derive(done.cohort, options, reconcile=False)
-    return AnalysisFrame(frame=frame, options=options, findings=done.findings, cohort=cohort)
+    found = (*antigen.findings, *done.findings) if antigen is not None else done.findings
+    return AnalysisFrame(frame=frame, options=options, findings=found, cohort=cohort,
+                         antigen=antigen)

@@ -176,6 +176,31 @@ class DeriveOptions:
         by sedating medication (e.g. propofol, RASS -4/-5) is not assessable and is not
         counted, like the level of consciousness itself. Default True: the ASTCT
         consensus grades ICANS on findings not attributable to sedation.
+    antigen_measure
+        Blast antigen density from the FCS files listed in an ``antigen_samples`` sheet
+        (docs/antigen-density.md): ``"auto"`` (default: measured whenever the sheet has
+        rows and the cohort was read from a folder) or ``"no"`` (the recorded
+        ``abc_cd19_pre``, ``abc_cd22_pre`` and ``antigen_after`` alone).
+    antigen_gates
+        The gate file (TOML) of those samples, relative to the cohort's folder (default
+        ``"gates.toml"``).
+    antigen_statistic
+        Blast fluorescence summarised by its ``"geometric_mean"`` (default; the
+        QuantiBRITE manufacturer's instructions and the seed study's flow laboratory
+        report geometric mean ABC) or ``"median"``.
+    antigen_min_blasts
+        Fewer gated blasts than this flag a sample's ABC (250).
+    antigen_negative_below, antigen_dim_below
+        Per-blast ABC (molecules per cell) below which a blast is antigen-negative (200,
+        under the lowest QuantiBRITE bead) and antigen-dim (2,000, the CD19 density that
+        separated response to CD19 CAR T in Majzner et al., Cancer Discov
+        2020;10:702-723). No standard defines either (clinical-definitions.md).
+    antigen_negative_majority
+        A sample is antigen-negative when at least this fraction of its blasts are (0.5);
+        otherwise dim when its ABC is below ``antigen_dim_below``, else positive.
+    antigen_agreement
+        A recorded ABC and the one computed from the FCS files agree when they differ by
+        at most this fraction of the recorded value (0.10); beyond it is a warning.
     """
 
     # --- disease status, response and endpoints (derive.py) -------------------------------
@@ -227,6 +252,15 @@ class DeriveOptions:
     ld_intensified_totals: tuple[float, float] = (120.0, 1200.0)
     ld_flag_fludarabine: float = 125.0
     ld_tolerance: float = 0.10
+    # --- antigen density from FCS files (reinfuse.flow, reconcile.py) ----------------------
+    antigen_measure: Literal["auto", "no"] = "auto"
+    antigen_gates: str = "gates.toml"
+    antigen_statistic: Literal["geometric_mean", "median"] = "geometric_mean"
+    antigen_min_blasts: int = 250
+    antigen_negative_below: float = 200.0
+    antigen_dim_below: float = 2000.0
+    antigen_negative_majority: float = 0.5
+    antigen_agreement: float = 0.10
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -390,6 +424,25 @@ def _problems(options: DeriveOptions) -> list[str]:
     if not 0 <= options.dose_tolerance < 1:
         out.append("'dose_tolerance' must be from 0 to below 1")
     out += _disease_problems(options)
+    out += _antigen_problems(options)
+    return out
+
+
+def _antigen_problems(options: DeriveOptions) -> list[str]:
+    """Range checks of the antigen density definitions."""
+    out = []
+    if not 0 <= options.antigen_negative_below <= options.antigen_dim_below:
+        out.append("'antigen_negative_below' and 'antigen_dim_below' must be molecules per "
+                   f"cell with 0 <= negative <= dim, got {options.antigen_negative_below:g} "
+                   f"and {options.antigen_dim_below:g}")
+    if not 0 < options.antigen_negative_majority <= 1:
+        out.append("'antigen_negative_majority' must be a fraction above 0 and at most 1")
+    if not 0 <= options.antigen_agreement < 1:
+        out.append("'antigen_agreement' must be a fraction from 0 to below 1")
+    if not options.antigen_min_blasts >= 1:
+        out.append("'antigen_min_blasts' must be 1 or more")
+    if not str(options.antigen_gates).strip():
+        out.append("'antigen_gates' must name a gate file")
     return out
 
 

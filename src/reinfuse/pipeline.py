@@ -6,6 +6,9 @@ Each stage takes the previous stage's frozen output and returns its own:
 - ``validate`` (coercion and rules only): RawCohort ->
   :class:`~reinfuse.validate.ValidationReport`, the typed :class:`~reinfuse.cohort.Cohort`
   and every finding.
+- ``measure_antigen`` (only when the cohort lists flow cytometry samples in
+  ``antigen_samples``): Cohort -> :class:`~reinfuse.flow.measure.AntigenMeasurement`
+  (blast antigen density computed from the FCS files), which derive reconciles.
 - ``derive``: Cohort and :class:`~reinfuse.options.DeriveOptions` ->
   :class:`~reinfuse.derive.AnalysisFrame` (the raw observations reconciled with the
   recorded summaries, then every derived variable; the reconciliation's findings).
@@ -40,10 +43,11 @@ from reinfuse.validate import ValidationReport
 from reinfuse.validate import validate as _validate
 
 if TYPE_CHECKING:  # the render stage (figures, templates) is imported when it runs
+    from reinfuse.flow.measure import AntigenMeasurement
     from reinfuse.report import ReportFormat, ReportOutput
 
-__all__ = ["AnalysisFrame", "Study", "analyze", "build_report", "derive", "read", "render",
-           "validate"]
+__all__ = ["AnalysisFrame", "Study", "analyze", "build_report", "derive", "measure_antigen",
+           "read", "render", "validate"]
 
 
 def read(path: str | Path) -> RawCohort:
@@ -118,7 +122,8 @@ def validate(raw: RawCohort, *, options: DeriveOptions | None = None,
     return _validate(raw, allow_identifiers=allow_identifiers, options=options)
 
 
-def derive(cohort: Cohort, options: DeriveOptions | None = None) -> AnalysisFrame:
+def derive(cohort: Cohort, options: DeriveOptions | None = None, *,
+           antigen: AntigenMeasurement | None = None) -> AnalysisFrame:
     """Reconcile the raw observations, then derive every variable: the analysis frame.
 
     Parameters
@@ -128,6 +133,11 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> AnalysisFram
     options
         The centre's definitions (default: the documented defaults with the cohort's
         ``prefer``).
+    antigen
+        Antigen density measured from the FCS files of the cohort's ``antigen_samples``
+        (:func:`measure_antigen`); reconciled with the recorded values like the other raw
+        observation sheets (recorded values kept by default, blanks filled, every
+        disagreement a warning).
 
     Returns
     -------
@@ -153,7 +163,35 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None) -> AnalysisFram
     >>> len(analysis.frame), analysis.options.prefer
     (36, 'recorded')
     """
-    return analysis_frame(cohort, options)
+    return analysis_frame(cohort, options, antigen=antigen)
+
+
+def measure_antigen(cohort: Cohort, options: DeriveOptions | None = None, *,
+                    progress: bool = False) -> AntigenMeasurement | None:
+    """Blast antigen density of the cohort's ``antigen_samples`` from their FCS files.
+
+    The step between validation and derivation when the cohort lists flow cytometry
+    samples (docs/antigen-density.md): each sample is read, compensated, gated and
+    calibrated with its QuantiBRITE beads, in parallel on Dask's local threads.
+
+    Returns
+    -------
+    AntigenMeasurement or None
+        None when there is nothing to measure (no rows, or ``antigen_measure = "no"``);
+        see :func:`reinfuse.flow.measure.measure_antigen`.
+
+    Raises
+    ------
+    UsageError
+        The gate file is missing or wrong, or a sample path leads outside the folder.
+    """
+    table = cohort.tables.get("antigen_samples")
+    options = options or DeriveOptions(prefer=cohort.prefer)  # type: ignore[arg-type]
+    if table is None or table.empty or options.antigen_measure == "no":
+        return None  # the flow package is not even imported
+    from reinfuse.flow.measure import measure_antigen as measure
+
+    return measure(cohort, options, progress=progress)
 
 
 def analyze(analysis: AnalysisFrame, plan: Plan | None = None, *,
@@ -294,8 +332,12 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         options = plan.derive_options(prefer=cohort.prefer)  # type: ignore[arg-type]
     from reinfuse.progress import stage
 
+    antigen = None
+    if "antigen_samples" in cohort.tables and not cohort.tables["antigen_samples"].empty:
+        stage("Measuring antigen density from the FCS files")
+        antigen = measure_antigen(cohort, options)
     stage("Deriving")
-    analysis = derive(cohort, options)
+    analysis = derive(cohort, options, antigen=antigen)
     stage("Analysing")
     results = analyze(analysis, plan)
     return render(results, out, style=style, formats=formats, overwrite=overwrite, now=now)

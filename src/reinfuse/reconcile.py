@@ -50,7 +50,16 @@ raw sheet                   summary columns of ``infusions`` it derives
                             ``best_response``,
                             ``best_response_mrd_pct``, ``response_date``,
                             ``relapse_date``
+``antigen_samples``         ``abc_cd19_pre``, ``abc_cd22_pre``, ``antigen_after``
+                            (measured from the FCS files by
+                            :func:`reinfuse.flow.measure.measure_antigen`)
 ==========================  ====================================================
+
+Antigen density needs no coverage: a computed ABC rests on the sample itself. A recorded
+ABC and a computed one agree within ``antigen_agreement`` (10 % of the recorded value);
+the antigen status after an infusion is that of the antigen its product targets, and for a
+CD19/CD22 product the lower of the two (negative below dim below positive; unknown unless
+both are measured or one is already negative).
 
 Grades follow the ASTCT consensus (Lee et al., Biol Blood Marrow Transplant
 2019;25:625-638) as implemented in :mod:`reinfuse.criteria`.
@@ -75,6 +84,9 @@ from reinfuse.options import DeriveOptions, Prefer
 __all__ = ["Prefer", "Reconciliation", "grade_crs_observations", "grade_icans_observations",
            "reconcile"]
 KEY = ["patient_id", "infusion"]
+#: The table of antigen density measured from FCS files that reconciliation reads
+#: (``reinfuse.flow.measure.MEASURED_TABLE``; one row per ``antigen_samples`` row).
+ANTIGEN_MEASURED = "antigen_measurements"
 
 #: ``needs_cover(recorded, derived)``: where a disagreement needs the observations to cover
 #: the recorded value before the derived one may replace it.
@@ -470,6 +482,12 @@ def reconcile(tables: Mapping[str, pd.DataFrame], *, options: DeriveOptions | No
     assessments = tables.get("disease_assessments")
     if assessments is not None and not assessments.empty:
         infusions, found = _reconcile_assessments(infusions, assessments, prefer, options)
+        findings += found
+
+    measured = tables.get(ANTIGEN_MEASURED)
+    if measured is not None and not measured.empty:
+        infusions, found = _reconcile_antigen(infusions, measured, prefer,
+                                              options.antigen_agreement)
         findings += found
     return Reconciliation(infusions=infusions, findings=tuple(findings), graded=graded)
 
@@ -888,3 +906,85 @@ def _later(recorded: pd.Series, derived: pd.Series) -> np.ndarray:
 def _same_text(a: pd.Series, b: pd.Series) -> np.ndarray:
     same = a.astype("string").reset_index(drop=True) == b.astype("string").reset_index(drop=True)
     return same.fillna(False).to_numpy(dtype=bool)
+
+
+# === antigen density measured from FCS files ===============================================
+
+#: Antigen statuses from the lowest expression up (for a CD19/CD22 product's lower one).
+_STATUS_ORDER = {"negative": 0, "dim": 1, "positive": 2}
+
+
+def _sample_because(rows: pd.DataFrame) -> pd.Series:
+    r2 = rows["bead_r2"].astype("float64").map(lambda v: f"{v:.3f}")
+    flags = rows["flags"].fillna("").astype(str)
+    text = ("QuantiBRITE ABC of " + rows["n_blasts"].astype("int64").astype(str)
+            + " gated blasts (bead fit R2 " + r2 + "); antigen_samples row "
+            + rows["row"].astype("int64").astype(str))
+    return text + flags.map(lambda f: f"; flagged: {f}" if f else "")
+
+
+def _antigen_after(infusions: pd.DataFrame, post: pd.DataFrame) -> pd.DataFrame:
+    """Per infusion: the measured status of the antigen its product targets.
+
+    A CD19/CD22 product takes the lower of the two statuses; it is unknown unless both
+    are measured or the one measured is already negative (nothing is lower).
+    """
+    keys = infusions[[*KEY, "target"]].drop_duplicates(KEY).set_index(KEY)
+    status, because, rank = {}, {}, {}
+    for antigen in ("CD19", "CD22"):
+        rows = post[post["antigen"] == antigen].drop_duplicates(KEY).set_index(KEY)
+        status[antigen] = rows["antigen_status"].replace("", pd.NA).reindex(keys.index)
+        because[antigen] = rows["_because"].reindex(keys.index)
+        rank[antigen] = status[antigen].map(_STATUS_ORDER).astype("float64").to_numpy()
+    r19, r22 = rank["CD19"], rank["CD22"]
+    target = keys["target"].astype("string").fillna("").to_numpy()
+    dual = target == "CD19/CD22"
+    with np.errstate(invalid="ignore"):
+        low19 = (r19 <= r22) | ((r19 == 0) & np.isnan(r22))
+        low22 = (r22 < r19) | ((r22 == 0) & np.isnan(r19))
+    use19 = (target == "CD19") | (dual & low19)
+    use22 = (target == "CD22") | (dual & low22 & ~use19)
+    derived = status["CD19"].where(use19, status["CD22"].where(use22))
+    chosen = np.where(use19, "CD19", "CD22")
+    prefix = np.where(dual, "the lower of CD19 and CD22: ", "")
+    why = (pd.Series(prefix, index=keys.index) + "status of the "
+           + pd.Series(chosen, index=keys.index) + " sample after the infusion, "
+           + because["CD19"].where(use19, because["CD22"]).astype("string"))
+    out = pd.DataFrame({"derived": derived.astype(object), "because": why})
+    return out[derived.notna().to_numpy()]
+
+
+def _reconcile_antigen(infusions: pd.DataFrame, measured: pd.DataFrame, prefer: Prefer,
+                       agreement: float) -> tuple[pd.DataFrame, list[Finding]]:
+    """``abc_cd19_pre``, ``abc_cd22_pre`` and ``antigen_after`` beside their measured values.
+
+    ``measured`` has one row per sample (:func:`reinfuse.flow.batch.results_frame`);
+    failed samples are left out (their values stay unknown).
+    """
+    ok = measured[measured["status"] == "ok"].copy()
+    ok["_because"] = _sample_because(ok) if not ok.empty else pd.Series(dtype="string")
+    findings: list[Finding] = []
+
+    def close(a: pd.Series, b: pd.Series) -> np.ndarray:
+        x = a.astype("float64").to_numpy()
+        y = b.astype("float64").to_numpy()
+        return np.abs(x - y) <= agreement * np.abs(x)
+
+    for antigen in ("CD19", "CD22"):
+        column = f"abc_{antigen.lower()}_pre"
+        pre = ok[(ok["timepoint"] == "pre") & (ok["antigen"] == antigen)
+                 & ok["abc"].notna()].drop_duplicates(KEY).set_index(KEY)
+        derived = pd.DataFrame({"derived": pre["abc"].astype("float64").round(0),
+                                "because": pre["_because"]}, index=pre.index)
+        infusions, found = _reconcile_column(
+            infusions, derived, column, sheet="antigen_samples",
+            what=f"{antigen} ABC before the infusion", prefer=prefer, equal=close)
+        findings += found
+    post = ok[ok["timepoint"] == "post"]
+    derived = (_antigen_after(infusions, post) if not post.empty and "target" in infusions
+               else pd.DataFrame({"derived": pd.Series(dtype=object),
+                                  "because": pd.Series(dtype=object)}))
+    infusions, found = _reconcile_column(
+        infusions, derived, "antigen_after", sheet="antigen_samples",
+        what="antigen status after the infusion", prefer=prefer, equal=_same_text)
+    return infusions, findings + found

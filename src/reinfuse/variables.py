@@ -289,6 +289,7 @@ RECONCILED: Mapping[str, tuple[str, ...]] = {
         "pre_csf_rbc_per_ul", "pre_csf_blasts", "pre_csf_flow_positive",
         "pre_cns_clinical_signs", "pre_emd", "best_response", "best_response_mrd_pct",
         "response_date", "relapse_date"),
+    "antigen_samples": ("abc_cd19_pre", "abc_cd22_pre", "antigen_after"),
 }
 
 
@@ -669,6 +670,10 @@ _OPTION_SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
       "relapse_sites_within_days", "ld_standard_totals", "ld_intensified_totals",
       "ld_flag_fludarabine", "ld_tolerance"), ""),
     ("### Reconciliation of raw observations", ("prefer", "observation_window_days"), ""),
+    ("### Antigen density from FCS files (`antigen_samples`, docs/antigen-density.md)",
+     ("antigen_measure", "antigen_gates", "antigen_statistic", "antigen_min_blasts",
+      "antigen_negative_below", "antigen_dim_below", "antigen_negative_majority",
+      "antigen_agreement"), ""),
 )
 
 

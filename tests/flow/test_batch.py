@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.flow._antigen_study import write_study
 
 from reinfuse.cli import main
 from reinfuse.errors import FlowError
@@ -22,37 +23,13 @@ from reinfuse.flow.batch import (
 )
 from reinfuse.flow.figures import antigen_histograms
 from reinfuse.flow.gates import load_gates
-from reinfuse.flow.synthetic import BEAD_LOT, GATES_TOML, bead_file, blast_file
-
-DEMO = Path(__file__).resolve().parents[2] / "src" / "reinfuse" / "demo" / "data" / "demo_cohort"
-LOT = ";".join(f"{v:g}" for v in BEAD_LOT)
+from reinfuse.flow.synthetic import GATES_TOML
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CSV cohort (demo patients and infusions) with FCS files and an antigen sheet."""
-    root = tmp_path_factory.mktemp("antigen")
-    for name in ("patients.csv", "infusions.csv"):  # two demo patients (validation time)
-        demo = pd.read_csv(DEMO / name, dtype=str, keep_default_na=False)
-        demo[demo["patient_id"].isin(["P01", "P02"])].to_csv(root / name, index=False)
-    (root / "fcs").mkdir()
-    (root / "fcs" / "beads.fcs").write_bytes(bead_file(seed=21))
-    files = {"p1_pre1.fcs": blast_file(4000, seed=22), "p1_pre2.fcs": blast_file(2000, seed=23),
-             "p1_post2.fcs": blast_file(3000, seed=24, negative_fraction=0.6),
-             "p2_pre1.fcs": blast_file(6000, seed=25, marker="CD22")}
-    for name, raw in files.items():
-        (root / "fcs" / name).write_bytes(raw)
-    (root / "fcs" / "broken.fcs").write_bytes(files["p2_pre1.fcs"][:5000])
-    (root / "gates.toml").write_text(GATES_TOML, encoding="utf-8")
-    rows = [("P01", 1, "pre", "CD19", "fcs/p1_pre1.fcs"), ("P01", 2, "pre", "CD19",
-            "fcs/p1_pre2.fcs"), ("P01", 2, "post", "CD19", "fcs/p1_post2.fcs"),
-            ("P02", 1, "pre", "CD22", "fcs/p2_pre1.fcs"), ("P02", 2, "pre", "CD22",
-            "fcs/broken.fcs")]
-    pd.DataFrame([{"patient_id": p, "infusion": i, "timepoint": t, "antigen": a,
-                   "fcs_file": f, "bead_file": "fcs/beads.fcs", "bead_lot": LOT,
-                   "channel": "PE-A", "blast_gate": "blasts"} for p, i, t, a, f in rows]
-                 ).to_csv(root / "antigen_samples.csv", index=False)
-    return root
+    return write_study(tmp_path_factory.mktemp("antigen"))
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from reinfuse.errors import FlowError
 from reinfuse.flow.batch import HIST_EDGES, SampleResult
@@ -14,6 +15,14 @@ from reinfuse.flow.batch import HIST_EDGES, SampleResult
 __all__ = ["antigen_histograms", "sample_label"]
 
 _ORDER = {"pre": 0, "post": 1}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decade(value: float, _position: int) -> str:
+    """``10³`` for 1000 (Unicode superscripts, no mathtext)."""
+    if value <= 0:
+        return ""
+    return "10" + str(round(np.log10(value))).translate(_SUPERSCRIPT)
 
 
 def sample_label(result: SampleResult) -> str:
@@ -39,7 +48,7 @@ def antigen_histograms(results: Iterable[SampleResult], patient_id: str, antigen
                   key=lambda r: (r.infusion, _ORDER.get(r.timepoint, 2)))
     if not mine:
         raise FlowError(f"no {antigen} samples for patient {patient_id!r}")
-    fig = Figure(figsize=(3.5, 2.4), layout="constrained")
+    fig = Figure(figsize=(5.2, 2.4), layout="constrained")
     ax = fig.add_subplot()
     centers = 10 ** ((HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2)
     for r in mine:
@@ -53,10 +62,15 @@ def antigen_histograms(results: Iterable[SampleResult], patient_id: str, antigen
                 label=f"{sample_label(r)}: ABC {r.abc:,.0f} (n = {int(total):,})")
     ax.set_xscale("log")
     ax.set_xlim(10, 10 ** 6)
+    # Decades as plain text (10¹ ... 10⁶): reports draw every string literally, without
+    # mathtext, so the default log labels ($10^{1}$) would print as code.
+    ax.xaxis.set_major_locator(LogLocator(base=10))
+    ax.xaxis.set_major_formatter(FuncFormatter(_decade))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"{antigen} ABC (molecules per blast)")
     ax.set_ylabel("fraction of blasts")
     ax.set_title(f"Patient {patient_id}", parse_math=False, fontsize=9)
-    leg = ax.legend(fontsize=6, frameon=False)
+    leg = ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     for text in leg.get_texts():
         text.set_parse_math(False)
     return fig

@@ -278,12 +278,23 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                 figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
             figures.append(result)
             advance()
+        antigen = analysis.antigen if analysis.antigen and analysis.antigen.samples else None
+        extra: list[tuple[str, dict[str, Any]]] = []
+        antigen_figures: list[FigureResult] = []
+        if antigen is not None:  # measured from FCS files: QC table and histograms
+            from reinfuse.report._antigen import SECTION, antigen_payload, antigen_section
+
+            antigen_items, qc, antigen_figures = antigen_section(antigen, tmp / "figures")
+            extra = [(SECTION, item) for item in antigen_items]
+            qc.to_csv(tmp / "tables" / "antigen_qc.csv", index=False)
+            for figure in antigen_figures:
+                figure_files[figure.id] = {k: f"figures/{figure.id}.{k}" for k in ("png", "svg")}
         stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
             table.to_frame().to_csv(tmp / "tables" / f"{table.id}.tidy.csv", index=False)
 
-        sections = _sections(plan, results, figures, tmp / "figures", fill)
+        sections = _sections(plan, results, figures, tmp / "figures", fill, extra)
         warnings = [_finding_dict(f) for f in _report_findings(cohort, analysis)
                     if f.severity == "warning"]
         stamp = {"generated_at": generated.isoformat().replace("+00:00", "Z"),
@@ -304,6 +315,10 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                    for section in sections for item in section["items"]
                    if item["kind"] == "omitted"]
         methods = methods_paragraphs(plan, results, options, versions, shown)
+        if antigen is not None:
+            from reinfuse.flow.measure import antigen_method_sentence
+
+            methods.insert(max(len(methods) - 1, 0), antigen_method_sentence(antigen))
         html = _environment().get_template("report.html.j2").render(
             title=plan.title, subtitle=subtitle, population_sentence=population_sentence,
             warnings=warnings, sections=sections, methods=methods,
@@ -321,7 +336,9 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                            "source_population": plan.source_population},
             **_results_payload(results, patient_ids),
             "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
-                         "files": figure_files[f.id], "data": f.data} for f in figures],
+                         "files": figure_files[f.id], "data": f.data}
+                        for f in [*figures, *antigen_figures]],
+            **({"antigen_samples": antigen_payload(antigen)} if antigen is not None else {}),
             "omitted": omitted,
             "warnings": warnings,
         }
@@ -388,7 +405,8 @@ def _table_frame(table: TableResult) -> pd.DataFrame:
 
 
 def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], folder: Path,
-              fill: dict[str, str]) -> list[dict[str, Any]]:
+              fill: dict[str, str], extra: Sequence[tuple[str, dict[str, Any]]] = (),
+              ) -> list[dict[str, Any]]:
     order: list[str] = []
     items: dict[str, list[dict[str, Any]]] = {}
 
@@ -427,6 +445,8 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
                            "title": fill_labels(figure.title, fill),
                            "caption": fill_labels(figure.caption, fill),
                            "png": base64.b64encode(png).decode("ascii")})
+    for name, entry in extra:  # sections the plan does not declare (antigen density)
+        add(name, entry)
     sections: list[dict[str, Any]] = [{"name": name, "items": items[name]} for name in order]
     # One numbering for every output (HTML, PDF, Word): tables and comparisons as Tables,
     # figures as Figures, in reading order; a number the plan wrote itself is kept.

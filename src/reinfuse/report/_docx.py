@@ -389,7 +389,7 @@ def _data_table(document: Any, item: Mapping[str, Any], usable: int) -> None:
     rows = list(item["rows"])
     table = _new_table(document, len(rows) + 1, _widths(usable, len(columns), 3.6))
     header = table.rows[0].cells
-    _fill(header[0], "Characteristic", bold=True)
+    _fill(header[0], str(item.get("row_header") or "Characteristic"), bold=True)
     for cell, text in zip(header[1:], columns, strict=True):
         _fill(cell, text, align=WD_ALIGN_PARAGRAPH.RIGHT, bold=True)
     for index, row in enumerate(rows, start=1):
