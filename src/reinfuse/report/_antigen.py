@@ -31,8 +31,9 @@ HISTOGRAM_PATIENTS_MAX = 24
 #: tables/antigen_qc.csv lists every one.
 QC_ROWS_MAX = 200
 
-_COLUMNS = ("Status", "Blasts, n", "ABC", "Negative, %", "Dim, %", "Bead R²", "Bead slope",
-            "Flags or error")
+_COLUMNS = ("Status", "Blasts, n", "ABC", "Negative, %", "Dim, %", "Bead R²", "Bead slope")
+#: Flag and failure notes printed under the QC table (the rest: tables/antigen_qc.csv).
+NOTES_MAX = 50
 
 
 def _number(value: float, digits: int = 0, scale: float = 1.0) -> str:
@@ -41,15 +42,30 @@ def _number(value: float, digits: int = 0, scale: float = 1.0) -> str:
     return f"{value * scale:,.{digits}f}"
 
 
+def _label(s: SampleResult) -> str:
+    return f"{s.patient_id} {s.antigen}, {sample_label(s)}"
+
+
 def _row(s: SampleResult) -> dict[str, Any]:
-    label = f"{s.patient_id} {s.antigen}, {sample_label(s)}"
+    """One sample's line; a flagged or failed sample is marked * and explained in a note."""
     if s.status != "ok":
-        cells = ["failed", "—", "—", "—", "—", "—", "—", s.error]
+        cells = ["failed*", "—", "—", "—", "—", "—", "—"]
     else:
-        cells = [s.antigen_status or "—", f"{s.n_blasts:,}", _number(s.abc),
+        mark = "*" if s.flags else ""
+        cells = [(s.antigen_status or "—") + mark, f"{s.n_blasts:,}", _number(s.abc),
                  _number(s.fraction_negative, 1, 100), _number(s.fraction_dim, 1, 100),
-                 _number(s.bead_r2, 3), _number(s.bead_slope, 2), s.flags]
-    return {"label": label, "indent": 0, "header": False, "cells": cells}
+                 _number(s.bead_r2, 3), _number(s.bead_slope, 2)]
+    return {"label": _label(s), "indent": 0, "header": False, "cells": cells}
+
+
+def _sample_notes(shown: list[SampleResult]) -> list[str]:
+    marked = [s for s in shown if s.status != "ok" or s.flags]
+    notes = [f"* {_label(s)}: " + (f"failed: {s.error}" if s.status != "ok" else s.flags)
+             + "." for s in marked[:NOTES_MAX]]
+    if len(marked) > NOTES_MAX:
+        notes.append(f"... and {len(marked) - NOTES_MAX} more flagged or failed samples "
+                     "(tables/antigen_qc.csv).")
+    return notes
 
 
 def _shown(samples: tuple[SampleResult, ...]) -> list[SampleResult]:
@@ -94,7 +110,8 @@ def antigen_section(measurement: AntigenMeasurement, folder: Path
         f"{o.antigen_negative_majority:.0%} of blasts are negative, dim when the ABC is "
         f"below {o.antigen_dim_below:,.0f}. Flags: fewer than {o.antigen_min_blasts} blasts, "
         "fluorescence outside the bead range, bead fit R² below 0.98 or slope outside "
-        "0.8-1.2. — , not measured."]
+        "0.8-1.2; * flagged or failed, explained below. —, not measured."]
+    notes += _sample_notes(shown)
     if len(shown) < len(samples):
         notes.append(f"{len(shown)} of {len(samples)} samples printed (failed and flagged "
                      "first); tables/antigen_qc.csv lists all of them.")
