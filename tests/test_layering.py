@@ -60,7 +60,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"validate", "reconcile", "kinetics", "registry"}),
     frozenset({"flow"}),
     frozenset({"derive", "variables"}),
-    frozenset({"analyze", "plan", "design", "summary", "synth", "demo"}),
+    frozenset({"analyze", "analyses", "plan", "design", "summary", "synth", "demo"}),
     frozenset({"figures"}),
     frozenset({"report"}),
     frozenset({"pipeline", ""}),  # "" = the package root, reinfuse/__init__.py

@@ -21,6 +21,7 @@ import pandas as pd
 
 from reinfuse._match import matches
 from reinfuse._plain import to_plain
+from reinfuse.analyses import AnalysisResult
 from reinfuse.derive import AnalysisFrame
 from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.options import DeriveOptions
@@ -215,6 +216,9 @@ class Results:
     #: results.json carries them in the figure's ``data`` (curves, steps, numbers at risk).
     figure_estimates: Mapping[str, Any] = field(default_factory=dict, repr=False,
                                                 compare=False)
+    #: The plan's ``[[analyses]]`` (survival by group, Cox, competing risks, several
+    #: groups): :mod:`reinfuse.analyses`.
+    analyses: tuple[AnalysisResult, ...] = ()
 
     def table(self, table_id: str) -> TableResult:
         """The table with this id."""
@@ -238,8 +242,17 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready values (non-finite numbers become None)."""
-        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)
-                if f.name not in ("plan", "source", "figure_estimates")}
+        out = {f.name: to_plain(getattr(self, f.name)) for f in fields(self)
+               if f.name not in ("plan", "source", "figure_estimates", "analyses")}
+        out["analyses"] = [a.to_dict() for a in self.analyses]
+        return out
+
+    def analysis(self, analysis_id: str) -> AnalysisResult:
+        """The analysis with this id."""
+        for item in self.analyses:
+            if item.id == analysis_id:
+                return item
+        raise KeyError(analysis_id)
 
 
 #: ``Cell.ci_method`` of a median whose distribution-free CI needs more values.
@@ -754,6 +767,9 @@ def plan_problems(plan: Plan, columns: Iterable[str]) -> list[str]:
             value = figure.params.get(key)
             if isinstance(value, str):
                 check(value, f"figure '{figure.id}' {key}")
+    for analysis in plan.analyses:
+        for name in analysis.variables():
+            check(name, f"analysis '{analysis.id}'")
     return problems
 
 
@@ -806,9 +822,17 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
             found = figure_estimates(population, spec, plan.infusion_labels)
             if found is not None:
                 estimates[spec.id] = found
+    analyses: tuple[AnalysisResult, ...] = ()
+    if plan.analyses:
+        from reinfuse.analyses import compute_analysis
+
+        analyses = tuple(compute_analysis(select(population, spec.subset,
+                                                 where=f"analysis '{spec.id}'"), spec,
+                                          plan.infusion_labels)
+                         for spec in plan.analyses)
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,
                    comparisons=comparisons, options={"alpha": plan.alpha, "style": chosen.name,
                             "missing": plan.missing},
                    n_cohort_patients=int(frame["patient_id"].nunique()),
-                   plan=plan, source=source, figure_estimates=estimates)
+                   plan=plan, source=source, figure_estimates=estimates, analyses=analyses)

@@ -118,8 +118,11 @@ def follow_up(frame: pd.DataFrame, options: DeriveOptions | None = None) -> pd.D
                             f"declares {[d.name for d in ENDPOINT_DATES]}")
     columns = ["first_relapse_date"]
     for endpoint in ENDPOINTS.values():
-        _time_to_event(work, endpoint, dates, opts)
+        ended_by = _time_to_event(work, endpoint, dates, opts)
         columns += [endpoint.time, endpoint.event]
+        if endpoint.name == "remission":  # the cause for competing-risks analyses
+            work["remission_end"] = ended_by
+            columns.append("remission_end")
     return work[columns]
 
 def _reinfusion_strategy(frame: pd.DataFrame, opts: DeriveOptions) -> None:
@@ -198,25 +201,31 @@ def _endpoint_dates(frame: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _time_to_event(frame: pd.DataFrame, endpoint: Endpoint, dates: dict[str, pd.Series],
-                   opts: DeriveOptions) -> None:
+                   opts: DeriveOptions) -> pd.Series:
     """Write ``endpoint.time`` (days) and ``endpoint.event`` as the declaration says.
 
     Each row is followed from the start date to the earliest date among the event and
     censoring sources the options switch on; an event on the day of a censoring counts as
     the event. No known date leaves both missing (unknown, not censored at day 0).
+    Returns the date source that ended each row's time (``relapse``, ``death``, ``hsct``,
+    ``next_infusion``, ``last_contact``...; missing where the time is): the cause of a
+    competing-risks analysis.
     """
     events, censors = endpoint.active(opts)
 
-    def earliest(sources: tuple[EventSource, ...]) -> pd.Series:
+    def earliest(sources: tuple[EventSource, ...]) -> tuple[pd.Series, pd.Series]:
         out = pd.Series(pd.NaT, index=frame.index, dtype=frame["date"].dtype)
+        which = pd.Series(pd.NA, index=frame.index, dtype="string")
         for source in sources:  # a few sources: pairwise minima, skipping unknown dates
             date = dates[source.date]
             if source.when:
                 date = date.where(frame[source.when].eq(True).fillna(False))
-            out = out.where(date.isna() | (out <= date), date)
-        return out
+            earlier = date.notna() & (out.isna() | (date < out))
+            which = which.mask(earlier, source.date)
+            out = out.where(~earlier, date)
+        return out, which
 
-    event_at, censor_at = earliest(events), earliest(censors)
+    (event_at, event_by), (censor_at, censor_by) = earliest(events), earliest(censors)
     event = event_at.notna() & (censor_at.isna() | (event_at <= censor_at))
     stop = event_at.where(event, censor_at)
     keep = stop.notna()
@@ -224,6 +233,7 @@ def _time_to_event(frame: pd.DataFrame, endpoint: Endpoint, dates: dict[str, pd.
         keep &= frame[endpoint.population].eq(True).fillna(False).astype(bool)
     frame[endpoint.time] = (stop - dates[endpoint.start]).dt.days.astype("float64").where(keep)
     frame[endpoint.event] = event.astype("boolean").where(keep)
+    return event_by.where(event, censor_by).where(keep)
 
 
 def _severe_neurotox(frame: pd.DataFrame, opts: DeriveOptions) -> None:

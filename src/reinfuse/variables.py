@@ -425,7 +425,15 @@ def _derived() -> tuple[Variable, ...]:
         _v("first_relapse_date", "datetime", "The first relapse recorded on this or a later "
            "infusion's row (for swimmer plots; remission is censored at the next infusion).",
            depends_on=("relapse_date",)),
-        *remission, *efs, *os_,
+        *remission,
+        _v("remission_end", "text", "What ended the duration of remission: `relapse` (the "
+           "event), or the censoring that came first: `death`, `hsct` (consolidative "
+           "transplant), `next_infusion`, `last_contact` (as the options switch them on). "
+           "The cause of a cumulative incidence with competing risks ([[analyses]] kind "
+           "`cumulative_incidence`).", depends_on=remission[0].depends_on,
+           options=remission[0].options, source=remission[0].source,
+           topics=("remission",)),
+        *efs, *os_,
         _v("relapse_phenotype", "text", "For relapses: \"antigen escape, CAR persistent\" "
            "(CAR T cells present, antigen lost or dim), \"CAR loss, antigen preserved\", "
            "else \"other\".", depends_on=("relapse_date", "relapse_antigen", "car_at_relapse"),

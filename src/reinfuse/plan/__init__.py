@@ -1,6 +1,7 @@
 """Analysis plans: what to compute, declared in a versioned TOML file."""
 
 from reinfuse.plan._model import (
+    AnalysisSpec,
     ColumnSpec,
     ComparisonSpec,
     FigureSpec,
@@ -17,6 +18,7 @@ from reinfuse.plan._model import (
 )
 
 __all__ = [
+    "AnalysisSpec",
     "ColumnSpec",
     "ComparisonSpec",
     "FigureSpec",

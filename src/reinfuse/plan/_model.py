@@ -131,6 +131,86 @@ class FigureSpec:
     section: str = ""
 
 
+AnalysisKind = Literal["survival_by_group", "cox", "cumulative_incidence", "group_test"]
+_ANALYSIS_KINDS = ("survival_by_group", "cox", "cumulative_incidence", "group_test")
+_ANALYSIS_ENDPOINTS = ("remission", "efs", "os")
+_GROUP_TESTS = ("kruskal_wallis", "jonckheere_terpstra", "chi_square", "fisher")
+_ADJUSTMENTS = ("holm", "bonferroni", "bh")
+_COMPETING = ("death", "hsct", "next_infusion")
+_ANALYSIS_KEYS: Mapping[str, tuple[str, ...]] = {
+    "survival_by_group": ("endpoint", "group", "strata", "order", "times", "landmark_day",
+                          "time_unit", "figure"),
+    "cox": ("endpoint", "covariates", "reference", "strata", "landmark_day", "low_epv"),
+    "cumulative_incidence": ("endpoint", "group", "order", "competing", "times", "time_unit",
+                             "figure"),
+    "group_test": ("variable", "group", "test", "order", "adjustment", "decimals"),
+}
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """An analysis of the plan's ``[[analyses]]``: survival by group, Cox model, cumulative
+    incidence with competing risks, or a test across several groups (docs/analysis-plan.md).
+
+    Attributes
+    ----------
+    kind
+        ``survival_by_group`` (Kaplan-Meier per group, log-rank or stratified log-rank),
+        ``cox`` (proportional-hazards model), ``cumulative_incidence`` (Aalen-Johansen,
+        relapse with competing events), ``group_test`` (Kruskal-Wallis with Dunn,
+        Jonckheere-Terpstra, chi-square or Fisher-Freeman-Halton, with effect sizes).
+    subset
+        Which infusions (``infusion`` and ``where``, as a table column).
+    endpoint
+        ``remission``, ``efs`` or ``os`` (reinfuse.variables.ENDPOINTS).
+    group, strata, variable, covariates, reference
+        Analysis-frame columns; ``reference`` maps a categorical covariate to its
+        reference level.
+    order
+        Group order (and the ordering of ``jonckheere_terpstra``).
+    times
+        Days at which numbers at risk or cumulative incidences are printed.
+    landmark_day
+        Keep infusions followed past this day and measure time from it.
+    competing
+        Censorings of remission counted as competing events (``death``, ``hsct``,
+        ``next_infusion``); the others stay censorings.
+    low_epv
+        A Cox model with fewer than 10 events per variable (Peduzzi et al., J Clin
+        Epidemiol 1995;48:1503-1510) is refused (``"refuse"``, default, the reason
+        printed) or fitted with the warning printed (``"warn"``).
+    """
+
+    id: str
+    kind: AnalysisKind
+    title: str
+    subset: Subset = Subset()
+    endpoint: str = ""
+    group: str = ""
+    strata: str = ""
+    variable: str = ""
+    covariates: tuple[str, ...] = ()
+    reference: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    test: str = ""
+    order: tuple[Any, ...] = ()
+    adjustment: str = "holm"
+    times: tuple[float, ...] = ()
+    landmark_day: float | None = None
+    competing: tuple[str, ...] = ("death", "hsct")
+    time_unit: str = "days"
+    figure: bool = False
+    decimals: int | None = None
+    low_epv: str = "refuse"
+    section: str = ""
+    note: str = ""
+
+    def variables(self) -> tuple[str, ...]:
+        """The analysis-frame columns it reads (for ``plan --check``)."""
+        named = [self.group, self.strata, self.variable, *self.covariates,
+                 *self.subset.where]
+        return tuple(n for n in named if n)
+
+
 @dataclass(frozen=True)
 class Plan:
     """A whole analysis plan, with the text it was read from and its SHA-256."""
@@ -152,6 +232,7 @@ class Plan:
     sha256: str
     source: str
     missing: MissingDisplay = "row"
+    analyses: tuple[AnalysisSpec, ...] = ()
 
     def derive_options(self, *, prefer: Prefer | None = None) -> DeriveOptions:
         """The plan's ``[plan.derive]`` definitions as :class:`DeriveOptions`.
@@ -312,6 +393,65 @@ def _comparison(reader: _Reader) -> ComparisonSpec:
     )
 
 
+def _numbers(reader: _Reader, key: str) -> tuple[float, ...]:
+    values = reader.get(key, list, [])
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+               for v in values):
+        reader.fail(f"'{key}' must be a list of numbers >= 0 (days), got {values!r}")
+    return tuple(float(v) for v in values)
+
+
+def _analysis(reader: _Reader) -> AnalysisSpec:
+    kind = reader.choice("kind", _ANALYSIS_KINDS)
+    reader.only("id", "kind", "title", "section", "note", "infusion", "where",
+                *_ANALYSIS_KEYS[kind])
+    endpoint = ""
+    if kind != "group_test":
+        endpoint = reader.choice("endpoint", _ANALYSIS_ENDPOINTS,
+                                 "remission" if kind == "cumulative_incidence" else ...)
+        if kind == "cumulative_incidence" and endpoint != "remission":
+            reader.fail("a 'cumulative_incidence' analysis is of relapse during remission: "
+                        "'endpoint' must be 'remission' (death and transplant compete)")
+    group = reader.get("group", str, "")
+    if kind in ("survival_by_group", "group_test") and not group:
+        reader.fail(f"a '{kind}' analysis needs 'group' (the column whose values are the "
+                    "groups)")
+    covariates = tuple(reader.get("covariates", list, []))
+    if kind == "cox" and (not covariates or not all(isinstance(c, str) for c in covariates)):
+        reader.fail("a 'cox' analysis needs 'covariates': a list of column names")
+    test = ""
+    if kind == "group_test":
+        test = reader.choice("test", _GROUP_TESTS)
+        if not reader.get("variable", str, ""):
+            reader.fail("a 'group_test' analysis needs 'variable'")
+    order = tuple(reader.get("order", list, []))
+    if test == "jonckheere_terpstra" and len(order) < 2:
+        reader.fail("'jonckheere_terpstra' needs 'order': the groups from lowest to highest")
+    competing = tuple(reader.get("competing", list, ["death", "hsct"]))
+    unknown = [c for c in competing if c not in _COMPETING]
+    if unknown:
+        reader.fail(f"'competing' has {unknown}; allowed: {', '.join(_COMPETING)}")
+    landmark_day = reader.get("landmark_day", (int, float), None)
+    if landmark_day is not None and (isinstance(landmark_day, bool) or landmark_day < 0):
+        reader.fail(f"'landmark_day' must be a day >= 0, got {landmark_day!r}")
+    reference = reader.get("reference", dict, {})
+    extra = sorted(set(reference) - set(covariates))
+    if extra:
+        reader.fail(f"'reference' names {extra}, which are not among 'covariates'")
+    return AnalysisSpec(
+        id=reader.get("id", str), kind=kind, title=reader.get("title", str),
+        subset=_subset(reader), endpoint=endpoint, group=group,
+        strata=reader.get("strata", str, ""), variable=reader.get("variable", str, ""),
+        covariates=covariates, reference=reference, test=test, order=order,
+        adjustment=reader.choice("adjustment", _ADJUSTMENTS, "holm"),
+        times=_numbers(reader, "times"),
+        landmark_day=None if landmark_day is None else float(landmark_day),
+        competing=competing, time_unit=reader.choice("time_unit", ("days", "months"), "days"),
+        figure=reader.get("figure", bool, False), decimals=reader.get("decimals", int, None),
+        low_epv=reader.choice("low_epv", ("refuse", "warn"), "refuse"),
+        section=reader.get("section", str, ""), note=reader.get("note", str, ""))
+
+
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Parse and check a plan's TOML text.
 
@@ -325,7 +465,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: not valid TOML ({exc}).") from exc
     top = _Reader(data, "plan", source)
-    top.only("plan", "tables", "comparisons", "figures", "abbreviations")
+    top.only("plan", "tables", "comparisons", "figures", "analyses", "abbreviations")
     head = top.child(top.get("plan", dict), "plan") if "plan" in data else top.child({}, "plan")
     head.only("format", "id", "version", "title", "population", "alpha", "style",
               "source_population", "infusion_labels", "derive", "missing")
@@ -351,7 +491,10 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         figures.append(FigureSpec(id=sub.get("id", str), kind=sub.get("kind", str),
                                   title=sub.get("title", str), caption=sub.get("caption", str),
                                   params=params, section=sub.get("section", str, "")))
-    ids = [t.id for t in tables] + [c.id for c in comparisons] + [f.id for f in figures]
+    analyses = tuple(_analysis(top.child(a, f"analyses[{i}]"))
+                     for i, a in enumerate(top.get("analyses", list, [])))
+    ids = ([t.id for t in tables] + [c.id for c in comparisons] + [f.id for f in figures]
+           + [a.id for a in analyses])
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         top.fail(f"ids must be unique; repeated: {', '.join(dupes)}")
@@ -366,7 +509,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         tables=tables, comparisons=comparisons, figures=tuple(figures),
         abbreviations=top.get("abbreviations", dict, {}),
         text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
-        missing=head.choice("missing", _MISSING, "row"),
+        missing=head.choice("missing", _MISSING, "row"), analyses=analyses,
     )
 
 

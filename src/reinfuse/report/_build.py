@@ -250,7 +250,8 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                          "reinfuse.pipeline.derive), which carry the plan and the frame.")
     plan, analysis = results.plan, results.source
     # Numbers are printed here, in the style asked for (default: the plan's).
-    results = format_results(results, get_style(style or str(results.options["style"])))
+    chosen_style = get_style(style or str(results.options["style"]))
+    results = format_results(results, chosen_style)
     cohort = analysis.cohort if analysis.cohort is not None else Cohort(tables={})
     options = analysis.options
     frame = analysis.frame
@@ -280,15 +281,33 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             advance()
         antigen = analysis.antigen if analysis.antigen and analysis.antigen.samples else None
         extra: list[tuple[str, dict[str, Any]]] = []
-        antigen_figures: list[FigureResult] = []
+        extra_figures: list[FigureResult] = []
         if antigen is not None:  # measured from FCS files: QC table and histograms
             from reinfuse.report._antigen import SECTION, antigen_payload, antigen_section
 
-            antigen_items, qc, antigen_figures = antigen_section(antigen, tmp / "figures")
+            antigen_items, qc, extra_figures = antigen_section(antigen, tmp / "figures")
             extra = [(SECTION, item) for item in antigen_items]
             qc.to_csv(tmp / "tables" / "antigen_qc.csv", index=False)
-            for figure in antigen_figures:
+            for figure in extra_figures:
                 figure_files[figure.id] = {k: f"figures/{figure.id}.{k}" for k in ("png", "svg")}
+        if results.analyses:  # the plan's [[analyses]]: tables, tests, figures
+            from reinfuse.report._analyses import analysis_figure, analysis_item
+
+            wants_figure = {a.id for a in plan.analyses if a.figure}
+            for done in results.analyses:
+                item = analysis_item(done, chosen_style)
+                extra.append((done.section, item))
+                if item["kind"] == "table":
+                    pd.DataFrame([[r["label"], *r["cells"]] for r in item["rows"]],
+                                 columns=["row", *item["columns"]]).to_csv(
+                        tmp / "tables" / f"{done.id}.csv", index=False)
+                drawn = (analysis_figure(done, tmp / "figures")
+                         if done.id in wants_figure else None)
+                if drawn is not None:
+                    extra.append((done.section, drawn[0]))
+                    extra_figures.append(drawn[1])
+                    figure_files[drawn[1].id] = {k: f"figures/{drawn[1].id}.{k}"
+                                                 for k in ("png", "svg")}
         stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
@@ -315,6 +334,10 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                    for section in sections for item in section["items"]
                    if item["kind"] == "omitted"]
         methods = methods_paragraphs(plan, results, options, versions, shown)
+        computed = [a for a in results.analyses if not a.refused and a.method]
+        if computed:
+            methods.insert(max(len(methods) - 1, 0), " ".join(
+                f"{a.title}: {a.method[0].lower()}{a.method[1:]}." for a in computed))
         if antigen is not None:
             from reinfuse.flow.measure import antigen_method_sentence
 
@@ -337,7 +360,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             **_results_payload(results, patient_ids),
             "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
                          "files": figure_files[f.id], "data": f.data}
-                        for f in [*figures, *antigen_figures]],
+                        for f in [*figures, *extra_figures]],
             **({"antigen_samples": antigen_payload(antigen)} if antigen is not None else {}),
             "omitted": omitted,
             "warnings": warnings,
@@ -378,7 +401,8 @@ def _results_payload(results: Results, patient_ids: bool) -> dict[str, Any]:
         for group in comparison["groups"]:
             if not patient_ids and len(group["patients"]) > PATIENT_IDS_MAX:
                 group["patients"] = None
-    return {"tables": plain["tables"], "comparisons": plain["comparisons"]}
+    return {"tables": plain["tables"], "comparisons": plain["comparisons"],
+            "analyses": plain["analyses"]}
 
 
 def _report_findings(cohort: Cohort, analysis: AnalysisFrame) -> list[Finding]:
@@ -462,7 +486,8 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
 
 def _omitted(of: str, item_id: str, title: str, reason: str) -> dict[str, Any]:
     """The one line printed instead of a table, comparison or figure with no data."""
-    name = {"table": "Table", "comparison": "Comparison", "figure": "Figure"}[of]
+    name = {"table": "Table", "comparison": "Comparison", "figure": "Figure",
+            "analysis": "Analysis"}[of]
     bare = _NUMBERED.sub("", title).rstrip(".")
     reason = reason.rstrip(".")
     return {"kind": "omitted", "of": of, "id": item_id, "title": bare,
