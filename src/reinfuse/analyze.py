@@ -13,6 +13,7 @@ import difflib
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -136,7 +137,8 @@ class TableResult:
             "n_missing": pd.Series([c.n_missing for c in cells], dtype="Int64"),
             "ci_low": pd.Series([c.ci_low for c in cells], dtype="Float64"),
             "ci_high": pd.Series([c.ci_high for c in cells], dtype="Float64"),
-            "p": pd.Series([None] * len(cells), dtype="Float64"),
+            "p": pd.Series([c.value if c.stat == "p" else None for c in cells],
+                           dtype="Float64"),
             "ci_method": pd.Series([c.ci_method for c in cells], dtype="string"),
             "text": pd.Series([c.text for c in cells], dtype="string"),
         })
@@ -623,6 +625,8 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
                               columns=[c for c in needed if c in frame.columns], masks=masks)
                        for column in spec.columns]
         lines = _row_cells(spec, row, row_subsets, labels, missing)
+        if spec.p_value:
+            lines = _with_p(spec, row, lines, row_subsets)
         rows += lines
         names = [n for n in (row.variable, row.event) if n]
         variables += [n for n in names if n not in variables]
@@ -631,10 +635,91 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
             recorded += [n for n in names if n not in recorded]
         if row.footnote and (known or not names):
             notes.append(row.footnote)
+    if spec.p_value:
+        labels.append("p")
+        used = sorted({c.ci_method for line in rows for c in line.cells
+                       if c is not None and c.stat == "p" and c.ci_method})
+        if used:
+            compared = ", ".join(labels[i] for i in _p_indexes(spec))
+            notes.append(f"p compares {compared}: " + "; ".join(used) + ".")
     footnotes = tuple(fill_labels(note, fill) for note in (*spec.footnotes, *notes))
     return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
                        rows=tuple(rows), footnotes=footnotes, section=spec.section,
                        recorded=tuple(recorded), variables=tuple(variables))
+
+
+def _p_indexes(spec: TableSpec) -> list[int]:
+    ids = [c.id for c in spec.columns]
+    return [ids.index(c) for c in spec.p_columns] if spec.p_columns else list(range(len(ids)))
+
+
+#: How a table's p column tests each kind of row (gtsummary's add_p() defaults: Wilcoxon
+#: rank-sum or Kruskal-Wallis for continuous rows; chi-square without continuity correction,
+#: or Fisher's exact test when an expected count is below 5, for categorical rows).
+P_TESTS = {"continuous2": "Mann-Whitney U test", "continuous": "Kruskal-Wallis test",
+           "chi": "chi-square test without continuity correction",
+           "fisher": "Fisher's exact test (an expected count below 5)"}
+
+
+def _with_p(spec: TableSpec, row: RowSpec, lines: list[TableRow],
+            subsets: list[pd.DataFrame]) -> list[TableRow]:
+    """The row's lines with a p cell on its first line (None on the others)."""
+    cell = _row_p(spec, row, lines, subsets)
+    out = [replace(line, cells=(*line.cells, cell if i == 0 else None))
+           for i, line in enumerate(lines)]
+    return out
+
+
+def _row_p(spec: TableSpec, row: RowSpec, lines: list[TableRow],
+           subsets: list[pd.DataFrame]) -> Cell | None:
+    """A test across the compared columns for one plan row (None: no test applies)."""
+    if row.stat in ("header", "n", "km_median") or row.variable is None or not lines:
+        return None
+    chosen = _p_indexes(spec)
+    parts = [subsets[i] for i in chosen]
+    patients = pd.concat([p["patient_id"].drop_duplicates() for p in parts])
+    make = partial(Cell, spec.id, row.label, "p", "", "p")
+    if patients.duplicated().any():  # independent-group tests need different patients
+        return make(ci_method="not computed: the compared columns share patients (compare "
+                              "the same patients' infusions with a paired [[comparisons]])")
+    stats = _stats()
+    try:
+        if row.stat in ("median", "median_range", "median_iqr"):
+            samples = [pd.to_numeric(p[row.variable], errors="coerce").dropna().to_numpy()
+                       for p in parts]
+            samples = [x for x in samples if x.size]
+            if len(samples) < 2:
+                return None
+            if len(samples) == 2:
+                result = stats.mann_whitney_u(samples[0], samples[1])
+                return make(value=result.pvalue, ci_method=P_TESTS["continuous2"])
+            result = stats.kruskal_wallis(np.concatenate(samples), np.repeat(
+                np.arange(len(samples)), [x.size for x in samples]))
+            return make(value=result.pvalue, ci_method=P_TESTS["continuous"])
+        if row.stat == "count":
+            cells = [lines[0].cells[i] for i in chosen]
+            counts = [[c.numerator or 0, (c.denominator or 0) - (c.numerator or 0)]
+                      for c in cells if c is not None]
+            table = np.array(counts).T
+        else:  # levels: one line per level, plus the known values in no listed level
+            level_lines = [line for line in lines[1:] if any(
+                c is not None and c.stat == "level" for c in line.cells)]
+            table = np.array([[line.cells[i].numerator or 0 for i in chosen]  # type: ignore[union-attr]
+                              for line in level_lines])
+            known = np.array([p[row.variable].notna().sum() for p in parts])
+            other = known - table.sum(axis=0)
+            if (other > 0).any():
+                table = np.vstack([table, other])
+        table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+        if table.ndim != 2 or min(table.shape) < 2:
+            return None
+        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+        if (expected < 5).any():
+            return make(value=stats.fisher_exact(table).pvalue, ci_method=P_TESTS["fisher"])
+        return make(value=stats.chi_square(table, correction=False).pvalue,
+                    ci_method=P_TESTS["chi"])
+    except StatisticsError as exc:
+        return make(ci_method=f"not computed: {exc}")
 
 
 # --- comparisons -----------------------------------------------------------------------------

@@ -162,7 +162,56 @@ def test_example_plan_runs_on_the_demo_in_every_format(tmp_path: Path) -> None:
     assert 'id="os_by_target_figure"' in html and 'id="relapse_cif_figure"' in html
     assert "Analysis not shown" in html  # the Cox model: too few events per variable
     assert (out.folder / "tables" / "os_by_target.csv").is_file()
+    table1 = next(t for t in payload["tables"] if t["id"] == "table1_by_target")
+    assert table1["columns"][-1] == "p" and table1["columns"][0] == "All (n = 18)"
     from docx import Document
 
     docx_text = " ".join(p.text for p in Document(str(out.docx)).paragraphs)
     assert "Overall survival after the first infusion by product target" in docx_text
+
+
+TABLE_P = """
+[[tables]]
+id = "by_target"
+title = "By target"
+p_value = true
+p_columns = ["a", "b"]
+columns = [
+  { id = "all", label = "All" },
+  { id = "a", label = "A", where = { target = ["A"] } },
+  { id = "b", label = "B", where = { target = ["B"] } },
+]
+rows = [
+  { label = "Peak", stat = "median", variable = "peak_car_per_ul" },
+  { label = "CRS", stat = "count", variable = "crs_any" },
+  { label = "Response", stat = "levels", variable = "best_response", levels = LEVELS },
+]
+""".replace("LEVELS", '[{ label = "CR", values = ["CR"] }, { label = "SD", values = ["SD"] }]')
+
+
+def test_table_p_column_like_gtsummary_add_p() -> None:
+    """Mann-Whitney A = {1, 2, 3} vs B = {4, 5, 6}: exact two-sided p = 2 / C(6, 3) = 0.1;
+    yes/no and levels rows give the 2x2 table [[3, 0], [0, 3]] (expected counts 1.5 < 5,
+    so Fisher's exact test): p = 0.1. The "All" column is not compared."""
+    from reinfuse.analyze import compute_table
+    from reinfuse.report._format import cell_text
+
+    spec = parse_plan(TABLE_P, "test plan").tables[0]
+    frame = _frame(peak_car_per_ul=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, None],
+                   crs_any=pd.array([True, True, True, False, False, False, None],
+                                    dtype="boolean"),
+                   best_response=["CR", "CR", "CR", "SD", "SD", "SD", None],
+                   target=["A", "A", "A", "B", "B", "B", "B"])
+    table = compute_table(frame, spec, {})
+    assert table.columns[-1] == "p"
+    p_cells = [line.cells[-1] for line in table.rows if line.cells[-1] is not None]
+    assert [c.value for c in p_cells] == pytest.approx([0.1, 0.1, 0.1])
+    assert [c.ci_method.split(" ")[0] for c in p_cells] == ["Mann-Whitney", "Fisher's",
+                                                           "Fisher's"]
+    assert cell_text(p_cells[0], get_style("seed")) == "0.1"
+    assert any(note.startswith("p compares A, B:") for note in table.footnotes)
+    # the same patients in both columns: no independent-group test
+    shared = frame.assign(target=["A", "A", "A", "B", "B", "B", "B"],
+                          patient_id=["P0", "P1", "P2", "P0", "P1", "P2", "P3"])
+    cell = compute_table(shared, spec, {}).rows[0].cells[-1]
+    assert cell is not None and cell.value is None and "share patients" in cell.ci_method

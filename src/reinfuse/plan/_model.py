@@ -91,6 +91,10 @@ class TableSpec:
     rows: tuple[RowSpec, ...]
     footnotes: tuple[str, ...] = ()
     section: str = ""
+    #: Add a p-value column comparing ``p_columns`` (default: every column), as
+    #: gtsummary's ``add_p()`` does (docs/analysis-plan.md).
+    p_value: bool = False
+    p_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,7 +352,8 @@ def _row(reader: _Reader) -> RowSpec:
 
 
 def _table(reader: _Reader) -> TableSpec:
-    reader.only("id", "title", "columns", "rows", "footnotes", "section")
+    reader.only("id", "title", "columns", "rows", "footnotes", "section", "p_value",
+                "p_columns")
     columns = []
     for i, item in enumerate(reader.get("columns", list)):
         sub = reader.child(item, f"columns[{i}]")
@@ -363,10 +368,18 @@ def _table(reader: _Reader) -> TableSpec:
         if unknown:
             reader.fail(f"rows[{i}] names unknown column(s) {unknown}; columns are {ids}")
         rows.append(row)
+    p_columns = tuple(reader.get("p_columns", list, []))
+    unknown = [c for c in p_columns if c not in ids]
+    if unknown:
+        reader.fail(f"'p_columns' names unknown column(s) {unknown}; columns are {ids}")
+    p_value = reader.get("p_value", bool, False)
+    if p_value and len(p_columns or ids) < 2:
+        reader.fail("'p_value' needs at least two columns to compare")
     return TableSpec(id=reader.get("id", str), title=reader.get("title", str),
                      columns=tuple(columns), rows=tuple(rows),
                      footnotes=tuple(reader.get("footnotes", list, [])),
-                     section=reader.get("section", str, ""))
+                     section=reader.get("section", str, ""), p_value=p_value,
+                     p_columns=p_columns)
 
 
 def _comparison(reader: _Reader) -> ComparisonSpec:

@@ -54,6 +54,8 @@ def cell_text(cell: Cell, style: Style) -> str:
     >>> cell_text(median, get_style("seed")), cell_text(median, get_style("jama"))
     ('18.5 (7–30)', '18.5 (12-24)')
     """
+    if cell.stat == "p":  # a table's p column (plan p_value)
+        return style.pvalue(cell.value) if cell.value is not None else "—"
     if cell.stat == "n":
         return str(cell.n)
     if cell.stat == "missing" and cell.denominator is None:  # a "Not recorded, n" count
