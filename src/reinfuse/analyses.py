@@ -476,12 +476,68 @@ def _contingency(frame: pd.DataFrame, spec: AnalysisSpec, groups: pd.Series
         n=int(known.sum()), n_missing=missing, section=spec.section, notes=tuple(notes))
 
 
+def _kinetics(frame: pd.DataFrame, spec: AnalysisSpec,
+              tables: Mapping[str, pd.DataFrame]) -> AnalysisResult:
+    """NCA and Stein fits of every curve of the analysed patients, CART1 vs CART2 paired."""
+    from reinfuse.kinetics.model import fit_stein_table
+    from reinfuse.kinetics.nca import nca
+    from reinfuse.kinetics.paired import paired_kinetics
+
+    counts = tables.get("car_counts")
+    if counts is None or counts.empty:
+        return _refused(spec, "The cohort has no car_counts sheet: there are no CAR T-cell "
+                        "counts to analyse.")
+    infusions = tables["infusions"]
+    patients = set(frame["patient_id"])
+    counts = counts[counts["patient_id"].isin(patients)]
+    infusions = infusions[infusions["patient_id"].isin(patients)]
+    kept = counts[(counts["compartment"] == spec.compartment) & (counts["unit"] == spec.unit)]
+    if kept.empty:
+        return _refused(spec, f"No {spec.compartment} count in {spec.unit} for the analysed "
+                        "patients.")
+    options = {"compartment": spec.compartment, "unit": spec.unit, "lod": spec.lod}
+    table = nca(counts, infusions, window=spec.window, **options)  # type: ignore[arg-type]
+    fits = (fit_stein_table(counts, infusions, **options)  # type: ignore[arg-type]
+            if spec.fit else None)
+    paired = paired_kinetics(table, fits, first=spec.first, second=spec.second)
+    label = {1: "CART1", 2: "CART2"}
+    a, b = (label.get(i, f"infusion {i}") for i in (spec.first, spec.second))
+    columns = ("Pairs, n", f"{a}, median (range)", f"{b}, median (range)",
+               "Median difference", "p")
+    rows = []
+    for par in paired.parameters:
+        unit = "" if par.unit in ("", "concentration") else f", {par.unit}"
+        rows.append(AnalysisRow(f"{par.label}{unit}", (
+            AnalysisCell("count", value=par.n_pairs),
+            AnalysisCell("median_range", value=par.first_median, low=par.first_min,
+                         high=par.first_max),
+            AnalysisCell("median_range", value=par.second_median, low=par.second_min,
+                         high=par.second_max),
+            AnalysisCell("number", value=par.median_difference),
+            AnalysisCell("p", value=par.pvalue))))
+    notes = [f"{paired.n_patients} patients with both infusions' curves; {paired.n_single} "
+             "with only one are not compared. Pairs with a parameter unknown after either "
+             "infusion are left out of that parameter (never counted as zero): "
+             + ", ".join(f"{p.label} {p.n_unknown}" for p in paired.parameters) + "."]
+    notes += [f"{p.label}: {p.note}" for p in paired.parameters if p.note]
+    if spec.note:
+        notes.append(spec.note)
+    method = f"{table.method}; " + (f"{fits.method}; " if fits is not None else "") + \
+        paired.method
+    return AnalysisResult(
+        id=spec.id, kind=spec.kind, title=spec.title, columns=columns, rows=tuple(rows),
+        tests=(), method=method, n=paired.n_patients, n_missing=paired.n_single,
+        section=spec.section, notes=tuple(notes),
+        estimates={"car_counts": counts, "fits": fits, "spec": spec})
+
+
 _KINDS = {"survival_by_group": _survival_by_group, "cox": _cox,
           "cumulative_incidence": _cumulative_incidence, "group_test": _group_test}
 
 
 def compute_analysis(frame: pd.DataFrame, spec: AnalysisSpec,
-                     infusion_labels: Mapping[int, str] | None = None) -> AnalysisResult:
+                     infusion_labels: Mapping[int, str] | None = None,
+                     tables: Mapping[str, pd.DataFrame] | None = None) -> AnalysisResult:
     """Compute one analysis on the infusions its subset selected.
 
     Parameters
@@ -494,6 +550,9 @@ def compute_analysis(frame: pd.DataFrame, spec: AnalysisSpec,
     infusion_labels
         Names of infusion numbers (the plan's ``infusion_labels``), for ``group =
         "infusion"``.
+    tables
+        The cohort's tables, for analyses of raw sheets (``kinetics`` reads
+        ``car_counts``).
 
     Returns
     -------
@@ -503,9 +562,11 @@ def compute_analysis(frame: pd.DataFrame, spec: AnalysisSpec,
     """
     if frame.empty:
         return _refused(spec, "No infusion is in the analysis's subset.")
-    if infusion_labels and "infusion" in frame:
-        frame = frame.assign(infusion=_labels(frame["infusion"], infusion_labels))
     try:
+        if spec.kind == "kinetics":
+            return _kinetics(frame, spec, tables or {})
+        if infusion_labels and "infusion" in frame:
+            frame = frame.assign(infusion=_labels(frame["infusion"], infusion_labels))
         return _KINDS[spec.kind](frame, spec)
     except StatisticsError as exc:
         return _refused(spec, f"Not computed: {exc}")

@@ -911,9 +911,10 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
     if plan.analyses:
         from reinfuse.analyses import compute_analysis
 
+        sheets = source.cohort.tables if source is not None and source.cohort else {}
         analyses = tuple(compute_analysis(select(population, spec.subset,
                                                  where=f"analysis '{spec.id}'"), spec,
-                                          plan.infusion_labels)
+                                          plan.infusion_labels, sheets)
                          for spec in plan.analyses)
     return Results(plan_id=plan.id, plan_version=plan.version, plan_sha256=plan.sha256,
                    population=plan.population, n_patients=n_patients, tables=tables,

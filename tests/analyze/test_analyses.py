@@ -160,6 +160,11 @@ def test_example_plan_runs_on_the_demo_in_every_format(tmp_path: Path) -> None:
     html = out.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
     assert "Overall survival after the first infusion by product target" in html
     assert 'id="os_by_target_figure"' in html and 'id="relapse_cif_figure"' in html
+    assert 'id="kinetics_paired_figure"' in html
+    # Cmax CART1 vs CART2 of the 18 demo patients: the seed study's p = 0.03 (Wilcoxon)
+    cmax = by_id["kinetics_paired"]["rows"][0]
+    assert cmax["label"] == "Cmax" and cmax["cells"][0]["value"] == 18
+    assert round(cmax["cells"][4]["value"], 2) == 0.03
     assert "Analysis not shown" in html  # the Cox model: too few events per variable
     assert (out.folder / "tables" / "os_by_target.csv").is_file()
     table1 = next(t for t in payload["tables"] if t["id"] == "table1_by_target")

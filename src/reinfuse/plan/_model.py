@@ -135,8 +135,10 @@ class FigureSpec:
     section: str = ""
 
 
-AnalysisKind = Literal["survival_by_group", "cox", "cumulative_incidence", "group_test"]
-_ANALYSIS_KINDS = ("survival_by_group", "cox", "cumulative_incidence", "group_test")
+AnalysisKind = Literal["survival_by_group", "cox", "cumulative_incidence", "group_test",
+                       "kinetics"]
+_ANALYSIS_KINDS = ("survival_by_group", "cox", "cumulative_incidence", "group_test",
+                   "kinetics")
 _ANALYSIS_ENDPOINTS = ("remission", "efs", "os")
 _GROUP_TESTS = ("kruskal_wallis", "jonckheere_terpstra", "chi_square", "fisher")
 _ADJUSTMENTS = ("holm", "bonferroni", "bh")
@@ -148,6 +150,8 @@ _ANALYSIS_KEYS: Mapping[str, tuple[str, ...]] = {
     "cumulative_incidence": ("endpoint", "group", "order", "competing", "times", "time_unit",
                              "figure"),
     "group_test": ("variable", "group", "test", "order", "adjustment", "decimals"),
+    "kinetics": ("compartment", "unit", "lod", "window", "first", "second", "fit", "figure",
+                 "max_patients"),
 }
 
 
@@ -179,6 +183,11 @@ class AnalysisSpec:
     competing
         Censorings of remission counted as competing events (``death``, ``hsct``,
         ``next_infusion``); the others stay censorings.
+    compartment, unit, lod, window, first, second, fit, max_patients
+        ``kinetics``: the ``car_counts`` rows analysed (blood, cells per uL), the limit of
+        detection, the NCA window (days 0-28), the infusions compared paired (1 and 2),
+        whether the Stein model is fitted per curve (default true), and the patients
+        drawn in the figure (12).
     low_epv
         A Cox model with fewer than 10 events per variable (Peduzzi et al., J Clin
         Epidemiol 1995;48:1503-1510) is refused (``"refuse"``, default, the reason
@@ -205,6 +214,14 @@ class AnalysisSpec:
     figure: bool = False
     decimals: int | None = None
     low_epv: str = "refuse"
+    compartment: str = "blood"
+    unit: str = "cells_per_ul"
+    lod: float | None = None
+    window: tuple[float, float] = (0.0, 28.0)
+    first: int = 1
+    second: int = 2
+    fit: bool = True
+    max_patients: int = 12
     section: str = ""
     note: str = ""
 
@@ -414,12 +431,19 @@ def _numbers(reader: _Reader, key: str) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
+def _window(reader: _Reader) -> tuple[float, float]:
+    window = _numbers(reader, "window") or (0.0, 28.0)
+    if len(window) != 2 or window[0] > window[1]:
+        reader.fail(f"'window' must be [first day, last day], got {list(window)!r}")
+    return window[0], window[1]
+
+
 def _analysis(reader: _Reader) -> AnalysisSpec:
     kind = reader.choice("kind", _ANALYSIS_KINDS)
     reader.only("id", "kind", "title", "section", "note", "infusion", "where",
                 *_ANALYSIS_KEYS[kind])
     endpoint = ""
-    if kind != "group_test":
+    if kind not in ("group_test", "kinetics"):
         endpoint = reader.choice("endpoint", _ANALYSIS_ENDPOINTS,
                                  "remission" if kind == "cumulative_incidence" else ...)
         if kind == "cumulative_incidence" and endpoint != "remission":
@@ -462,6 +486,14 @@ def _analysis(reader: _Reader) -> AnalysisSpec:
         competing=competing, time_unit=reader.choice("time_unit", ("days", "months"), "days"),
         figure=reader.get("figure", bool, False), decimals=reader.get("decimals", int, None),
         low_epv=reader.choice("low_epv", ("refuse", "warn"), "refuse"),
+        compartment=reader.choice("compartment", ("blood", "csf", "marrow"), "blood"),
+        unit=reader.choice("unit", ("cells_per_ul", "percent_of_t_cells", "percent_of_cells"),
+                           "cells_per_ul"),
+        lod=None if reader.get("lod", (int, float), None) is None
+        else float(reader.data["lod"]),
+        window=_window(reader), first=reader.get("first", int, 1),
+        second=reader.get("second", int, 2), fit=reader.get("fit", bool, True),
+        max_patients=reader.get("max_patients", int, 12),
         section=reader.get("section", str, ""), note=reader.get("note", str, ""))
 
 

@@ -112,6 +112,16 @@ def analysis_figure(result: AnalysisResult, folder: Path) -> tuple[dict[str, Any
         from reinfuse.figures.survival_groups import cumulative_incidence_figure
 
         figure, caption = cumulative_incidence_figure(result)
+    elif result.kind == "kinetics":
+        from reinfuse.figures.kinetics import kinetics_figure
+
+        spec = result.estimates["spec"]
+        drawn_kinetics = kinetics_figure(
+            result.estimates["car_counts"], result.estimates["fits"],
+            compartment=spec.compartment, lod=spec.lod, first=spec.first,
+            second=spec.second, max_patients=spec.max_patients, id=f"{result.id}_figure",
+            title=result.title)
+        figure, caption = drawn_kinetics.figure, drawn_kinetics.caption
     else:
         return None
     drawn = FigureResult(id=f"{result.id}_figure", title=result.title, caption=caption,
