@@ -121,7 +121,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_antigen(args: argparse.Namespace) -> int:
     from reinfuse.flow.batch import qc_table, run_antigen, sample_specs, write_antigen_outputs
     from reinfuse.flow.gates import GateError, load_gates
-    from reinfuse.flow.quantibrite import AbcSettings
     from reinfuse.validate import load_cohort
 
     cohort = load_cohort(args.path, allow_identifiers=args.allow_identifiers)
@@ -137,10 +136,19 @@ def _cmd_antigen(args: argparse.Namespace) -> int:
     except GateError as exc:
         raise UsageError(str(exc)) from None
     specs = sample_specs(table, args.path)
+    # The centre's definitions (thresholds, statistic) from the plan, as the report uses
+    # them; --statistic overrides the plan's antigen_statistic.
+    from dataclasses import replace as _replace
+
+    from reinfuse.flow.measure import abc_settings
+
+    _plan, options = _plan_options(args.plan, None)
+    if args.statistic:
+        options = _replace(options, antigen_statistic=args.statistic)
+    abc, rule = abc_settings(options)
     try:
         results = run_antigen(specs, gates, scheduler=args.scheduler, workers=args.workers,
-                              progress=not args.quiet,
-                              abc=AbcSettings(statistic=args.statistic))
+                              progress=not args.quiet, abc=abc, rule=rule)
     except (OSError, TimeoutError) as exc:  # the --scheduler address cannot be reached
         raise UsageError(f"cannot use the Dask scheduler {args.scheduler}: {exc}") from None
     qc = qc_table(results)
@@ -713,8 +721,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="a dask.distributed scheduler (tcp://host:8786); default: local threads")
     p.add_argument("--workers", type=int, default=None, help="local threads (default: cores)")
-    p.add_argument("--statistic", choices=("geometric_mean", "median"),
-                   default="geometric_mean", help="blast fluorescence statistic")
+    p.add_argument("--statistic", choices=("geometric_mean", "median"), default=None,
+                   help="blast fluorescence statistic (default: the plan's "
+                   "antigen_statistic, geometric_mean)")
+    p.add_argument("--plan", metavar="FILE", help="analysis plan whose [plan.derive] "
+                   "antigen_* definitions apply (default: the documented defaults)")
     p.add_argument("--out", help="output folder for CSV tables and histograms")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--allow-identifiers", action="store_true")

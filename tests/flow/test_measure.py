@@ -171,3 +171,19 @@ def test_antigen_after_follows_the_product_target(target: str, cd19: str | None,
                      options=DeriveOptions())
     value = done.infusions["antigen_after"].iloc[0]
     assert (pd.isna(value) if expected is None else value == expected)
+
+
+def test_antigen_command_takes_the_plans_definitions(study: Path, tmp_path: Path) -> None:
+    """With antigen_dim_below = 5000 the 4,000-molecule sample is dim (below the
+    threshold, by the status rule), not positive as under the default 2,000."""
+    from reinfuse.plan import default_plan_text
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(default_plan_text() + "\n[plan.derive]\nantigen_dim_below = 5000\n",
+                    encoding="utf-8")
+    out = tmp_path / "antigen"
+    assert main(["antigen", str(study), "--plan", str(plan), "--out", str(out),
+                 "--quiet", "--workers", "1"]) == 1  # one sample fails (truncated file)
+    results = pd.read_csv(out / "antigen_results.csv")
+    first = results[(results["patient_id"] == "P01") & (results["infusion"] == 1)]
+    assert first["antigen_status"].tolist() == ["dim"]
