@@ -97,6 +97,8 @@ class TableResult:
     recorded: tuple[str, ...] = ()
     #: Every variable the table's rows summarise (recorded or not).
     variables: tuple[str, ...] = ()
+    #: Printed in the report (the plan's ``show``); always in results.json and tables/.
+    shown: bool = True
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a tidy DataFrame: one row per cell (for notebooks and R).
@@ -645,7 +647,44 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
     footnotes = tuple(fill_labels(note, fill) for note in (*spec.footnotes, *notes))
     return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=tuple(labels),
                        rows=tuple(rows), footnotes=footnotes, section=spec.section,
-                       recorded=tuple(recorded), variables=tuple(variables))
+                       recorded=tuple(recorded), variables=tuple(variables),
+                       shown=spec.show)
+
+
+def merge_tables(spec: TableSpec, parts: Sequence[TableResult], fill: dict[str, str]
+                 ) -> TableResult:
+    """Tables side by side, as gtsummary's ``tbl_merge()``: each part's columns under its
+    spanner (``"CART1: Median"``), rows matched by label and indent in the order of the
+    first part (rows only in a later part follow); a row a part lacks is blank there.
+    """
+    spanners = spec.spanners or tuple(p.title for p in parts)
+    columns = tuple(f"{fill_labels(span, fill)}: {c}" for span, part in
+                    zip(spanners, parts, strict=True) for c in part.columns)
+    keys: list[tuple[str, int, bool]] = []
+    by_part: list[dict[tuple[str, int, bool], TableRow]] = []
+    for part in parts:
+        found: dict[tuple[str, int, bool], TableRow] = {}
+        for line in part.rows:
+            key = (line.label, line.indent, line.header)
+            found.setdefault(key, line)
+            if key not in keys:
+                keys.append(key)
+        by_part.append(found)
+    rows = []
+    for key in keys:
+        cells: list[Cell | None] = []
+        for part, found in zip(parts, by_part, strict=True):
+            match = found.get(key)
+            cells += list(match.cells) if match is not None else [None] * len(part.columns)
+        rows.append(TableRow(label=key[0], indent=key[1], cells=tuple(cells),
+                             header=key[2]))
+    footnotes = tuple(dict.fromkeys([*(fill_labels(n, fill) for n in spec.footnotes),
+                                     *(n for p in parts for n in p.footnotes)]))
+    return TableResult(id=spec.id, title=fill_labels(spec.title, fill), columns=columns,
+                       rows=tuple(rows), footnotes=footnotes, section=spec.section,
+                       recorded=tuple(dict.fromkeys(v for p in parts for v in p.recorded)),
+                       variables=tuple(dict.fromkeys(v for p in parts for v in p.variables)),
+                       shown=spec.show)
 
 
 def _p_indexes(spec: TableSpec) -> list[int]:
@@ -895,8 +934,10 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
     fill["neurotox_severe"] = (
         f"grade {chosen_options.severe_neurotox_min_grade_ctcae} or above by CTCAE, "
         f"{chosen_options.severe_neurotox_min_grade_icans} or above by ICANS")
-    tables = tuple(compute_table(population, spec, fill, plan.missing)
-                   for spec in plan.tables)
+    computed = {spec.id: compute_table(population, spec, fill, plan.missing)
+                for spec in plan.tables if not spec.merge}
+    tables = tuple(merge_tables(spec, [computed[m] for m in spec.merge], fill)
+                   if spec.merge else computed[spec.id] for spec in plan.tables)
     comparisons = tuple(compute_comparison(population, spec, fill, plan.missing)
                         for spec in plan.comparisons)
     estimates: dict[str, Any] = {}

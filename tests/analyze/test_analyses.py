@@ -152,12 +152,12 @@ def test_example_plan_runs_on_the_demo_in_every_format(tmp_path: Path) -> None:
     assert len(plan.analyses) >= 5
     out = Study(demo_path(), plan).report(tmp_path / "r", formats="html,docx")
     payload = json.loads(out.results_json.read_text(encoding="utf-8"))
+    html = out.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
     by_id = {a["id"]: a for a in payload["analyses"]}
     assert set(by_id) == {a.id for a in plan.analyses}
     # the demo's 18 CART1 infusions: every patient once, by target (5 + 3 + 10)
     os_rows = {r["label"]: r["cells"][0]["value"] for r in by_id["os_by_target"]["rows"]}
     assert os_rows == {"CD19": 5, "CD19/CD22": 3, "CD22": 10}
-    html = out.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
     assert "Overall survival after the first infusion by product target" in html
     assert 'id="os_by_target_figure"' in html and 'id="relapse_cif_figure"' in html
     assert 'id="kinetics_paired_figure"' in html
@@ -169,6 +169,17 @@ def test_example_plan_runs_on_the_demo_in_every_format(tmp_path: Path) -> None:
     assert (out.folder / "tables" / "os_by_target.csv").is_file()
     table1 = next(t for t in payload["tables"] if t["id"] == "table1_by_target")
     assert table1["columns"][-1] == "p" and table1["columns"][0] == "All (n = 18)"
+    # tbl_merge: parts side by side under their spanners, rows matched by label; a row one
+    # part lacks is blank there; the parts are in results.json but not printed
+    merged = next(t for t in payload["tables"] if t["id"] == "toxicity_merged")
+    assert merged["columns"] == ["CART1: n = 18", "CART2: n = 18"]
+    labels = [(r["label"], [c is None for c in r["cells"]]) for r in merged["rows"]]
+    assert labels[:3] == [("CRS, any grade", [False, False]),
+                          ("Neurotoxicity, any grade", [False, True]),
+                          ("Severe CRS", [True, False])]
+    assert "Toxicity after CART1 and CART2, side by side" in html
+    assert "Toxicity after CART2</h3>" not in html
+    assert any(t["id"] == "toxicity_cart2" for t in payload["tables"])
     from docx import Document
 
     docx_text = " ".join(p.text for p in Document(str(out.docx)).paragraphs)
@@ -220,3 +231,17 @@ def test_table_p_column_like_gtsummary_add_p() -> None:
                           patient_id=["P0", "P1", "P2", "P0", "P1", "P2", "P3"])
     cell = compute_table(shared, spec, {}).rows[0].cells[-1]
     assert cell is not None and cell.value is None and "share patients" in cell.ci_method
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ('merge = ["t1", "nope"]\n', "'merge' names ['nope']"),
+    ('merge = ["t1", "t1"]\nspanners = ["a"]\n', "one label per merged table (2), got 1"),
+    ('merge = ["t1"]\n', "at least two table ids"),
+    ('merge = ["t1", "t1"]\ncolumns = []\n', "unknown key(s) columns"),
+])
+def test_plan_refuses_malformed_merges(extra: str, words: str) -> None:
+    base = ('[[tables]]\nid = "t1"\ntitle = "T1"\ncolumns = [{ id = "a", label = "A" }]\n'
+            'rows = [{ label = "n", stat = "n" }]\n')
+    with pytest.raises(PlanError) as err:
+        parse_plan(base + '[[tables]]\nid = "m"\ntitle = "M"\n' + extra, "test plan")
+    assert words in str(err.value)

@@ -95,6 +95,13 @@ class TableSpec:
     #: gtsummary's ``add_p()`` does (docs/analysis-plan.md).
     p_value: bool = False
     p_columns: tuple[str, ...] = ()
+    #: Tables printed side by side in this one, as gtsummary's ``tbl_merge()``: their ids
+    #: and a spanning label per table (default their titles).
+    merge: tuple[str, ...] = ()
+    spanners: tuple[str, ...] = ()
+    #: False: computed (results.json, tables/) but not printed in the report, e.g. the
+    #: parts of a merged table.
+    show: bool = True
 
 
 @dataclass(frozen=True)
@@ -368,9 +375,27 @@ def _row(reader: _Reader) -> RowSpec:
     )
 
 
+def _merged_table(reader: _Reader) -> TableSpec:
+    reader.only("id", "title", "merge", "spanners", "footnotes", "section", "show")
+    merge = reader.get("merge", list)
+    if len(merge) < 2 or not all(isinstance(m, str) for m in merge):
+        reader.fail(f"'merge' must list at least two table ids, got {merge!r}")
+    spanners = reader.get("spanners", list, [])
+    if spanners and len(spanners) != len(merge):
+        reader.fail(f"'spanners' must give one label per merged table ({len(merge)}), got "
+                    f"{len(spanners)}")
+    return TableSpec(id=reader.get("id", str), title=reader.get("title", str), columns=(),
+                     rows=(), footnotes=tuple(reader.get("footnotes", list, [])),
+                     section=reader.get("section", str, ""), merge=tuple(merge),
+                     spanners=tuple(str(x) for x in spanners),
+                     show=reader.get("show", bool, True))
+
+
 def _table(reader: _Reader) -> TableSpec:
+    if "merge" in reader.data:
+        return _merged_table(reader)
     reader.only("id", "title", "columns", "rows", "footnotes", "section", "p_value",
-                "p_columns")
+                "p_columns", "show")
     columns = []
     for i, item in enumerate(reader.get("columns", list)):
         sub = reader.child(item, f"columns[{i}]")
@@ -396,7 +421,7 @@ def _table(reader: _Reader) -> TableSpec:
                      columns=tuple(columns), rows=tuple(rows),
                      footnotes=tuple(reader.get("footnotes", list, [])),
                      section=reader.get("section", str, ""), p_value=p_value,
-                     p_columns=p_columns)
+                     p_columns=p_columns, show=reader.get("show", bool, True))
 
 
 def _comparison(reader: _Reader) -> ComparisonSpec:
@@ -536,6 +561,13 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         figures.append(FigureSpec(id=sub.get("id", str), kind=sub.get("kind", str),
                                   title=sub.get("title", str), caption=sub.get("caption", str),
                                   params=params, section=sub.get("section", str, "")))
+    plain_ids = {t.id for t in tables if not t.merge}
+    for i, t in enumerate(tables):
+        unknown = [m for m in t.merge if m not in plain_ids]
+        if unknown:
+            top.child({}, f"tables[{i}]").fail(
+                f"'merge' names {unknown}, which are not tables of the plan (a merged table "
+                f"cannot be merged again); tables are {sorted(plain_ids)}")
     analyses = tuple(_analysis(top.child(a, f"analyses[{i}]"))
                      for i, a in enumerate(top.get("analyses", list, [])))
     ids = ([t.id for t in tables] + [c.id for c in comparisons] + [f.id for f in figures]

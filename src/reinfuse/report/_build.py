@@ -442,6 +442,8 @@ def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], fol
         items[name].append(item)
 
     for table in results.tables:
+        if not table.shown:  # computed for results.json and tables/, not printed
+            continue
         if table.variables and not table.recorded:
             names = ", ".join(table.variables)
             unknown = any(c is not None and c.n_missing for r in table.rows for c in r.cells)
