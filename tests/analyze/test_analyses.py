@@ -245,3 +245,30 @@ def test_plan_refuses_malformed_merges(extra: str, words: str) -> None:
     with pytest.raises(PlanError) as err:
         parse_plan(base + '[[tables]]\nid = "m"\ntitle = "M"\n' + extra, "test plan")
     assert words in str(err.value)
+
+
+def test_figures_draw_the_analysis_estimates() -> None:
+    """The KM figure's at-risk strip prints the table's numbers (counted by hand above:
+    A 2, 1, 0 and B 2, 2, 2 at days 0, 2, 3), one curve per group; the cumulative
+    incidence figure has a relapse panel and a competing-events panel."""
+    from reinfuse.figures.survival_groups import (
+        cumulative_incidence_figure,
+        kaplan_meier_groups_figure,
+    )
+
+    spec = _spec('id = "os"\nkind = "survival_by_group"\ntitle = "OS"\nendpoint = "os"\n'
+                 'group = "target"\ntimes = [0, 2, 3]\n')
+    frame = _frame(followup_days=[1.0, 2.0, 3.0, 4.0],
+                   death_event=pd.array([True, True, True, True], dtype="boolean"),
+                   target=["A", "A", "B", "B"])
+    figure, caption = kaplan_meier_groups_figure(compute_analysis(frame, spec))
+    curves, strip = figure.axes
+    assert len(curves.get_lines()) == 2 and "Log-rank test" in caption
+    numbers = [t.get_text() for t in strip.texts if t.get_text().isdigit()]
+    assert numbers == ["2", "2", "1", "2", "0", "2"]  # per time: A then B
+    cif = _spec('id = "cif"\nkind = "cumulative_incidence"\ntitle = "CIF"\n')
+    frame = _frame(remission_days=[10.0, 20.0, 30.0, 40.0],
+                   remission_end=["relapse", "death", "relapse", "last_contact"])
+    figure, _ = cumulative_incidence_figure(compute_analysis(frame, cif))
+    assert [ax.get_title() for ax in figure.axes] == [
+        "Relapse", "Death in remission or consolidative transplant"]
