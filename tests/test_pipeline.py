@@ -58,7 +58,7 @@ def test_kaplan_meier_figure_draws_the_analysis_estimates(
         results: reinfuse.Results, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    km = importlib.import_module("reinfuse.figures.kaplan_meier")  # the module
+    km = importlib.import_module("reinfuse.survival_curves")  # where the fits are made
 
     spec = next(f for f in demo_plan().figures if f.kind == "kaplan_meier")
     estimates = results.figure_estimates[spec.id]

@@ -28,6 +28,7 @@ from reinfuse.errors import PlanError, StatisticsError
 from reinfuse.options import DeriveOptions
 from reinfuse.plan import ComparisonSpec, Level, Plan, RowSpec, Subset, TableSpec
 from reinfuse.style import get_style
+from reinfuse.survival_curves import kaplan_meier_figure_estimates
 from reinfuse.variables import ENDPOINTS
 
 
@@ -216,7 +217,8 @@ class Results:
     plan: Plan | None = field(default=None, repr=False, compare=False)
     source: AnalysisFrame | None = field(default=None, repr=False, compare=False)
     #: Figure id -> the estimates its figure draws (Kaplan-Meier fits per group,
-    #: ``reinfuse.figures.KaplanMeierCurves``): the figures draw them, never re-estimate.
+    #: ``reinfuse.survival_curves.KaplanMeierCurves``): the figures draw them, never
+    #: re-estimate.
     #: results.json carries them in the figure's ``data`` (curves, steps, numbers at risk).
     figure_estimates: Mapping[str, Any] = field(default_factory=dict, repr=False,
                                                 compare=False)
@@ -940,14 +942,11 @@ def analyze(frame: AnalysisFrame | pd.DataFrame, plan: Plan, *, style: str | Non
                    if spec.merge else computed[spec.id] for spec in plan.tables)
     comparisons = tuple(compute_comparison(population, spec, fill, plan.missing)
                         for spec in plan.comparisons)
-    estimates: dict[str, Any] = {}
-    if any(spec.kind == "kaplan_meier" for spec in plan.figures):
-        from reinfuse.figures import figure_estimates  # matplotlib: only when needed
-
-        for spec in plan.figures:
-            found = figure_estimates(population, spec, plan.infusion_labels)
-            if found is not None:
-                estimates[spec.id] = found
+    # The Kaplan-Meier fits that kaplan_meier figures draw (the figures never re-estimate).
+    estimates: dict[str, Any] = {
+        spec.id: kaplan_meier_figure_estimates(population, spec.id, spec.params,
+                                               plan.infusion_labels)
+        for spec in plan.figures if spec.kind == "kaplan_meier"}
     analyses: tuple[AnalysisResult, ...] = ()
     if plan.analyses:
         from reinfuse.analyses import compute_analysis

@@ -67,6 +67,10 @@ def test_registered_with_defaults() -> None:
     assert kind_parameters("kaplan_meier") == ({
         "time": "remission_days", "event": "remission_event", "infusion": 2, "where": None,
         "group": None, "median_line": False}, [])
+    # the analyze stage checks the same parameters when it makes the figure's estimates
+    from reinfuse.survival_curves import KM_PARAMETERS
+
+    assert set(KM_PARAMETERS) == set(kind_parameters("kaplan_meier")[0])
 
 
 def test_one_curve_steps_median_and_numbers_at_risk() -> None:

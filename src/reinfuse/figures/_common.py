@@ -9,7 +9,7 @@ reads the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -21,6 +21,11 @@ from matplotlib.figure import Figure
 
 from reinfuse._plain import to_plain
 from reinfuse.errors import PlanError
+
+# Shared with the analyze stage's Kaplan-Meier estimates (re-exported for every figure).
+from reinfuse.survival_curves import check_infusion as check_infusion
+from reinfuse.survival_curves import label as label
+from reinfuse.survival_curves import require_columns as require_columns
 
 #: Journal figure widths (inches).
 SINGLE_COLUMN = 3.5
@@ -110,30 +115,10 @@ def empty_figure(reason: str, width: float = SINGLE_COLUMN, height: float = 1.4)
     return figure
 
 
-def label(labels: Mapping[int, str], infusion: int) -> str:
-    """Display name of an infusion number (``CART2``), or ``infusion N``."""
-    return labels.get(infusion, f"infusion {infusion}")
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str]) -> None:
-    """Raise :class:`PlanError` naming the columns a figure needs that the frame lacks."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise PlanError(f"the analysis frame has no column(s) {', '.join(missing)}; build it "
-                        "with reinfuse.derive.derive() (see docs/derived-variables.md).")
-
-
 def check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:
     """Raise :class:`PlanError` unless ``value`` is one of ``allowed``."""
     if not isinstance(value, str) or value not in allowed:
         raise PlanError(f"parameter '{name}' is {value!r}; allowed: {', '.join(allowed)}.")
-
-
-def check_infusion(name: str, value: Any) -> None:
-    """Raise :class:`PlanError` unless ``value`` is an infusion number (integer >= 1)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PlanError(f"parameter '{name}' is {value!r}; it must be an infusion number "
-                        "(an integer >= 1, e.g. 2 for the first reinfusion).")
 
 
 def check_count(name: str, value: Any) -> None:

@@ -12,7 +12,6 @@ curve reaches 0.5, the middle of a segment flat at exactly 0.5, as R's survival 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,56 +20,24 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from reinfuse._match import matches
 from reinfuse.errors import PlanError
 from reinfuse.figures._common import (
     SINGLE_COLUMN,
     SMALL_FONT_SIZE,
-    check_infusion,
     empty_figure,
-    label,
     new_figure,
     plain,
-    require_columns,
 )
 from reinfuse.stats import KaplanMeierResult
-from reinfuse.stats import kaplan_meier as estimate
-
-#: The day a duration column counts from, when it is not the infusion itself
-#: (``{label}`` is the infusion's name). ``reinfuse.derive`` measures ``remission_days``
-#: from the response date; ``followup_days`` counts from the infusion.
-TIME_ORIGINS: dict[str, str] = {"remission_days": "CR after {label}"}
+from reinfuse.survival_curves import (
+    KaplanMeierCurves,
+    kaplan_meier_curves,
+)
 
 #: Line style and grey per curve, in order (cycled beyond four curves).
 CURVE_STYLES: list[tuple[Any, str]] = [("-", "black"), ((0, (4, 1.6)), "0.45"),
                                        ((0, (1, 1.2)), "black"),
                                        ((0, (5, 1.5, 1, 1.5)), "0.45")]
-
-_ALL = "All patients"
-
-
-@dataclass(frozen=True)
-class KaplanMeierCurves:
-    """The Kaplan-Meier estimates a figure draws: one fit per group, and who was left out.
-
-    Made by :func:`kaplan_meier_curves` in the analyze stage (``Results.figure_estimates``)
-    and drawn by :func:`draw_kaplan_meier`, which estimates nothing (as lifelines' plots
-    take a fitted model).
-
-    Attributes
-    ----------
-    curves
-        ``(label, group value, fit)`` per curve, in order.
-    data
-        The figure's plain data without the drawing: parameters, skipped rows, the x label.
-    empty
-        Why there is no curve (no patient with a duration and an event), or ``""``.
-    """
-
-    curves: tuple[tuple[str, Any, KaplanMeierResult], ...]
-    data: Mapping[str, Any] = field(default_factory=dict)
-    empty: str = ""
-
 
 def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
                  time: str = "remission_days", event: str = "remission_event",
@@ -132,65 +99,6 @@ def kaplan_meier(frame: pd.DataFrame, labels: Mapping[int, str], *,
     return draw_kaplan_meier(estimates, median_line=median_line)
 
 
-def kaplan_meier_curves(frame: pd.DataFrame, labels: Mapping[int, str], *,
-                        time: str = "remission_days", event: str = "remission_event",
-                        infusion: int = 2, where: Mapping[str, Sequence[Any]] | None = None,
-                        group: str | None = None) -> KaplanMeierCurves:
-    """Estimate the curves :func:`kaplan_meier` draws (parameters as there).
-
-    Returns
-    -------
-    KaplanMeierCurves
-        One :func:`reinfuse.stats.kaplan_meier` fit per group, with the rows left out.
-    """
-    check_infusion("infusion", infusion)
-    for name, value in (("time", time), ("event", event)):
-        if not isinstance(value, str) or not value:
-            raise PlanError(f"parameter '{name}' is {value!r}; it must be a column name.")
-    if group is not None and (not isinstance(group, str) or not group):
-        raise PlanError(f"parameter 'group' is {group!r}; it must be a column name.")
-    filters = _filters(where)
-    require_columns(frame, ["patient_id", "infusion", time, event, *filters,
-                            *([group] if group else [])])
-    name = label(labels, infusion)
-    origin = TIME_ORIGINS.get(time, "{label}").format(label=name)
-
-    rows = frame.loc[frame["infusion"].eq(infusion)].drop_duplicates("patient_id")
-    before = len(rows)
-    for column, allowed in filters.items():
-        rows = rows.loc[matches(rows[column], list(allowed))]
-    durations = _days(rows[time])
-    events = rows[event]
-    skipped = {"missing_time": int(durations.isna().sum()),
-               "missing_event": int((durations.notna() & events.isna()).sum()),
-               "missing_group": 0}
-    complete = durations.notna() & events.notna()
-    if group:
-        skipped["missing_group"] = int((complete & rows[group].isna()).sum())
-        complete &= rows[group].notna()
-        values = _ordered(rows.loc[complete, group].unique())
-    else:
-        values = [None]
-
-    curves: list[tuple[str, Any, KaplanMeierResult]] = []
-    for value in values:
-        keep = complete if value is None else complete & rows[group].eq(value).fillna(False)
-        if keep.any():
-            fit = estimate(durations[keep], events[keep])
-            curves.append((_ALL if value is None else str(value), value, fit))
-
-    data: dict[str, Any] = {
-        "infusion": infusion, "time": time, "event": event, "where": plain(dict(filters)),
-        "group": group, "time_origin": origin, "x_label": f"Days since {origin}",
-        "n_patients": sum(fit.n for _, _, fit in curves), "skipped": skipped,
-        "excluded_by_where": before - len(rows)}
-    reason = ""
-    if not curves:
-        subset = " matching the filter" if filters else ""
-        reason = f"No patient{subset} at {name} has both {time} and {event} recorded."
-    return KaplanMeierCurves(curves=tuple(curves), data=data, empty=reason)
-
-
 def draw_kaplan_meier(estimates: KaplanMeierCurves, *, median_line: bool = False
                       ) -> tuple[Figure, dict[str, Any]]:
     """Draw the curves of ``estimates`` (no estimation here) and return the figure's data.
@@ -217,38 +125,6 @@ def draw_kaplan_meier(estimates: KaplanMeierCurves, *, median_line: bool = False
     if not curves:
         return empty_figure(estimates.empty), data
     return _draw(curves, data, estimates.data["group"], median_line), data
-
-
-def _filters(where: Any) -> dict[str, list[Any]]:
-    if where is None:
-        return {}
-    example = "e.g. where = {indication = [\"relapse\"]}"
-    if not isinstance(where, Mapping):
-        raise PlanError(f"parameter 'where' is {where!r}; it must map column names to lists "
-                        f"of the values to keep, {example}.")
-    filters: dict[str, list[Any]] = {}
-    for column, allowed in where.items():
-        if not isinstance(allowed, list | tuple) or not allowed:
-            raise PlanError(f"parameter 'where' has {column} = {allowed!r}; each column needs "
-                            f"a non-empty list of the values to keep, {example}.")
-        filters[str(column)] = list(allowed)
-    return filters
-
-
-def _days(values: pd.Series) -> pd.Series:
-    """Durations as float days (timedeltas converted), missing as NaN."""
-    if pd.api.types.is_timedelta64_dtype(values):
-        return values.dt.total_seconds() / 86400.0
-    return pd.to_numeric(values, errors="coerce").astype(float)
-
-
-def _ordered(values: Any) -> list[Any]:
-    """Distinct group values in a stable order: natural order if comparable, else as text."""
-    unique = list(values)
-    try:
-        return sorted(unique)
-    except TypeError:
-        return sorted(unique, key=str)
 
 
 def _ticks(times: list[float]) -> list[float]:
