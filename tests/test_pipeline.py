@@ -58,7 +58,7 @@ def test_kaplan_meier_figure_draws_the_analysis_estimates(
         results: reinfuse.Results, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    km = importlib.import_module("reinfuse.survival_curves")  # where the fits are made
+    km = importlib.import_module("reinfuse.stats")  # the fits call its kaplan_meier
 
     spec = next(f for f in demo_plan().figures if f.kind == "kaplan_meier")
     estimates = results.figure_estimates[spec.id]
@@ -66,7 +66,7 @@ def test_kaplan_meier_figure_draws_the_analysis_estimates(
     def no_estimation(*args: object, **kwargs: object) -> None:  # pragma: no cover
         raise AssertionError("the figure estimated again")
 
-    monkeypatch.setattr(km, "estimate", no_estimation)
+    monkeypatch.setattr(km, "kaplan_meier", no_estimation)
     population = demo_analysis().frame
     figure = make_figure(population[population["n_infusions"] >= 2], spec,
                          demo_plan().infusion_labels, estimates)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from reinfuse._match import matches
 from reinfuse._plain import to_plain
 from reinfuse.errors import PlanError
-from reinfuse.stats import KaplanMeierResult
-from reinfuse.stats import kaplan_meier as estimate
+
+if TYPE_CHECKING:  # reinfuse.stats (SciPy) loads when a curve is fitted: import stays light
+    from reinfuse.stats import KaplanMeierResult
 
 __all__ = ["ALL_PATIENTS", "KM_PARAMETERS", "TIME_ORIGINS", "KaplanMeierCurves",
            "check_infusion", "kaplan_meier_curves", "kaplan_meier_figure_estimates",
@@ -90,6 +91,8 @@ def kaplan_meier_curves(frame: pd.DataFrame, labels: Mapping[int, str], *,
     KaplanMeierCurves
         One :func:`reinfuse.stats.kaplan_meier` fit per group, with the rows left out.
     """
+    from reinfuse.stats import kaplan_meier as estimate
+
     check_infusion("infusion", infusion)
     for name, value in (("time", time), ("event", event)):
         if not isinstance(value, str) or not value:
