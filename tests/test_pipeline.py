@@ -83,3 +83,17 @@ def test_public_api_names_the_stages_and_types() -> None:
     assert reinfuse.derive is pipeline.derive and reinfuse.render is pipeline.render
     with pytest.raises(AttributeError):
         _ = reinfuse.not_a_name  # type: ignore[attr-defined]
+
+
+def test_import_reinfuse_stays_light() -> None:
+    """``import reinfuse`` loads neither SciPy's statistics nor matplotlib nor the flow
+    package: they load when a statistic, a figure or an FCS file needs them (a fresh
+    interpreter, so that other tests' imports do not count)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reinfuse; print(sorted(m for m in ('scipy.stats', 'matplotlib', "
+            "'reinfuse.stats', 'reinfuse.flow', 'lifelines') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
