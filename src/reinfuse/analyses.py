@@ -476,8 +476,8 @@ def _contingency(frame: pd.DataFrame, spec: AnalysisSpec, groups: pd.Series
         n=int(known.sum()), n_missing=missing, section=spec.section, notes=tuple(notes))
 
 
-def _kinetics(frame: pd.DataFrame, spec: AnalysisSpec,
-              tables: Mapping[str, pd.DataFrame]) -> AnalysisResult:
+def _kinetics(frame: pd.DataFrame, spec: AnalysisSpec, tables: Mapping[str, pd.DataFrame],
+              labels: Mapping[int, str]) -> AnalysisResult:
     """NCA and Stein fits of every curve of the analysed patients, CART1 vs CART2 paired."""
     from reinfuse.kinetics.model import fit_stein_table
     from reinfuse.kinetics.nca import nca
@@ -500,8 +500,7 @@ def _kinetics(frame: pd.DataFrame, spec: AnalysisSpec,
     fits = (fit_stein_table(counts, infusions, **options)  # type: ignore[arg-type]
             if spec.fit else None)
     paired = paired_kinetics(table, fits, first=spec.first, second=spec.second)
-    label = {1: "CART1", 2: "CART2"}
-    a, b = (label.get(i, f"infusion {i}") for i in (spec.first, spec.second))
+    a, b = (labels.get(i, f"infusion {i}") for i in (spec.first, spec.second))
     columns = ("Pairs, n", f"{a}, median (range)", f"{b}, median (range)",
                "Median difference", "p")
     rows = []
@@ -528,7 +527,7 @@ def _kinetics(frame: pd.DataFrame, spec: AnalysisSpec,
         id=spec.id, kind=spec.kind, title=spec.title, columns=columns, rows=tuple(rows),
         tests=(), method=method, n=paired.n_patients, n_missing=paired.n_single,
         section=spec.section, notes=tuple(notes),
-        estimates={"car_counts": counts, "fits": fits, "spec": spec})
+        estimates={"car_counts": counts, "fits": fits, "spec": spec, "labels": labels})
 
 
 _KINDS = {"survival_by_group": _survival_by_group, "cox": _cox,
@@ -564,19 +563,10 @@ def compute_analysis(frame: pd.DataFrame, spec: AnalysisSpec,
         return _refused(spec, "No infusion is in the analysis's subset.")
     try:
         if spec.kind == "kinetics":
-            return _kinetics(frame, spec, tables or {})
+            return _kinetics(frame, spec, tables or {},
+                             infusion_labels or {1: "CART1", 2: "CART2"})
         if infusion_labels and "infusion" in frame:
             frame = frame.assign(infusion=_labels(frame["infusion"], infusion_labels))
         return _KINDS[spec.kind](frame, spec)
     except StatisticsError as exc:
         return _refused(spec, f"Not computed: {exc}")
-
-
-def analysis_columns(spec: AnalysisSpec) -> Mapping[str, str]:
-    """Frame columns each analysis needs beyond its declared variables (endpoints)."""
-    if spec.kind == "cumulative_incidence":
-        return {"remission_days": "endpoint", "remission_end": "endpoint"}
-    if spec.endpoint:
-        e = ENDPOINTS[spec.endpoint]
-        return {e.time: "endpoint", e.event: "endpoint"}
-    return {}

@@ -118,6 +118,7 @@ def analysis_figure(result: AnalysisResult, folder: Path) -> tuple[dict[str, Any
         spec = result.estimates["spec"]
         drawn_kinetics = kinetics_figure(
             result.estimates["car_counts"], result.estimates["fits"],
+            result.estimates["labels"],
             compartment=spec.compartment, lod=spec.lod, first=spec.first,
             second=spec.second, max_patients=spec.max_patients, id=f"{result.id}_figure",
             title=result.title)
