@@ -50,7 +50,14 @@ _WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
 _NAME = (rf"^\s*{_WORD},\s*{_WORD}(?:\s+{_WORD})?\s*$"
          rf"|\b{_WORD}\s+(?:(?:de|van|von|der|da|di|le|la)\s+)?{_WORD}\b")
 
-_PREFILTER = re.compile(r"[\s,@/:#+()]|\d{7}|\d[-.]\d{1,2}[-.]\d|\d{3}[-.]\d{3}[-.]\d{4}"
+# A cheap first pass: every pattern above needs one of these, so a value without any of
+# them is no identifier. It must match whatever a pattern matches (tests check it against
+# identifier_kind on every example): separators and signs; a digit run of 7 or more not
+# glued to letters (as _NUMBER: record-like codes such as S0000001 skip the rest); dotted
+# or dashed digit groups (dates, IPv4 addresses: '192.168.100.1' once slipped through);
+# record-number words.
+_PREFILTER = re.compile(r"[\s,@/:#+()]|(?<![A-Za-z\d])\d{7,}(?![A-Za-z\d])"
+                        r"|\d[-.]\d{1,3}[-.]\d|\d{3}[-.]\d{3}[-.]\d{4}"
                         r"|(?i:mrn|ssn|hospital|nhs|chart|patient|www\.)")
 
 PATTERNS: dict[str, re.Pattern[str]] = {

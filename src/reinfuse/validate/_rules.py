@@ -582,6 +582,11 @@ def negative_duration_findings(frame: pd.DataFrame, infusions: pd.DataFrame
     infusions
         The cohort's ``infusions`` table; its ``source_row`` gives the row the user sees.
     """
+    # Only the columns the check reads: at registry scale the analysis frame has about a
+    # hundred columns, and merging all of them took seconds for nothing.
+    wanted = dict.fromkeys(["patient_id", "infusion",
+                            *(c for spec in _DURATIONS for c in spec[:3])])
+    frame = frame[[c for c in wanted if c in frame.columns]]
     if SOURCE_ROW in infusions:
         rows = infusions[["patient_id", "infusion", SOURCE_ROW]].drop_duplicates(
             ["patient_id", "infusion"])
