@@ -14,13 +14,14 @@ reason in words, and the report prints that sentence instead of numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from reinfuse._plain import to_plain
 from reinfuse.errors import StatisticsError
 from reinfuse.plan import AnalysisSpec
 from reinfuse.variables import ENDPOINTS
@@ -28,14 +29,17 @@ from reinfuse.variables import ENDPOINTS
 __all__ = ["DAYS_PER_MONTH", "AnalysisCell", "AnalysisResult", "AnalysisRow", "TestLine",
            "compute_analysis"]
 
-#: Days in a month on a months axis (365.25 / 12), as R's survival and ggsurvfit users
-#: convert; days stay the unit of every stored number.
+#: Days in a month when times print in months: the mean Gregorian month (365.25 / 12),
+#: as on the swimmer figure's months axis; days stay the unit of every stored number.
 DAYS_PER_MONTH = 365.25 / 12
 
 #: Cause codes of a cumulative incidence (0 = censored).
 _CAUSES = {"relapse": 1, "death": 2, "hsct": 3, "next_infusion": 4}
 _CAUSE_NAMES = {"relapse": "relapse", "death": "death in remission",
                 "hsct": "consolidative transplant", "next_infusion": "next infusion"}
+#: How a censoring source of remission reads in the "Censored:" note.
+_CENSORED_NAMES = {"death": "death", "hsct": "consolidative transplant",
+                   "next_infusion": "the next infusion"}
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,6 @@ class AnalysisResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for results.json (the figure's estimates left out)."""
-        from reinfuse._plain import to_plain
-
         return {k: to_plain(getattr(self, k)) for k in self.__dataclass_fields__
                 if k != "estimates"}
 
@@ -140,10 +142,6 @@ def _order(spec: AnalysisSpec, labels: pd.Series) -> list[str] | None:
         raise StatisticsError(f"'order' does not list the group(s) {missing}; list every "
                               "group of the column")
     return wanted
-
-
-def _times(spec: AnalysisSpec) -> list[float]:
-    return list(spec.times)
 
 
 def _day_label(day: float, unit: str) -> str:
@@ -199,7 +197,7 @@ def _survival_by_group(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisResul
     durations, events, frame, landmark_note = _landmarked(spec, durations, events, frame)
     groups = _labels(frame[spec.group])
     order = _order(spec, groups)
-    times = _times(spec)
+    times = list(spec.times)
     km = kaplan_meier_by_group(durations.to_numpy(), events.to_numpy(), groups.to_numpy(),
                                at_risk_times=times or None, order=order)
     unit = spec.time_unit
@@ -309,7 +307,7 @@ def _cumulative_incidence(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisRe
     frame = frame[in_remission]
     durations = frame["remission_days"].astype("float64")
     ended = frame["remission_end"].astype("string")
-    code = pd.Series(np.where(durations.notna(), 0.0, np.nan), index=frame.index)
+    code = pd.Series(0.0, index=frame.index)  # censored unless a cause ended the remission
     code = code.mask(ended.eq("relapse").fillna(False).to_numpy(), float(_CAUSES["relapse"]))
     for name in spec.competing:
         code = code.mask(ended.eq(name).fillna(False).to_numpy(), float(_CAUSES[name]))
@@ -319,7 +317,7 @@ def _cumulative_incidence(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisRe
     if frame.empty:
         return _refused(spec, "No infusion led to a complete remission with a known "
                         "duration: there is no remission to follow.")
-    times = _times(spec)
+    times = list(spec.times)
     try:
         res = cumulative_incidence(durations.to_numpy(), code.to_numpy(), causes=causes,
                                    event_of_interest=_CAUSES["relapse"],
@@ -338,9 +336,8 @@ def _cumulative_incidence(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisRe
         if curve is None:
             continue
         relapse = res.causes[0]
-        lows = _step_at(curve.time, curve.lower[relapse], times)
-        highs = _step_at(curve.time, curve.upper[relapse], times)
         values = curve.at(relapse, times) if times else ()
+        lows, highs = curve.limits_at(relapse, times) if times else ((), ())
         cells = [AnalysisCell("count", value=curve.n),
                  AnalysisCell("count", value=int(np.sum(curve.n_events[relapse])))]
         for v, lo, hi in zip(values, lows, highs, strict=True):
@@ -350,10 +347,8 @@ def _cumulative_incidence(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisRe
     notes = [res.gray_test_note]
     if spec.note:
         notes.append(spec.note)
-    censored = sorted(set(_CAUSES) - {"relapse", *spec.competing})
-    notes.append("Censored: " + ", ".join(
-        {"death": "death", "hsct": "consolidative transplant", "next_infusion":
-         "the next infusion"}[c] for c in censored if c != "relapse")
+    censored = sorted(set(_CENSORED_NAMES) - set(spec.competing))
+    notes.append("Censored: " + ", ".join(_CENSORED_NAMES[c] for c in censored)
         + ("; " if censored else "") + "last contact. Denominator: the "
         f"{res.n + res.n_missing} infusions followed in complete remission"
         + (f", of which {res.n_missing} without a known {spec.group} are left out"
@@ -363,15 +358,6 @@ def _cumulative_incidence(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisRe
         id=spec.id, kind=spec.kind, title=spec.title, columns=tuple(columns),
         rows=tuple(rows), tests=(), method=res.method, n=res.n, n_missing=res.n_missing,
         section=spec.section, notes=tuple(notes), time_unit=unit, estimates=res)
-
-
-def _step_at(time: np.ndarray, values: np.ndarray, at: Sequence[float]) -> list[float]:
-    """A right-continuous step function's values at ``at`` (0 before the first step)."""
-    if not len(at):
-        return []
-    rows = np.searchsorted(time, np.asarray(at, dtype=float), side="right") - 1
-    out = np.where(rows < 0, 0.0, np.asarray(values, dtype=float)[np.maximum(rows, 0)])
-    return [float(v) for v in out]
 
 
 def _group_test(frame: pd.DataFrame, spec: AnalysisSpec) -> AnalysisResult:

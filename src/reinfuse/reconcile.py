@@ -927,7 +927,11 @@ def _antigen_after(infusions: pd.DataFrame, post: pd.DataFrame) -> pd.DataFrame:
     """Per infusion: the measured status of the antigen its product targets.
 
     A CD19/CD22 product takes the lower of the two statuses; it is unknown unless both
-    are measured or the one measured is already negative (nothing is lower).
+    are measured or the one measured is already negative (nothing is lower). No standard
+    defines the antigen status after a dual-target product (clinical-definitions.md): the
+    lower status is reinfuse's reading, so that loss or dimming of either target, which
+    the seed study reports as the escape mechanism, is not hidden by the other
+    (docs/antigen-density.md).
     """
     keys = infusions[[*KEY, "target"]].drop_duplicates(KEY).set_index(KEY)
     status, because, rank = {}, {}, {}

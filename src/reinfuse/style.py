@@ -130,9 +130,13 @@ class Style:
             hi = self._mark(fixed(100 * high, self.percent_decimals))
         else:
             lo, hi = self.number(low, decimals), self.number(high, decimals)
-        # "-2.0–70.3" reads as a range of negative numbers: use "to" with a negative bound.
+        return f"{level * 100:g}% CI {self.limits(lo, hi)}"
+
+    def limits(self, lo: str, hi: str) -> str:
+        """Two printed limits joined: ``ll–ul``, or ``ll to ul`` when one is negative
+        ("-2.0–70.3" reads as a range of negative numbers)."""
         separator = " to " if lo.startswith("-") or hi.startswith("-") else self.ci_separator
-        return f"{level * 100:g}% CI {lo}{separator}{hi}"
+        return f"{lo}{separator}{hi}"
 
     @property
     def summary_words(self) -> str:

@@ -69,6 +69,13 @@ def test_variance_by_hand_first_step() -> None:
     assert curve.lower["relapse"][0] == pytest.approx(0.1 ** math.exp(z * se_theta))
     assert curve.upper["relapse"][0] == pytest.approx(0.1 ** math.exp(-z * se_theta))
     assert math.isnan(curve.lower["death in remission"][0])  # incidence 0: undefined
+    # limits_at reads the same steps: the day-15 limits hold until the next relapse (day
+    # 30); before the first event the limits are 0.
+    low, high = curve.limits_at("relapse", [10, 15, 29])
+    assert low == pytest.approx((0.0, 0.1 ** math.exp(z * se_theta),
+                                 0.1 ** math.exp(z * se_theta)))
+    assert high == pytest.approx((0.0, 0.1 ** math.exp(-z * se_theta),
+                                  0.1 ** math.exp(-z * se_theta)))
 
 
 def test_matches_lifelines_without_ties() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from reinfuse.analyses import DAYS_PER_MONTH
 from reinfuse.figures._common import SINGLE_COLUMN, SMALL_FONT_SIZE, new_figure, style
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ _COLOURS = ("#000000", "#555555", "#0072B2", "#D55E00", "#009E73", "#CC79A7")
 
 
 def _scale(unit: str) -> float:
-    from reinfuse.analyses import DAYS_PER_MONTH
-
     return DAYS_PER_MONTH if unit == "months" else 1.0
 
 

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from reinfuse.analyses import DAYS_PER_MONTH
 from reinfuse.errors import PlanError
 from reinfuse.figures._common import (
     DOUBLE_COLUMN,
@@ -52,8 +53,6 @@ ORIGINS = ("first", "reinfusion")
 SORTS = ("followup", "patient_id", "response", "remission")
 TimeUnit = Literal["days", "months"]
 TIME_UNITS = ("days", "months")
-#: Days in a month on a "months" axis: the mean Gregorian month, 365.25 / 12.
-DAYS_PER_MONTH = 365.25 / 12
 #: Tick steps, in months, for a "months" axis (the smallest giving at most 8 ticks).
 _MONTH_STEPS = (1, 2, 3, 6, 12, 24, 36, 60, 120)
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from reinfuse.cohort import Cohort
-from reinfuse.errors import UsageError
+from reinfuse.errors import FlowError, UsageError
 from reinfuse.findings import Finding
 from reinfuse.flow.batch import (
     SampleResult,
@@ -31,7 +31,7 @@ from reinfuse.flow.batch import (
     run_antigen,
     sample_specs,
 )
-from reinfuse.flow.gates import GateError, load_gates
+from reinfuse.flow.gates import load_gates
 from reinfuse.flow.quantibrite import AbcSettings
 from reinfuse.options import DeriveOptions
 from reinfuse.reconcile import ANTIGEN_MEASURED
@@ -147,14 +147,10 @@ def measure_antigen(cohort: Cohort, options: DeriveOptions | None = None, *,
             f"at {gates_path}: add it (docs/antigen-density.md), name another with "
             "antigen_gates in the plan's [plan.derive], or set antigen_measure = \"no\" to "
             "use the recorded antigen values alone")
-    try:
+    try:  # a bad gate file, or sample paths outside the folder (every one listed)
         gates = load_gates(gates_path)
         specs = sample_specs(table, folder)
-    except GateError as exc:
-        raise UsageError(str(exc)) from None
-    except UsageError:
-        raise
-    except Exception as exc:  # sample_specs: paths outside the folder, all listed
+    except FlowError as exc:
         raise UsageError(str(exc)) from None
     abc, rule = abc_settings(options)
     samples = run_antigen(specs, gates, scheduler=scheduler, workers=workers,

@@ -32,9 +32,7 @@ def _interval(style: Style, low: float | None, high: float | None, *, percent: b
         assert v is not None
         return style.percent(v).rstrip("%") if percent else style.number(v, decimals)
 
-    lo, hi = one(low), one(high)
-    separator = " to " if lo.startswith("-") or hi.startswith("-") else style.ci_separator
-    return f"{lo}{separator}{hi}"
+    return style.limits(one(low), one(high))
 
 
 def cell_text(cell: AnalysisCell, style: Style) -> str:

@@ -79,20 +79,34 @@ class CumulativeIncidenceCurve(_AsDict):
         NaN after the last observed time unless the curve can no longer change (everyone
         has had an event by then).
         """
-        if cause not in self.incidence:
-            raise StatisticsError(
-                f"no cause {cause!r}; the causes are {sorted(self.incidence)}.")
+        wanted, values = self._steps(self.incidence, cause, times)
+        open_end = self.event_free.size > 0 and self.event_free[-1] > 0
+        if open_end:
+            values = np.where(wanted > self.time[-1], np.nan, values)
+        return tuple(float(v) for v in values)
+
+    def limits_at(self, cause: str, times: float | Iterable[float]
+                  ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The pointwise confidence limits of ``cause`` at each of ``times`` (lower,
+        upper), read off the same steps as :meth:`at` (its NaN past follow-up aside)."""
+        _, low = self._steps(self.lower, cause, times)
+        _, high = self._steps(self.upper, cause, times)
+        return tuple(float(v) for v in low), tuple(float(v) for v in high)
+
+    def _steps(self, curves: dict[str, NDArray[np.float64]], cause: str,
+               times: float | Iterable[float]) -> tuple[NDArray[np.float64],
+                                                        NDArray[np.float64]]:
+        """The requested times and a right-continuous step curve's values there (0
+        before the first step)."""
+        if cause not in curves:
+            raise StatisticsError(f"no cause {cause!r}; the causes are {sorted(curves)}.")
         wanted = as_float_vector(list(times) if isinstance(times, Iterable) else [times],
                                  "times")
         if np.isnan(wanted).any() or (wanted < 0).any():
             raise StatisticsError(f"times must be numbers >= 0; got {wanted.tolist()}.")
         rows = np.searchsorted(self.time, wanted, side="right") - 1
-        curve = self.incidence[cause]
-        values = np.where(rows < 0, 0.0, curve[np.maximum(rows, 0)])
-        open_end = self.event_free.size > 0 and self.event_free[-1] > 0
-        if open_end:
-            values = np.where(wanted > self.time[-1], np.nan, values)
-        return tuple(float(v) for v in values)
+        curve = curves[cause]
+        return wanted, np.where(rows < 0, 0.0, curve[np.maximum(rows, 0)])
 
 
 @dataclass(frozen=True)
