@@ -66,6 +66,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for path in sorted((out / "tables").glob("*.csv")) + sorted(
             (out / "figures").glob("*.svg")):
         texts[f"{path.parent.name}/{path.name}"] = path.read_text(encoding="utf-8")
+    texts["tables/cells.parquet"] = pd.read_parquet(out / "tables" / "cells.parquet").to_csv()
     return {"refused": refused, "code": code, "out": out, "texts": texts,
             "refused_exists": (root / "refused").exists()}
 

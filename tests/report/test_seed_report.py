@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from reinfuse.demo import demo_path, demo_plan
@@ -261,6 +262,20 @@ def test_outputs_written(report: dict[str, Any]) -> None:
         "fig_expansion.png", "fig_expansion.svg", "fig_swimmer.png"}
     assert (folder / "tables" / "table1.csv").read_text(encoding="utf-8").startswith("row,")
     assert all(f["data"] for f in report["figures"])
+
+
+def test_cells_parquet_is_every_tidy_table_typed(report: dict[str, Any]) -> None:
+    tables = Path(report["_folder"]) / "tables"
+    cells = pd.read_parquet(tables / "cells.parquet")
+    assert str(cells["numerator"].dtype) == "Int64" and str(cells["p"].dtype) == "Float64"
+    tidy = pd.concat([pd.read_csv(tables / f"{t['id']}.tidy.csv") for t in report["tables"]],
+                     ignore_index=True)
+    assert len(cells) == len(tidy)
+    assert cells["text"].fillna("").tolist() == tidy["text"].fillna("").tolist()
+    # Table 1 of the paper: 16 of 18 patients male, 88.9%.
+    male = cells.loc[(cells["table"] == "table1") & (cells["row"] == "Sex, n (%) / Male")]
+    assert male[["numerator", "denominator"]].iloc[0].tolist() == [16, 18]
+    assert male["text"].iloc[0] == "16 (88.9)"
 
 
 def test_no_placeholder_left_unfilled(report: dict[str, Any]) -> None:

@@ -210,7 +210,8 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
 
     The folder receives ``report.html`` (self-contained), ``results.json``, ``figures/``
     (PNG and SVG) and ``tables/`` (one CSV per table as printed, and one tidy CSV per table,
-    ``<id>.tidy.csv``: one row per cell, :meth:`reinfuse.analyze.TableResult.to_frame`).
+    ``<id>.tidy.csv``: one row per cell, :meth:`reinfuse.analyze.TableResult.to_frame`;
+    ``cells.parquet`` holds every table's cells, :meth:`reinfuse.analyze.Results.to_frame`).
     ``formats`` chooses the documents among ``html``, ``docx`` (``report.docx``, editable
     tables) and ``pdf`` (``report.pdf``, the HTML paged for print); ``results.json``,
     figures and tables are always written. It is written in a temporary folder and moved
@@ -312,6 +313,8 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
             table.to_frame().to_csv(tmp / "tables" / f"{table.id}.tidy.csv", index=False)
+        # Typed (integers stay integers, missing stays missing) for R's arrow::read_parquet.
+        results.to_frame().to_parquet(tmp / "tables" / "cells.parquet", index=False)
 
         sections = _sections(plan, results, figures, tmp / "figures", fill, extra)
         warnings = [_finding_dict(f) for f in _report_findings(cohort, analysis)
