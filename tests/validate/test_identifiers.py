@@ -8,11 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reinfuse.cli import main
 from reinfuse.io.read import read_raw
+from reinfuse.validate import _identifiers as identifiers
 from reinfuse.validate import validate
 from reinfuse.validate._identifiers import (
+    _PREFILTER,
+    first_pass,
     identifier_header,
     identifier_kind,
     neutral_name,
@@ -226,3 +231,34 @@ def test_identifying_sheet_name_in_a_workbook(tmp_path: Path) -> None:
     assert [f.rule for f in report.errors] == ["identifier-sheet-name"]
     text = _all_text(list(report.findings))
     assert "Okafor" not in text and "1999-07-14" not in text
+
+
+_SCREEN_ALPHABET = st.sampled_from(
+    [*"aAzZmrnsShHpPtTwW019", " ", "\t", "\n", "\x0b", "\x1c", "\x85", "\xa0",
+     "\u2003", "\u3000", ".", "-", ",", "@", "/", ":", "#", "+", "(", ")", "_", "é",
+     "\u0663", "\u017f", "mrn", "MRN", "www.", "Patient"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(cells=st.lists(st.lists(_SCREEN_ALPHABET, max_size=14).map("".join), min_size=1,
+                      max_size=30))
+def test_arrow_first_pass_opens_the_same_cells_as_python(cells: list[str]) -> None:
+    """The RE2 spelling of the first pass (Arrow, long columns) against the Python one,
+    which the test above ties to the patterns."""
+    text = pd.Series(cells, dtype=object)
+    python = text.str.contains(_PREFILTER, regex=True, na=False).astype(bool)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(identifiers, "ARROW_FIRST_PASS_MIN", 0)
+        arrow = first_pass(text)
+    assert arrow.tolist() == python.tolist(), [
+        c for c, a, p in zip(cells, arrow, python, strict=True) if a != p]
+
+
+def test_arrow_first_pass_on_the_examples() -> None:
+    values = [*IDENTIFYING, *ORDINARY, "S0000001", "SYN1234567", "x12345678y", "12345678",
+              "id 12345678", "P-1234567", "1234567-A", "\u0663" * 8, "é1234567"]
+    text = pd.Series(values, dtype=object)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(identifiers, "ARROW_FIRST_PASS_MIN", 0)
+        arrow = first_pass(text).tolist()
+    assert arrow == text.str.contains(_PREFILTER, regex=True).tolist()

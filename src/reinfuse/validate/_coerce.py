@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,40 @@ _YESNO_FAST: dict[object, bool] = {
 }
 
 
+#: Columns from this many rows on are typed once per distinct cell text (see
+#: :func:`coerce_column`); below it, finding the distinct cells costs more than it saves.
+DISTINCT_MIN_ROWS = 20_000
+#: ... and when the distinct cells are at most this share of the rows (columns whose first
+#: rows are mostly distinct, such as identifiers, are not hashed at all).
+DISTINCT_MAX_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """One column typed: values (bad cells missing), and per cell whether it held
+    something, was bad, or was a number out of the column's range."""
+
+    typed: pd.Series
+    present: np.ndarray
+    bad: np.ndarray
+    out_of_range: np.ndarray
+
+    def spread(self, codes: np.ndarray, index: pd.Index, name: object) -> _Typed:
+        """The result for every cell from the result for each distinct cell (``codes``:
+        which distinct cell each cell is; -1 for an empty cell)."""
+        found = codes >= 0
+
+        def flags(per_distinct: np.ndarray) -> np.ndarray:
+            out = np.zeros(len(codes), dtype=bool)
+            out[found] = per_distinct[codes[found]]
+            return out
+
+        typed = pd.Series(self.typed.array.take(codes, allow_fill=True), index=index,
+                          name=name)
+        return _Typed(typed.astype(self.typed.dtype), flags(self.present), flags(self.bad),
+                      flags(self.out_of_range))
+
+
 def coerce_column(
     raw: pd.Series, col: Column, sheet: str
 ) -> tuple[pd.Series, list[Finding]]:
@@ -108,10 +143,29 @@ def coerce_column(
     Returns the typed column (bad cells become missing) and one finding per bad cell.
     Every kind has a vectorised fast path for well-formed cells; only the cells it misses
     (stray spaces, synonyms, odd case, "3x10^6", real errors) go through the slower
-    normalising path, so a clean 100,000-row sheet never loops in Python.
+    normalising path, so a clean 100,000-row sheet never loops in Python. A long column
+    of text (a CSV file's) is typed once per distinct cell and spread back to its rows: a
+    registry repeats a few thousand dates and a handful of codes over a million rows.
     """
+    result = None
+    # Text compares exactly, so equal cells type equally (mixed cells would not: 1, 1.0
+    # and True hash alike). A sample tells the columns of mostly distinct cells (ids,
+    # measurements) not worth it.
+    sample = DISTINCT_MIN_ROWS // 2
+    if len(raw) >= DISTINCT_MIN_ROWS and _only_strings(raw) \
+            and raw.iloc[:sample].nunique() <= sample // 2:
+        codes, distinct = pd.factorize(raw)
+        if len(distinct) <= DISTINCT_MAX_SHARE * len(raw):
+            result = _type_cells(pd.Series(distinct, dtype=object), col).spread(
+                codes, raw.index, raw.name)
+    if result is None:
+        result = _type_cells(raw, col)
+    return result.typed, _findings(raw, col, sheet, result)
+
+
+def _type_cells(raw: pd.Series, col: Column) -> _Typed:
+    """The vectorised part of :func:`coerce_column`: no findings, no loop over cells."""
     present = raw.notna()
-    findings: list[Finding] = []
 
     def retry(misses: pd.Series) -> pd.Series:
         """The missed cells as stripped text; cells that are only spaces count as empty."""
@@ -177,7 +231,7 @@ def coerce_column(
         found = codes >= 0
         values = np.full(len(raw), None, dtype=object)
         values[found] = typed_d.astype(object).to_numpy()[codes[found]]
-        typed = pd.Series(values, index=raw.index).astype("string")
+        typed = pd.Series(values, index=raw.index, name=raw.name).astype("string")
         flags = np.zeros(len(raw), dtype=bool)
         flags[found] = bad_d.to_numpy(dtype=bool)[codes[found]]
         bad = present & pd.Series(flags, index=raw.index)
@@ -198,7 +252,25 @@ def coerce_column(
     else:  # pragma: no cover - the schema only uses the kinds above
         raise ValueError(col.kind)
 
-    for row in bad.index[bad.to_numpy()]:
+    if col.kind in ("integer", "number"):
+        values = numbers.where(~bad)
+        low_bad = pd.Series(False, index=raw.index)
+        if col.minimum is not None:
+            low_bad = (values <= col.minimum) if col.minimum_exclusive else (values < col.minimum)
+        high_bad = values > col.maximum if col.maximum is not None else low_bad & False
+        out_of_range = (low_bad | high_bad).fillna(False).to_numpy(dtype=bool) | huge
+        typed = typed.where(~pd.Series(out_of_range, index=raw.index))
+    else:
+        out_of_range = np.zeros(len(raw), dtype=bool)
+    return _Typed(typed, present.to_numpy(dtype=bool), bad.to_numpy(dtype=bool),
+                  out_of_range)
+
+
+def _findings(raw: pd.Series, col: Column, sheet: str, typed: _Typed) -> list[Finding]:
+    """One finding per bad cell, out-of-range number and empty required cell, in that order
+    and in row order within each."""
+    findings: list[Finding] = []
+    for row in raw.index[typed.bad]:
         value = raw.loc[row]
         shown = display(value)
         if col.kind in ("code", "codelist"):
@@ -228,29 +300,20 @@ def coerce_column(
             rule = "bad-number"
         findings.append(_finding(sheet, row, col, value, message, fix, rule))
 
-    if col.kind in ("integer", "number"):
-        values = numbers.where(~bad)
-        low_bad = pd.Series(False, index=raw.index)
-        if col.minimum is not None:
-            low_bad = (values <= col.minimum) if col.minimum_exclusive else (values < col.minimum)
-        high_bad = values > col.maximum if col.maximum is not None else low_bad & False
-        out_of_range = (low_bad | high_bad).fillna(False).to_numpy(dtype=bool) | huge
-        for row in raw.index[out_of_range]:
-            findings.append(_finding(
-                sheet, row, col, raw.loc[row],
-                f"{display(raw.loc[row])} is out of range for {col.name}.",
-                f"Enter {col.allowed()}; check the unit ({col.unit or 'none'}).",
-                "out-of-range",
-            ))
-        typed = typed.where(~pd.Series(out_of_range, index=raw.index))
-
+    for row in raw.index[typed.out_of_range]:
+        findings.append(_finding(
+            sheet, row, col, raw.loc[row],
+            f"{display(raw.loc[row])} is out of range for {col.name}.",
+            f"Enter {col.allowed()}; check the unit ({col.unit or 'none'}).",
+            "out-of-range",
+        ))
     if col.required:
-        for row in raw.index[~present.to_numpy()]:
+        for row in raw.index[~typed.present]:
             findings.append(_finding(
                 sheet, row, col, None, f"{col.name} is required but empty.",
                 f"Fill in {col.name} ({col.allowed()}).", "missing-required",
             ))
-    return typed, findings
+    return findings
 
 
 _NEG = r"(?:negative|neg|-)"
