@@ -232,3 +232,34 @@ def test_fisher_size_rule_falls_back_to_monte_carlo_in_bounded_time() -> None:
 def test_fisher_method_options_checked(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(StatisticsError, match=message):
         fisher_exact(JOB, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("caps", [(0, 0), (3, 0), (2, 5), (5, 2), (7, 7), (40, 3)])
+def test_column_count_closed_form_for_two_rows(caps: tuple[int, int]) -> None:
+    """The two-row shortcut of _count_columns against listing the columns one by one."""
+    from reinfuse.stats._fisher_rxc import _columns, _count_columns
+
+    log_fact = np.zeros(100)
+    for total in range(sum(caps) + 3):
+        assert _count_columns(caps, total) == len(list(_columns(caps, total, log_fact)))
+
+
+def test_an_infeasible_table_is_refused_before_the_last_columns_are_listed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work of the last two columns is counted before any of it is done: a 2x3 table
+    of 143,000 patients is refused after listing the first column's fillings only (once
+    it listed completions up to the limit, about 3 s)."""
+    from reinfuse.stats import _fisher_rxc
+
+    calls: list[tuple[int, ...]] = []
+    listing = _fisher_rxc._columns
+
+    def counted(caps: tuple[int, ...], total: int, log_fact: np.ndarray):  # type: ignore[no-untyped-def]
+        calls.append(caps)
+        return listing(caps, total, log_fact)
+
+    monkeypatch.setattr(_fisher_rxc, "_columns", counted)
+    big = np.array([[50_000, 20_000], [30_000, 13_000], [20_100, 9_900]])
+    with pytest.raises(_fisher_rxc.EnumerationTooLargeError):
+        _fisher_rxc.fisher_rxc_pvalue(big)
+    assert len(calls) == 1  # the root's children only

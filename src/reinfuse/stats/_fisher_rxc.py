@@ -47,9 +47,11 @@ def fisher_rxc_pvalue(table: NDArray[np.int64], *, max_work: int = MAX_WORK
     Raises
     ------
     EnumerationTooLargeError
-        As soon as the enumeration has done more than ``max_work`` units of work (a
-        partial table extended by one column, or one completion of the last two columns
-        enumerated or searched), so time and memory stay bounded whatever the table.
+        As soon as the enumeration has done, or is certain to do, more than ``max_work``
+        units of work (a partial table extended by one column, or one completion of the
+        last two columns enumerated or searched), so time and memory stay bounded
+        whatever the table. The work of the last two columns is counted before it starts
+        (a closed form per node), so a table far beyond the limit is refused early.
     """
     counts = np.asarray(table, dtype=np.int64)
     counts = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
@@ -143,9 +145,12 @@ def fisher_rxc_pvalue(table: NDArray[np.int64], *, max_work: int = MAX_WORK
                 pending[child].append((values + weight, multiplicities))
         nodes = {state: _merge(parts) for state, parts in pending.items()}
     # Last two columns: the second-to-last column fixes the last one; count every
-    # completion at or below the threshold with one sorted search per node.
+    # completion at or below the threshold with one sorted search per node. Nothing is
+    # pruned here, so the work is known before it starts: a table beyond the limit is
+    # refused now instead of after enumerating up to the limit.
+    spend(sum(_count_columns(state, cols[-2]) + int(values.size)
+              for state, (values, _) in nodes.items()))
     for state, (values, multiplicities) in nodes.items():
-        spend(_count_columns(state, cols[-2]) + int(values.size))
         weights, cumulative, top = last_two(state)
         index = np.searchsorted(weights, threshold - constant - values, side="right")
         counted = index > 0
@@ -199,6 +204,8 @@ def _count_columns(caps: tuple[int, ...], total: int) -> int:
     The number of ``n`` with ``sum(n) == total`` and ``0 <= n_i <= caps_i``, by dynamic
     programming over the rows (capped, so that an enormous count stays cheap to get).
     """
+    if len(caps) == 2:  # n_1 runs from max(0, total - cap_2) to min(cap_1, total)
+        return max(0, min(caps[0], total) - max(0, total - caps[1]) + 1)
     ways = np.zeros(total + 1, dtype=float)
     ways[0] = 1.0
     for cap in caps:
