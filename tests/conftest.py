@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+# Figures are drawn in this process in the suite (each test worker is already one of the
+# cores); tests/report/test_draw.py checks the forked path against it.
+os.environ.setdefault("REINFUSE_JOBS", "1")
 
 # Two patients; P1 has a first infusion and a reinfusion, P2 one infusion. Every value is
 # typed as a coordinator would type it in a spreadsheet.

@@ -240,7 +240,7 @@ def analyze(analysis: AnalysisFrame, plan: Plan | None = None, *,
 
 def render(results: Results, out: str | Path, *, style: str | None = None,
            formats: str | Sequence[ReportFormat] = ("html",), overwrite: bool = False,
-           now: dt.datetime | None = None) -> ReportOutput:
+           now: dt.datetime | None = None, jobs: int | None = None) -> ReportOutput:
     """Write the report of ``results``: HTML / Word / PDF, results.json, CSVs, figures.
 
     Parameters
@@ -259,6 +259,9 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
     now
         When the report was made, for the stamp (default ``SOURCE_DATE_EPOCH`` or the
         clock).
+    jobs
+        Processes drawing the figures at once (default: ``REINFUSE_JOBS``, else the
+        cores available, at most 4; 1 draws them in this process). Same files either way.
 
     Returns
     -------
@@ -284,14 +287,14 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
     from reinfuse.report import render as render_report
 
     return render_report(results, out, style=style, formats=formats, overwrite=overwrite,
-                         now=now)
+                         now=now, jobs=jobs)
 
 
 def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool = False,
                  now: dt.datetime | None = None,
                  formats: str | Sequence[ReportFormat] = ("html",),
                  options: DeriveOptions | None = None,
-                 style: str | None = None) -> ReportOutput:
+                 style: str | None = None, jobs: int | None = None) -> ReportOutput:
     """Derive, analyse and render the report of a validated ``cohort`` under ``plan``.
 
     Parameters
@@ -302,7 +305,7 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
         The analysis plan.
     out
         The report folder.
-    overwrite, now, formats, style
+    overwrite, now, formats, style, jobs
         As :func:`render`.
     options
         The derive options (default: the plan's, with the cohort's ``prefer``).
@@ -340,7 +343,8 @@ def build_report(cohort: Cohort, plan: Plan, out: str | Path, *, overwrite: bool
     analysis = derive(cohort, options, antigen=antigen)
     stage("Analysing")
     results = analyze(analysis, plan)
-    return render(results, out, style=style, formats=formats, overwrite=overwrite, now=now)
+    return render(results, out, style=style, formats=formats, overwrite=overwrite, now=now,
+                  jobs=jobs)
 
 
 @dataclass(frozen=True)
@@ -397,7 +401,8 @@ class Study:
 
     def report(self, out: str | Path, *, checked: ValidationReport | None = None,
                style: str | None = None, formats: str | Sequence[ReportFormat] = ("html",),
-               overwrite: bool = False, now: dt.datetime | None = None) -> ReportOutput:
+               overwrite: bool = False, now: dt.datetime | None = None,
+               jobs: int | None = None) -> ReportOutput:
         """Every stage: read, validate, derive, analyze, render (``reinfuse report``).
 
         ``checked`` is this study's :meth:`validate` result when the caller has it already.
@@ -414,4 +419,4 @@ class Study:
             raise CohortValidationError(checked.findings, source=source)
         return build_report(checked.cohort, self.chosen_plan, out, overwrite=overwrite,
                             now=now, formats=formats, options=self.chosen_options,
-                            style=style)
+                            style=style, jobs=jobs)

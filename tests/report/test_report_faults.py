@@ -43,10 +43,15 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_sigkill_during_report_leaves_previous_report_or_none(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    start = time.monotonic()
-    subprocess.run(_command(out), env=_env(1_700_000_000), check=True, capture_output=True,
-                   timeout=300)
-    duration = time.monotonic() - start
+    # The shorter of two full runs: the first pays for cold caches (compiled modules, the
+    # page cache), and a kill timed from it could fall after a warm run has finished.
+    durations = []
+    for _ in range(2):
+        start = time.monotonic()
+        subprocess.run(_command(out), env=_env(1_700_000_000), check=True,
+                       capture_output=True, timeout=300)
+        durations.append(time.monotonic() - start)
+    duration = min(durations)
     previous = _snapshot(out)
     assert "results.json" in previous and "report.html" in previous
 

@@ -29,11 +29,11 @@ from reinfuse.analyze import (
 from reinfuse.cohort import Cohort
 from reinfuse.derive import AnalysisFrame
 from reinfuse.errors import ReportFormatError, UsageError
-from reinfuse.figures import FigureResult, make_figure, save_figure
 from reinfuse.findings import Finding
 from reinfuse.io import atomic_path, check_output
 from reinfuse.plan import Plan
-from reinfuse.progress import advance, stage
+from reinfuse.progress import stage
+from reinfuse.report._draw import DrawnFigure, draw_figures
 from reinfuse.report._format import format_results
 from reinfuse.report._text import methods_paragraphs
 from reinfuse.style import fixed, get_style
@@ -205,7 +205,8 @@ def check_report_folder(out: str | Path, overwrite: bool = False,
 
 def render(results: Results, out: str | Path, *, style: str | None = None,
            formats: str | Sequence[ReportFormat] = ("html",), overwrite: bool = False,
-           now: dt.datetime | None = None, patient_ids: bool = False) -> ReportOutput:
+           now: dt.datetime | None = None, patient_ids: bool = False,
+           jobs: int | None = None) -> ReportOutput:
     """Write the report of ``results`` into the folder ``out`` (the render stage).
 
     The folder receives ``report.html`` (self-contained), ``results.json``, ``figures/``
@@ -239,6 +240,11 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         Write every comparison group's patient ids into results.json; by default only
         groups of at most ``PATIENT_IDS_MAX`` (100) patients list them (``null``
         otherwise: a registry's ids would make the file hundreds of MB).
+    jobs
+        Processes that draw the figures at once (default: the ``REINFUSE_JOBS``
+        environment variable, else the cores available, at most 4); 1 draws them in this
+        process. The files are the same either way
+        (:func:`reinfuse.report._draw.figure_jobs`).
 
     Returns
     -------
@@ -267,26 +273,21 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         tmp.mkdir(parents=True)
         (tmp / "figures").mkdir()
         (tmp / "tables").mkdir()
-        figures: list[FigureResult] = []
-        figure_files: dict[str, dict[str, str]] = {}
         stage("Drawing figures", total=len(plan.figures))
-        for spec in plan.figures:
-            # Estimates (Kaplan-Meier fits) come from the analysis and are drawn as they are.
-            result = make_figure(population, spec, plan.infusion_labels,
-                                 results.figure_estimates.get(spec.id))
-            figure_files[spec.id] = {}
-            if not result.empty:  # an empty figure is left out of the report, with its reason
-                paths = save_figure(result, tmp / "figures")
-                figure_files[spec.id] = {k: f"figures/{p.name}" for k, p in paths.items()}
-            figures.append(result)
-            advance()
+        # Estimates (Kaplan-Meier fits) come from the analysis and are drawn as they are;
+        # an empty figure is left out of the report, with its reason.
+        drawn = draw_figures(population, plan.figures, plan.infusion_labels,
+                             results.figure_estimates, tmp / "figures", jobs)
+        figures = [figure for figure, _ in drawn]
+        figure_files = {figure.id: files for figure, files in drawn}
         antigen = analysis.antigen if analysis.antigen and analysis.antigen.samples else None
         extra: list[tuple[str, dict[str, Any]]] = []
-        extra_figures: list[FigureResult] = []
+        extra_figures: list[DrawnFigure] = []
         if antigen is not None:  # measured from FCS files: QC table and histograms
             from reinfuse.report._antigen import SECTION, antigen_payload, antigen_section
 
-            antigen_items, qc, extra_figures = antigen_section(antigen, tmp / "figures")
+            antigen_items, qc, histograms = antigen_section(antigen, tmp / "figures")
+            extra_figures = [DrawnFigure.of(h) for h in histograms]
             extra = [(SECTION, item) for item in antigen_items]
             qc.to_csv(tmp / "tables" / "antigen_qc.csv", index=False)
             for figure in extra_figures:
@@ -302,12 +303,12 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                     pd.DataFrame([[r["label"], *r["cells"]] for r in item["rows"]],
                                  columns=["row", *item["columns"]]).to_csv(
                         tmp / "tables" / f"{done.id}.csv", index=False)
-                drawn = (analysis_figure(done, tmp / "figures")
+                made = (analysis_figure(done, tmp / "figures")
                          if done.id in wants_figure else None)
-                if drawn is not None:
-                    extra.append((done.section, drawn[0]))
-                    extra_figures.append(drawn[1])
-                    figure_files[drawn[1].id] = {k: f"figures/{drawn[1].id}.{k}"
+                if made is not None:
+                    extra.append((done.section, made[0]))
+                    extra_figures.append(DrawnFigure.of(made[1]))
+                    figure_files[made[1].id] = {k: f"figures/{made[1].id}.{k}"
                                                  for k in ("png", "svg")}
         stage("Writing the report")
         for table in results.tables:
@@ -431,7 +432,7 @@ def _table_frame(table: TableResult) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["row", *table.columns])
 
 
-def _sections(plan: Plan, results: Results, figures: Sequence[FigureResult], folder: Path,
+def _sections(plan: Plan, results: Results, figures: Sequence[DrawnFigure], folder: Path,
               fill: dict[str, str], extra: Sequence[tuple[str, dict[str, Any]]] = (),
               ) -> list[dict[str, Any]]:
     order: list[str] = []

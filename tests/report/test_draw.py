@@ -1,0 +1,68 @@
+"""Figures drawn in forked worker processes (issue 9): the same files as drawn in this
+process, errors raised as they were raised in the worker, and the number of processes.
+
+The reference is the one-process path itself, on the same analysis: the bytes of every
+figure file and of results.json must be equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import filecmp
+from pathlib import Path
+
+import pytest
+
+from reinfuse import pipeline
+from reinfuse.demo import demo_analysis, demo_plan
+from reinfuse.errors import PlanError, UsageError
+from reinfuse.report import _draw
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def results() -> pipeline.Results:
+    return pipeline.analyze(demo_analysis(), demo_plan())
+
+
+def test_two_processes_write_the_same_files_as_one(results: pipeline.Results,
+                                                   tmp_path: Path) -> None:
+    one = pipeline.render(results, tmp_path / "one", now=NOW, jobs=1).folder
+    two = pipeline.render(results, tmp_path / "two", now=NOW, jobs=2).folder
+    names = sorted(p.relative_to(one).as_posix() for p in one.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(two).as_posix() for p in two.rglob("*")
+                           if p.is_file())
+    assert any(n.startswith("figures/") and n.endswith(".svg") for n in names)
+    _, differ, errors = filecmp.cmpfiles(one, two, names, shallow=False)
+    assert (differ, errors) == ([], [])
+
+
+def test_an_error_in_a_worker_is_raised_here(results: pipeline.Results, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _draw.make_figure
+
+    def failing(frame, spec, labels, estimates=None):  # type: ignore[no-untyped-def]
+        if spec.id == "fig_crs":
+            raise PlanError(f"figure '{spec.id}': parameter 'bins' is not allowed")
+        return real(frame, spec, labels, estimates)
+
+    monkeypatch.setattr(_draw, "make_figure", failing)  # the forked workers inherit it
+    with pytest.raises(PlanError, match=r"fig_crs.*'bins'"):
+        pipeline.render(results, tmp_path / "report", now=NOW, jobs=2)
+    assert not (tmp_path / "report").exists()  # nothing half-written
+
+
+def test_process_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REINFUSE_JOBS", raising=False)
+    assert _draw.figure_jobs(10, 3) == 3
+    assert _draw.figure_jobs(2, 8) == 2  # never more processes than figures
+    assert 1 <= _draw.figure_jobs(10) <= _draw.MAX_DEFAULT_JOBS
+    monkeypatch.setenv("REINFUSE_JOBS", "1")
+    assert _draw.figure_jobs(10) == 1
+    assert _draw.figure_jobs(10, 2) == 2  # an explicit number wins
+    monkeypatch.setenv("REINFUSE_JOBS", "two")
+    with pytest.raises(UsageError, match="REINFUSE_JOBS is 'two'"):
+        _draw.figure_jobs(10)
+    with pytest.raises(UsageError, match="jobs is 0"):
+        _draw.figure_jobs(10, 0)
