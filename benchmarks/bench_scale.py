@@ -11,7 +11,8 @@ Rows:
 - ``reinfuse report`` on synthetic 100,000- and 1,000,000-patient CSV cohorts, HTML;
 - read + validate of the 1,000,000-patient cohort;
 - Table 1 of the seed plan on 100,000 first infusions, two columns (reinfused or not) with
-  p-values (Mann-Whitney for the continuous rows, chi-square for the categorical ones),
+  the plan's own p column (``p_value = true``: Mann-Whitney for the continuous rows,
+  chi-square, or Fisher's test for small expected counts, for the categorical ones),
   beside tableone (same variables, ``pval=True``) and a pandas + SciPy floor;
 - Kaplan-Meier with 1,000,000 distinct times beside lifelines;
 - exact Mann-Whitney, n = 200 without ties, beside SciPy.
@@ -112,20 +113,14 @@ style = get_style("seed")
 fill = {"label1": "first infusion", "label2": "second infusion", "summary": "median (IQR)"}
 group = first["reinfused"].to_numpy() == "yes"
 
+spec_p = replace(spec, p_value=True)  # gtsummary's add_p(): the plan's own p column
+
+
 def ours():
-    # The numbers (analyze), then the cells as printed (render), as tableone gives both.
-    table = [cell_text(c, style) for r in compute_table(first, spec, fill).rows
-             for c in r.cells if c is not None]
-    p = {}
-    for v in continuous:
-        values = pd.to_numeric(first[v], errors="coerce").to_numpy(dtype=float)
-        a, b = values[~group], values[group]
-        p[v] = mann_whitney_u(a[~np.isnan(a)], b[~np.isnan(b)]).pvalue
-    for v in categorical:
-        known = first[v].notna().to_numpy()
-        counts = pd.crosstab(first[v].astype(str)[known], group[known]).to_numpy()
-        p[v] = chi_square(counts).pvalue
-    return table, p
+    # The numbers and p-values (analyze), then the cells as printed (render), as tableone
+    # gives both.
+    return [cell_text(c, style) for r in compute_table(first, spec_p, fill).rows
+            for c in r.cells if c is not None]
 
 def floor():
     g = first.groupby("reinfused", observed=True)

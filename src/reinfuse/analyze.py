@@ -617,6 +617,7 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
     recorded: list[str] = []
     variables: list[str] = []
     notes: list[str] = []  # row footnotes, of the rows with a recorded value
+    shared: dict[Any, bool] = {}  # whether the compared columns share patients, per filter
     for row in spec.rows:
         row = replace(row, label=fill_labels(row.label, fill), levels=tuple(
             replace(level, label=fill_labels(level.label, fill)) for level in row.levels))
@@ -630,7 +631,7 @@ def compute_table(frame: pd.DataFrame, spec: TableSpec,
                        for column in spec.columns]
         lines = _row_cells(spec, row, row_subsets, labels, missing)
         if spec.p_value:
-            lines = _with_p(spec, row, lines, row_subsets)
+            lines = _with_p(spec, row, lines, row_subsets, shared)
         rows += lines
         names = [n for n in (row.variable, row.event) if n]
         variables += [n for n in names if n not in variables]
@@ -703,24 +704,32 @@ P_TESTS = {"continuous2": "Mann-Whitney U test", "continuous": "Kruskal-Wallis t
 
 
 def _with_p(spec: TableSpec, row: RowSpec, lines: list[TableRow],
-            subsets: list[pd.DataFrame]) -> list[TableRow]:
+            subsets: list[pd.DataFrame], shared: dict[Any, bool]) -> list[TableRow]:
     """The row's lines with a p cell on its first line (None on the others)."""
-    cell = _row_p(spec, row, lines, subsets)
+    cell = _row_p(spec, row, lines, subsets, shared)
     out = [replace(line, cells=(*line.cells, cell if i == 0 else None))
            for i, line in enumerate(lines)]
     return out
 
 
 def _row_p(spec: TableSpec, row: RowSpec, lines: list[TableRow],
-           subsets: list[pd.DataFrame]) -> Cell | None:
-    """A test across the compared columns for one plan row (None: no test applies)."""
+           subsets: list[pd.DataFrame], shared: dict[Any, bool]) -> Cell | None:
+    """A test across the compared columns for one plan row (None: no test applies).
+
+    ``shared`` remembers, per row filter, whether the compared columns share patients
+    (the rows of a table mostly share one filter; the check hashes every patient id).
+    """
     if row.stat in ("header", "n", "km_median") or row.variable is None or not lines:
         return None
     chosen = _p_indexes(spec)
     parts = [subsets[i] for i in chosen]
-    patients = pd.concat([p["patient_id"].drop_duplicates() for p in parts])
+    key = (row.subset.infusion, tuple(sorted((k, tuple(v))
+                                             for k, v in row.subset.where.items())))
+    if key not in shared:
+        patients = pd.concat([p["patient_id"].drop_duplicates() for p in parts])
+        shared[key] = bool(patients.duplicated().any())
     make = partial(Cell, spec.id, row.label, "p", "", "p")
-    if patients.duplicated().any():  # independent-group tests need different patients
+    if shared[key]:  # independent-group tests need different patients
         return make(ci_method="not computed: the compared columns share patients (compare "
                               "the same patients' infusions with a paired [[comparisons]])")
     stats = _stats()
