@@ -57,3 +57,15 @@ def test_living_patient_with_followup_on_the_last_row_only_is_valid(write_cohort
     # 2018-01-10 -> 2018-09-01 = 234 days (21 + 28 + 31 + 30 + 31 + 30 + 31 + 31 + 1).
     assert first["followup_days"] == 234
 
+
+
+def test_rows_without_a_patient_are_not_compared_with_each_other(write_cohort_csv) -> None:
+    """Two rows with no patient_id (P1's reinfusion, dead 2018-09-01, and P2's infusion of
+    2019-03-04) belong to no known patient: the missing id is reported, and neither row's
+    dates are checked against the other's death or follow-up (the cross-row rules group
+    rows by patient, and two blanks are not one patient)."""
+    report = validate(read_raw(write_cohort_csv([("infusions", 1, "patient_id", ""),
+                                                 ("infusions", 2, "patient_id", "")])))
+    rules = {f.rule for f in report.findings if f.sheet == "infusions" and f.row in (3, 4)}
+    assert "missing-required" in rules
+    assert not rules & {"event-after-death", "event-after-last-followup"}

@@ -82,10 +82,16 @@ def check_patients(patients: pd.DataFrame) -> list[Finding]:
 
 
 def _patient_key(infusions: pd.DataFrame) -> pd.Series:
-    """Each row's patient as a number (missing where ``patient_id`` is): grouping and
-    sorting by it skips hashing and sorting a million identifiers as text each time."""
-    codes = pd.factorize(infusions["patient_id"])[0]
-    return pd.Series(codes, index=infusions.index, dtype="float64").where(codes >= 0)
+    """Each row's patient as a whole number, -1 where ``patient_id`` is missing: grouping
+    and sorting by it skips hashing and sorting a million identifiers as text each time.
+    The rows of -1 form one group of unrelated rows: a rule grouping all rows must set
+    their results aside (:func:`_per_patient`)."""
+    return pd.Series(pd.factorize(infusions["patient_id"])[0], index=infusions.index)
+
+
+def _per_patient(result: pd.Series, patient: pd.Series) -> pd.Series:
+    """A per-patient ``transform`` result, missing for the rows without a patient."""
+    return result.where(patient >= 0)
 
 
 def _ordered(infusions: pd.DataFrame, patient: pd.Series) -> pd.DataFrame:
@@ -256,7 +262,7 @@ def _after_death(column: str, what: str, death: pd.Series) -> RowText:
 def _death_is_last(inf: pd.DataFrame, patient: pd.Series) -> list[Finding]:
     """A death recorded on any row must come after every infusion and follow-up date
     (``patient``: :func:`_patient_key`)."""
-    death = inf.groupby(patient)["death_date"].transform("min")
+    death = _per_patient(inf.groupby(patient)["death_date"].transform("min"), patient)
     out: list[Finding] = []
     for column, what in (("date", "an infusion"), ("last_followup_date", "a follow-up"),
                          ("response_date", "a response"), ("relapse_date", "a relapse"),
@@ -291,8 +297,8 @@ def _within_followup(inf: pd.DataFrame, patient: pd.Series) -> list[Finding]:
     ``patient`` is :func:`_patient_key`.
     """
     by_patient = inf.groupby(patient)
-    alive = by_patient["death_date"].transform("count").eq(0)
-    last = by_patient["last_followup_date"].transform("max")
+    alive = by_patient["death_date"].transform("count").eq(0) & patient.ge(0)
+    last = _per_patient(by_patient["last_followup_date"].transform("max"), patient)
     row_of_last = (inf[SOURCE_ROW].where(inf["last_followup_date"].eq(last))
                    .groupby(patient).transform("min"))
     out: list[Finding] = []
