@@ -231,9 +231,11 @@ def save_figure(result: FigureResult, folder: Path) -> dict[str, Path]:
         result.figure.savefig(paths["png"], format="png", dpi=DPI, facecolor="white",
                               metadata={"Software": None})
         # The layout was settled by the first save: freeze it, so the SVG has the same
-        # geometry as the PNG and the (slow) constrained layout does not run twice.
+        # geometry as the PNG and the (slow) constrained layout does not run twice. No
+        # engine at all (not "none", a placeholder engine): with one, matplotlib draws the
+        # whole figure once more before saving, to lay it out.
         engine = result.figure.get_layout_engine()
-        result.figure.set_layout_engine("none")
+        result.figure.set_layout_engine(None)
         try:
             result.figure.savefig(paths["svg"], format="svg", facecolor="white",
                                   metadata={"Date": None, "Creator": None})
