@@ -104,6 +104,17 @@ def test_arrow_steps_aside(tmp_path: Path, text: str) -> None:
     assert _parse_csv_arrow(path) is None
 
 
+@pytest.mark.parametrize("data", [
+    b"\xef\xbb\xbf\xef\xbb\xbfid,dose\nP1,2\n",  # two byte-order marks: pandas strips both
+    b"id,dose\nP1,a\x00b\n",                      # a NUL byte: pandas ends the cell there
+    b'id,dose\nP1,"a\x00b"\n',
+])
+def test_arrow_steps_aside_on_bytes(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    assert _parse_csv_arrow(path) is None
+
+
 def test_arrow_steps_aside_on_text_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("id,name\nP1,José\n".encode("latin-1"))

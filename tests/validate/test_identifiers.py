@@ -262,3 +262,26 @@ def test_arrow_first_pass_on_the_examples() -> None:
         patch.setattr(identifiers, "ARROW_FIRST_PASS_MIN", 0)
         arrow = first_pass(text).tolist()
     assert arrow == text.str.contains(_PREFILTER, regex=True).tolist()
+
+
+def test_arrow_first_pass_agrees_on_every_code_point() -> None:
+    """Single characters decide the first pass's classes (whitespace, digits, letters
+    under case-insensitive matching), and RE2's Unicode tables are not Python's: every
+    code point is tried alone and as a neighbour or member of a digit run; the code
+    points that fold to an ASCII letter are tried inside each record-number word."""
+    import string
+
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    folding = [c for c in points if c not in string.ascii_letters and any(
+        x in string.ascii_letters for x in c.lower() + c.upper() + c.casefold())]
+    words = ["mrn", "ssn", "hospital", "nhs", "chart", "patient", "www."]
+    cells = (list(points) + [f"x{c}1234567" for c in points]
+             + [c * 7 for c in points]
+             + [w[:i] + c + w[i + 1:] for w in words for i in range(len(w)) for c in folding])
+    text = pd.Series(cells, dtype=object)
+    python = text.str.contains(_PREFILTER, regex=True).to_numpy(dtype=bool)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(identifiers, "ARROW_FIRST_PASS_MIN", 0)
+        arrow = first_pass(text).to_numpy(dtype=bool)
+    differ = [repr(c) for c, a, p in zip(cells, arrow, python, strict=True) if a != p]
+    assert differ == []

@@ -517,12 +517,15 @@ def _parse_csv_arrow(file: Path) -> tuple[pd.DataFrame, np.ndarray] | None:
             header = next(csv.reader(handle), None)
     except (UnicodeDecodeError, csv.Error):
         return None
-    # pandas renames repeated headers ("date.1") and names empty ones ("Unnamed: 3").
+    # pandas renames repeated headers ("date.1") and names empty ones ("Unnamed: 3"); its
+    # tokenizer strips a second byte-order mark, Arrow keeps it.
     if not header or len(set(header)) != len(header) or not all(header) \
-            or len(header) > MAX_COLUMNS:
+            or len(header) > MAX_COLUMNS or header[0].startswith("\ufeff"):
         return None
     raw = file.read_bytes()
-    if not _quotes_close(raw):  # pandas refuses an unclosed quote; Arrow reads to the end
+    # pandas ends a cell at a NUL byte (the read checks only the first 64 KB for them),
+    # Arrow keeps it; and pandas refuses an unclosed quote, Arrow reads to the end.
+    if b"\x00" in raw or not _quotes_close(raw):
         return None
     try:
         table = pa_csv.read_csv(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ def figure_jobs(count: int, jobs: int | None = None) -> int:
 
     ``jobs`` (else the ``REINFUSE_JOBS`` environment variable, else the cores this
     process may use, at most :data:`MAX_DEFAULT_JOBS`), never more than the figures, and
-    1 where processes cannot be forked (Windows, and macOS's default start method).
+    1 where processes are not forked: off Linux (Windows cannot fork; macOS's libraries
+    are not safe to fork) and inside a daemonic process (a pool worker).
     """
     if jobs is None:
         setting = os.environ.get("REINFUSE_JOBS", "").strip()
@@ -65,7 +67,12 @@ def figure_jobs(count: int, jobs: int | None = None) -> int:
                        if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     if jobs < 1:
         raise UsageError(f"jobs is {jobs}; give 1 or more processes.")
-    if "fork" not in multiprocessing.get_all_start_methods():
+    # Forking is safe where it is the long-standing default (Linux); macOS offers it but
+    # its system libraries are not fork-safe. A daemonic process (a multiprocessing.Pool
+    # or Celery worker) may not have children. A report drawing inside another's figure
+    # job draws in its own process.
+    if not sys.platform.startswith("linux") or multiprocessing.current_process().daemon \
+            or _JOB is not None:
         return 1
     return max(1, min(jobs, count))
 
@@ -79,10 +86,22 @@ _JOB: tuple[pd.DataFrame, Sequence[FigureSpec], Mapping[int, str], Mapping[str, 
 
 
 def _draw(index: int) -> tuple[DrawnFigure, dict[str, str]]:
-    """Draw and save figure ``index`` of the job; the files' names, relative to the
-    report folder (none for an empty figure, which the report leaves out)."""
+    """Draw and save figure ``index`` of the forked job (:data:`_JOB`)."""
     assert _JOB is not None, "figure drawn outside a job"
-    population, specs, labels, estimates, folder = _JOB
+    return _draw_one(*_JOB, index)
+
+
+def _quiet_worker() -> None:
+    """Start a worker with the process's own standard streams: the parent's may be a
+    progress display's proxy, whose lock a fork can copy held."""
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def _draw_one(population: pd.DataFrame, specs: Sequence[FigureSpec],
+              labels: Mapping[int, str], estimates: Mapping[str, Any], folder: Path,
+              index: int) -> tuple[DrawnFigure, dict[str, str]]:
+    """Draw and save figure ``index``; the files' names, relative to the report folder
+    (none for an empty figure, which the report leaves out)."""
     spec = specs[index]
     result = make_figure(population, spec, labels, estimates.get(spec.id))
     files: dict[str, str] = {}
@@ -99,31 +118,35 @@ def draw_figures(population: pd.DataFrame, specs: Sequence[FigureSpec],
 
     Returns, in the plan's order, each figure and its files (``{"png": "figures/x.png",
     "svg": ...}``). One progress step per figure finished. An error in any figure (a
-    plan parameter, a missing column) is raised here as it was raised in the worker.
+    plan parameter, a missing column) is raised here as it was raised in the worker; the
+    figures not yet started are then cancelled, and the call returns once the running
+    ones have stopped (so no worker writes into the folder afterwards). With several
+    processes the error raised is that of the first figure to fail, which need not be
+    the first in the plan.
     """
     global _JOB
     workers = figure_jobs(len(specs), jobs)
     if workers == 1:
         done = []
-        _JOB = (population, specs, labels, estimates, folder)
-        try:
-            for index in range(len(specs)):
-                done.append(_draw(index))
-                advance()
-        finally:
-            _JOB = None
+        for index in range(len(specs)):
+            done.append(_draw_one(population, specs, labels, estimates, folder, index))
+            advance()
         return done
     drawn: dict[int, tuple[DrawnFigure, dict[str, str]]] = {}
     _JOB = (population, specs, labels, estimates, folder)
     try:
-        with ProcessPoolExecutor(max_workers=workers,
+        with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
                                  mp_context=multiprocessing.get_context("fork")) as pool:
             # The slowest kinds first, so that no worker is left with one at the end.
             order = sorted(range(len(specs)), key=lambda i: specs[i].kind not in _SLOW)
             futures = {pool.submit(_draw, index): index for index in order}
-            for future in as_completed(futures):
-                drawn[futures[future]] = future.result()
-                advance()
+            try:
+                for future in as_completed(futures):
+                    drawn[futures[future]] = future.result()
+                    advance()
+            except BaseException:  # an error, or Ctrl-C: no new figure, then wait
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         _JOB = None
     return [drawn[index] for index in range(len(specs))]
