@@ -71,7 +71,7 @@ rng = np.random.default_rng(2026)
 
 # --- Kaplan-Meier, 1,000,000 distinct times ---
 from lifelines import KaplanMeierFitter
-from reinfuse.stats import kaplan_meier, mann_whitney_u, median_iqr, chi_square
+from reinfuse.stats import kaplan_meier, mann_whitney_u
 n = 1_000_000
 durations = rng.exponential(100, n) + rng.random(n)
 events = rng.random(n) < 0.7

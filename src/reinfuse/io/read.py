@@ -454,11 +454,11 @@ def _parse_csv(file: Path, size: int) -> tuple[pd.DataFrame, np.ndarray | None]:
     The second item says which rows hold a value, where the parser knew it for free.
 
     pandas' C parser defines the result and gives the error messages. A large file is first
-    offered to Arrow's multi-threaded parser (about 3x faster on a registry's files); its
+    offered to Arrow's multi-threaded parser (about 2x faster on a registry's files); its
     result is kept only when it is certain to be the same frame, so any file Arrow parses
-    differently or refuses (ragged rows, whitespace-only lines, lone carriage returns,
-    repeated or empty headers, text that is not UTF-8) goes to pandas unchanged. A test
-    compares both parsers on generated CSV text.
+    differently or refuses (ragged rows, whitespace-only lines, repeated or empty headers,
+    a second byte-order mark, NUL bytes, an unclosed quote, text that is not UTF-8) goes
+    to pandas unchanged. A test compares both parsers on generated CSV text.
     """
     if size >= ARROW_CSV_MIN_BYTES:
         parsed = _parse_csv_arrow(file)

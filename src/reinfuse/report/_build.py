@@ -304,12 +304,12 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                                  columns=["row", *item["columns"]]).to_csv(
                         tmp / "tables" / f"{done.id}.csv", index=False)
                 made = (analysis_figure(done, tmp / "figures")
-                         if done.id in wants_figure else None)
+                        if done.id in wants_figure else None)
                 if made is not None:
                     extra.append((done.section, made[0]))
                     extra_figures.append(DrawnFigure.of(made[1]))
                     figure_files[made[1].id] = {k: f"figures/{made[1].id}.{k}"
-                                                 for k in ("png", "svg")}
+                                                for k in ("png", "svg")}
         stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)

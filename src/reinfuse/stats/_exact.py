@@ -177,6 +177,14 @@ def untied_u_lower_half(m: int, n: int) -> NDArray[np.float64]:
     return poly
 
 
+@cache
+def _untied_u_lower_cdf(m: int, n: int) -> NDArray[np.float64]:
+    """``P(U <= u)`` over the lower half (:func:`untied_u_lower_half`), cached too."""
+    cdf = np.cumsum(untied_u_lower_half(m, n))
+    cdf.setflags(write=False)
+    return cdf
+
+
 def untied_u_pvalue(u: float, m: int, n: int, alternative: str) -> float:
     """Exact p-value of the Mann-Whitney ``U`` of the first group (``m`` values) against
     the second (``n``), without ties: ``"less"`` is ``P(U <= u)``, ``"greater"`` is
@@ -184,15 +192,14 @@ def untied_u_pvalue(u: float, m: int, n: int, alternative: str) -> float:
     distribution is symmetric, so this is also every outcome at least as far from the
     centre)."""
     total = m * n
-    lower = untied_u_lower_half(m, n)
-    cdf = np.cumsum(lower)
+    cdf = _untied_u_lower_cdf(m, n)
 
     def at_most(k: int) -> float:  # P(U <= k), the upper half by symmetry
         if k < 0:
             return 0.0
         if k >= total:
             return 1.0
-        if k < lower.size:
+        if k < cdf.size:
             return float(cdf[k])
         return 1.0 - float(cdf[total - k - 1])
 

@@ -122,17 +122,20 @@ class _Typed:
     def spread(self, codes: np.ndarray, index: pd.Index, name: object) -> _Typed:
         """The result for every cell from the result for each distinct cell (``codes``:
         which distinct cell each cell is; -1 for an empty cell)."""
-        found = codes >= 0
-
-        def flags(per_distinct: np.ndarray) -> np.ndarray:
-            out = np.zeros(len(codes), dtype=bool)
-            out[found] = per_distinct[codes[found]]
-            return out
-
         typed = pd.Series(self.typed.array.take(codes, allow_fill=True), index=index,
                           name=name)
-        return _Typed(typed.astype(self.typed.dtype), flags(self.present), flags(self.bad),
-                      flags(self.out_of_range))
+        return _Typed(typed.astype(self.typed.dtype),
+                      *(_per_cell(flags, codes, False)
+                        for flags in (self.present, self.bad, self.out_of_range)))
+
+
+def _per_cell(per_distinct: np.ndarray, codes: np.ndarray, empty: object) -> np.ndarray:
+    """Values of the distinct cells put back on every cell (``codes`` from
+    ``pd.factorize``; ``empty`` where the code is -1, an empty cell)."""
+    found = codes >= 0
+    out = np.full(len(codes), empty, dtype=per_distinct.dtype)
+    out[found] = per_distinct[codes[found]]
+    return out
 
 
 def coerce_column(
@@ -149,8 +152,8 @@ def coerce_column(
     """
     result = None
     # Text compares exactly, so equal cells type equally (mixed cells would not: 1, 1.0
-    # and True hash alike). A sample tells the columns of mostly distinct cells (ids,
-    # measurements) not worth it.
+    # and True hash alike). A sample of the first rows skips hashing the columns of nearly
+    # all distinct cells (ids); DISTINCT_MAX_SHARE then decides on the whole column.
     sample = DISTINCT_MIN_ROWS // 2
     if len(raw) >= DISTINCT_MIN_ROWS and _only_strings(raw) \
             and raw.iloc[:sample].nunique() <= 0.9 * sample:
@@ -228,12 +231,9 @@ def _type_cells(raw: pd.Series, col: Column) -> _Typed:
         # millions of rows), then mapped back to the rows by its code.
         codes, distinct = pd.factorize(text)
         typed_d, bad_d = _codelist(pd.Series(distinct, dtype="string"), col.lookup())
-        found = codes >= 0
-        values = np.full(len(raw), None, dtype=object)
-        values[found] = typed_d.astype(object).to_numpy()[codes[found]]
+        values = _per_cell(typed_d.astype(object).to_numpy(), codes, None)
         typed = pd.Series(values, index=raw.index, name=raw.name).astype("string")
-        flags = np.zeros(len(raw), dtype=bool)
-        flags[found] = bad_d.to_numpy(dtype=bool)[codes[found]]
+        flags = _per_cell(bad_d.to_numpy(dtype=bool), codes, False)
         bad = present & pd.Series(flags, index=raw.index)
     elif col.kind == "date":
         numeric = raw.map(lambda v: isinstance(v, int | float)) if not _only_strings(raw) \
