@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import os
 import platform
 import re
@@ -18,6 +17,7 @@ from typing import Any, Literal
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from reinfuse._plain import json_text
 from reinfuse._version import __version__
 from reinfuse.analyze import (
     ComparisonResult,
@@ -369,8 +369,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             "omitted": omitted,
             "warnings": warnings,
         }
-        (tmp / "results.json").write_text(json.dumps(payload, indent=1, allow_nan=False),
-                                          encoding="utf-8")
+        (tmp / "results.json").write_text(json_text(payload), encoding="utf-8")
         # --- Word and PDF, inside the temporary folder (whole or nothing) ---
         if "docx" in formats:
             from reinfuse.report._docx import write_docx
