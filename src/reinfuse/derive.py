@@ -24,7 +24,7 @@ from reinfuse.errors import CohortValidationError, InternalError
 from reinfuse.findings import Finding
 from reinfuse.options import DeriveOptions
 from reinfuse.reconcile import ANTIGEN_MEASURED
-from reinfuse.validate import reconcile_cohort
+from reinfuse.validate import Reconciled, Reconciliation, reconcile_cohort
 from reinfuse.variables import (
     ENDPOINT_DATES,
     ENDPOINTS,
@@ -453,21 +453,30 @@ def derive(cohort: Cohort, options: DeriveOptions | None = None, *,
 
 
 def analysis_frame(cohort: Cohort, options: DeriveOptions | None = None, *,
-                   antigen: AntigenMeasurement | None = None) -> AnalysisFrame:
+                   antigen: AntigenMeasurement | None = None,
+                   reconciliation: Reconciliation | None = None) -> AnalysisFrame:
     """The derive stage's output: the cohort reconciled, then derived.
 
     :func:`reinfuse.pipeline.derive` is this function (documented there, with an example);
     it lives here so that lower layers (``reinfuse.demo``) need not import the pipeline.
     ``antigen``, the samples measured from FCS files, is reconciled with the recorded
     antigen values like a raw observation sheet; its own findings (failed or flagged
-    samples) come first among the frame's findings.
+    samples) come first among the frame's findings. ``reconciliation``, validation's
+    reconciliation of this very cohort, is taken over when it was made under the same
+    options and no antigen was measured since; otherwise the cohort is reconciled here.
     """
     if options is None:
         options = DeriveOptions(prefer=cohort.prefer)  # type: ignore[arg-type]
     source = cohort
     if antigen is not None and antigen.samples:
         source = replace(cohort, tables={**cohort.tables, ANTIGEN_MEASURED: antigen.frame()})
-    done = reconcile_cohort(source, options, found_before=cohort.findings)
+    if (reconciliation is not None and source is cohort  # no antigen measured since
+            and reconciliation.serves(cohort, options)):
+        # The same function on the same tables under the same options: the same result.
+        done = Reconciled(cohort=reconciliation.cohort,
+                          findings=reconciliation.findings_after(cohort.findings))
+    else:
+        done = reconcile_cohort(source, options, found_before=cohort.findings)
     frame = derive(done.cohort, options, reconcile=False)
     found = (*antigen.findings, *done.findings) if antigen is not None else done.findings
     return AnalysisFrame(frame=frame, options=options, findings=found, cohort=cohort,

@@ -8,7 +8,7 @@ reads, validates and returns a typed :class:`~reinfuse.cohort.Cohort`, raising
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +55,7 @@ from reinfuse.validate._rules import (
 __all__ = [
     "Finding",
     "Reconciled",
+    "Reconciliation",
     "ValidationReport",
     "load_cohort",
     "negative_duration_findings",
@@ -69,10 +70,18 @@ class ValidationReport:
 
     cohort: Cohort
     findings: tuple[Finding, ...]
-    #: The cohort with its ``infusions`` reconciled with the raw observation sheets, as
-    #: the derive stage will reconcile it (None when there was nothing to reconcile or the
-    #: cohort has errors); for inspection only: the pipeline derives from ``cohort``.
-    reconciled: Cohort | None = None
+    #: The reconciliation of ``cohort``'s raw observation sheets with its ``infusions``
+    #: that validation made to list its findings (None when there was nothing to
+    #: reconcile or the cohort has errors). The derive stage takes it over instead of
+    #: reconciling again when it derives under the same options
+    #: (:func:`reinfuse.pipeline.derive`); the values are the same either way.
+    reconciliation: Reconciliation | None = None
+
+    @property
+    def reconciled(self) -> Cohort | None:
+        """The cohort with its ``infusions`` reconciled, as the derive stage reconciles
+        it (None when validation did not reconcile), for inspection."""
+        return self.reconciliation.cohort if self.reconciliation is not None else None
 
     @property
     def ok(self) -> bool:
@@ -351,12 +360,13 @@ def _percent_cells(tables: dict[str, pd.DataFrame], sheets: dict[str, RawSheet]
     return out
 
 
-def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
-               found_before: list[Finding]) -> list[Finding]:
+def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions
+               ) -> tuple[list[Finding], list[Finding]]:
     """Reconcile raw observations with `infusions` in place; re-check what changed.
 
-    ``found_before`` are the findings already made on the recorded values, so the rules
-    that run again report only what the reconciliation introduced.
+    Returns the reconciliation's findings (disagreements) and every finding the infusion
+    rules make on the values used, if they changed (:func:`_new` keeps those not made
+    on the recorded values already).
     """
     try:
         reconciled = reconcile(tables, options=options)
@@ -364,23 +374,64 @@ def _reconcile(tables: dict[str, pd.DataFrame], options: DeriveOptions,
         return [_sheet_finding(
             "infusions", None, f"the raw observation sheets could not be graded: {exc}",
             "Check the observation rows named in the message against the format "
-            "(docs/cohort-format.md).", "observations-ungradable")]
-    found = list(reconciled.findings)
+            "(docs/cohort-format.md).", "observations-ungradable")], []
     recorded = list(tables["infusions"].columns)
     changed = not reconciled.infusions[recorded].equals(tables["infusions"])
     # The reconciled table keeps the derived values beside the recorded ones
     # (<column>_derived, <column>_derived_from), whichever is used.
     tables["infusions"] = reconciled.infusions
     if not changed:
-        return found
+        return list(reconciled.findings), []
     # Derived values used can contradict recorded ones (a derived PR beside a recorded
-    # relapse): the rules run again and report what is new, saying where it came from.
-    before = {(f.rule, f.row, f.column) for f in found_before}
-    for finding in check_infusions(reconciled.infusions, tables["patients"], options):
-        if (finding.rule, finding.row, finding.column) not in before:
-            found.append(replace(finding, message="after reconciliation with the raw "
-                                 "observations: " + finding.message))
-    return found
+    # relapse): the rules run again, and what they find says where it came from.
+    return list(reconciled.findings), [
+        replace(finding, message="after reconciliation with the raw observations: "
+                + finding.message)
+        for finding in check_infusions(reconciled.infusions, tables["patients"], options)]
+
+
+def _new(rechecks: Sequence[Finding], before: Sequence[Finding]) -> list[Finding]:
+    """The findings of the rules' second run that ``before`` (the findings on the
+    recorded values) does not already hold for the same rule, row and column."""
+    seen = {(f.rule, f.row, f.column) for f in before}
+    return [f for f in rechecks if (f.rule, f.row, f.column) not in seen]
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Validation's reconciliation of a cohort, which the derive stage can take over.
+
+    Attributes
+    ----------
+    cohort
+        The reconciled copy of ``of`` (as :attr:`Reconciled.cohort`).
+    disagreements
+        The reconciliation's own findings (every disagreement between observations and
+        recorded values).
+    rechecks
+        Every finding of the infusion rules run again on the values used (all of them:
+        :meth:`findings_after` keeps the new ones).
+    options
+        The definitions it was made under.
+    of
+        The validated cohort it was made from (compared by identity).
+    """
+
+    cohort: Cohort
+    disagreements: tuple[Finding, ...]
+    rechecks: tuple[Finding, ...]
+    options: DeriveOptions
+    of: Cohort = field(repr=False, compare=False)
+
+    def serves(self, cohort: Cohort, options: DeriveOptions) -> bool:
+        """Whether this is what :func:`reconcile_cohort` makes of ``cohort`` under
+        ``options`` (which leaves a cohort without raw observation sheets as it is)."""
+        return (self.of is cohort and self.options == options
+                and any(name not in CORE_TABLES for name in cohort.tables))
+
+    def findings_after(self, found_before: Sequence[Finding]) -> tuple[Finding, ...]:
+        """The findings :func:`reconcile_cohort` gives with ``found_before``."""
+        return (*self.disagreements, *_new(self.rechecks, found_before))
 
 
 @dataclass(frozen=True)
@@ -446,8 +497,9 @@ def reconcile_cohort(cohort: Cohort, options: DeriveOptions | None = None, *,
     tables = dict(cohort.tables)
     if not any(name not in CORE_TABLES for name in tables):
         return Reconciled(cohort=cohort, findings=())
-    findings = _reconcile(tables, options, list(found_before))
-    return Reconciled(cohort=replace(cohort, tables=tables), findings=tuple(findings))
+    disagreements, rechecks = _reconcile(tables, options)
+    return Reconciled(cohort=replace(cohort, tables=tables),
+                      findings=(*disagreements, *_new(rechecks, found_before)))
 
 
 def validate(raw: RawCohort, *, allow_identifiers: bool = False,
@@ -542,11 +594,14 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
 
     raw_sheets = [name for name in tables if name not in CORE_TABLES and not tables[name].empty]
     reconciled_tables: dict[str, pd.DataFrame] | None = None
+    disagreements: list[Finding] = []
+    rechecks: list[Finding] = []
     if not blocking and not has_errors(findings):
         # Listed here, on a copy: the tables returned keep the recorded values (the
-        # derive stage reconciles them, reinfuse.pipeline.derive).
+        # derive stage reconciles them, or takes this reconciliation over).
         reconciled_tables = dict(tables)
-        findings += _reconcile(reconciled_tables, options, findings)
+        disagreements, rechecks = _reconcile(reconciled_tables, options)
+        findings += disagreements + _new(rechecks, findings)
     elif raw_sheets:
         findings.append(_sheet_finding(
             "infusions", None, "the raw observation sheets (" + ", ".join(raw_sheets) + ") were "
@@ -577,9 +632,11 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     cohort = Cohort(tables=tables, source=raw.source, sha256=hashes,
                     findings=tuple(findings), format_version=cohort_format.version,
                     prefer=options.prefer)
-    reconciled = (replace(cohort, tables=reconciled_tables)
-                  if reconciled_tables is not None else None)
-    return ValidationReport(cohort=cohort, findings=tuple(findings), reconciled=reconciled)
+    reconciliation = None if reconciled_tables is None else Reconciliation(
+        cohort=replace(cohort, tables=reconciled_tables), disagreements=tuple(disagreements),
+        rechecks=tuple(rechecks), options=options, of=cohort)
+    return ValidationReport(cohort=cohort, findings=tuple(findings),
+                            reconciliation=reconciliation)
 
 
 def load_cohort(path: str | Path, *, allow_identifiers: bool = False,
