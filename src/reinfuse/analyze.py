@@ -826,7 +826,7 @@ def compute_comparison(frame: pd.DataFrame, spec: ComparisonSpec,
         groups.append(GroupResult(label=group.label, n=len(present),
                                   n_missing=n_missing, median=med, minimum=lo,
                                   maximum=hi, count=k, q1=q1, q3=q3,
-                                  patients=tuple(str(p) for p in present.index)))
+                                  patients=tuple(map(str, present.index.tolist()))))
 
     statistic = pvalue = None
     method, detail, n, note = "", {}, None, spec.note
