@@ -18,7 +18,7 @@ encodings are this package's own, in the greyscale style of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -362,28 +362,36 @@ def course(frame: pd.DataFrame, labels: Mapping[int, str], *,
     site = rows["relapse_site_group"].astype("string")
     dated_hsct = rows["hsct_date"].notna()
     undated_hsct = rows["hsct_after"].astype("boolean").eq(True).fillna(False) & ~dated_hsct
-    labelled = rows["infusion"].map(lambda k: label(labels, int(k))).astype("string")
+    # One label per infusion number, not per row (a registry has a million rows).
+    numbers = rows["infusion"].dropna().unique()
+    labelled = rows["infusion"].map({k: label(labels, int(k)) for k in numbers}).astype("string")
     death_day = days(patient.map(last["death_date"]))
     first_row = ~patient.duplicated()
     no_text = pd.Series(pd.NA, index=rows.index, dtype="string")
     no_infusion = pd.Series(pd.NA, index=rows.index, dtype="Int64")
 
-    def event(kind: str, mask: pd.Series, day: pd.Series, detail: pd.Series = no_text,
+    def event(kind: str, mask: pd.Series, day: pd.Series,
+              detail: Callable[[np.ndarray], pd.Series] | pd.Series = no_text,
               code: pd.Series = no_text, known: bool = True,
               after: pd.Series = rows["infusion"]) -> pd.DataFrame:
-        table = pd.DataFrame({"patient_id": patient, "kind": kind, "day": day.astype(float),
-                              "infusion": after.astype("Int64"),
-                              "detail": detail.astype("string"),
-                              "site_code": code.astype("string"), "date_known": known})
-        return table.loc[mask.to_numpy(bool)]
+        """The rows of ``mask`` as events; a ``detail`` given as a function of the rows
+        kept is only spelled out for them."""
+        keep = mask.to_numpy(bool)
+        text = detail(keep) if callable(detail) else detail[keep]
+        return pd.DataFrame({"patient_id": patient[keep], "kind": kind,
+                             "day": day[keep].astype(float),
+                             "infusion": after[keep].astype("Int64"),
+                             "detail": text.astype("string"),
+                             "site_code": code[keep].astype("string"), "date_known": known},
+                            index=rows.index[keep])
 
     events = pd.concat([
-        event("severe_crs", severe, start,
-              "grade " + crs.astype("Int64").astype("string") + " after " + labelled),
+        event("severe_crs", severe, start, lambda keep: "grade " + crs[keep].astype(
+            "Int64").astype("string") + " after " + labelled[keep]),
         event("relapse", relapsed, relapse, phenotype, site.map(SITE_CODES)),
-        event("transplant", dated_hsct, hsct, "after " + labelled),
-        event("transplant", undated_hsct, end_day, "after " + labelled + ", date not recorded",
-              known=False),
+        event("transplant", dated_hsct, hsct, lambda keep: "after " + labelled[keep]),
+        event("transplant", undated_hsct, end_day,
+              lambda keep: "after " + labelled[keep] + ", date not recorded", known=False),
         event("death", first_row & death_day.notna(), death_day, after=no_infusion),
     ])
     events = events.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)

@@ -291,7 +291,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             extra = [(SECTION, item) for item in antigen_items]
             qc.to_csv(tmp / "tables" / "antigen_qc.csv", index=False)
             for figure in extra_figures:
-                figure_files[figure.id] = {k: f"figures/{figure.id}.{k}" for k in ("png", "svg")}
+                figure_files[figure.id] = _figure_files(figure.id)
         if results.analyses:  # the plan's [[analyses]]: tables, tests, figures
             from reinfuse.report._analyses import analysis_figure, analysis_item
 
@@ -308,8 +308,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                 if made is not None:
                     extra.append((done.section, made[0]))
                     extra_figures.append(DrawnFigure.of(made[1]))
-                    figure_files[made[1].id] = {k: f"figures/{made[1].id}.{k}"
-                                                for k in ("png", "svg")}
+                    figure_files[made[1].id] = _figure_files(made[1].id)
         stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
@@ -406,6 +405,12 @@ def _results_payload(results: Results, patient_ids: bool) -> dict[str, Any]:
                 group["patients"] = None
     return {"tables": plain["tables"], "comparisons": plain["comparisons"],
             "analyses": plain["analyses"]}
+
+
+def _figure_files(figure_id: str) -> dict[str, str]:
+    """The files :func:`reinfuse.figures.save_figure` writes for a figure, relative to
+    the report folder."""
+    return {kind: f"figures/{figure_id}.{kind}" for kind in ("png", "svg")}
 
 
 def _report_findings(cohort: Cohort, analysis: AnalysisFrame) -> list[Finding]:
