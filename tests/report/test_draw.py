@@ -54,6 +54,9 @@ def test_an_error_in_a_worker_is_raised_here(results: pipeline.Results, tmp_path
     with pytest.raises(PlanError, match=r"fig_crs.*'bins'"):
         pipeline.render(results, tmp_path / "report", now=NOW, jobs=2)
     assert not (tmp_path / "report").exists()  # nothing half-written
+    import gc
+
+    assert gc.get_freeze_count() == 0  # the parent's collector has its objects back
 
 
 def test_process_count(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,3 +105,28 @@ def test_an_error_cancels_the_figures_not_yet_started(results: pipeline.Results,
     with pytest.raises(PlanError, match="broken on purpose"):
         pipeline.render(results, tmp_path / "report", now=NOW, jobs=2)
     assert time.monotonic() - start < 4.8
+
+
+def test_objects_are_frozen_only_while_the_workers_are_forked(results: pipeline.Results,
+                                                                tmp_path: Path) -> None:
+    import gc
+
+    # gc.freeze keeps the workers' collections off the parent's pages; the parent's own
+    # collector is given back its objects once the workers exist (after an error too:
+    # test_an_error_in_a_worker_is_raised_here).
+    assert gc.get_freeze_count() == 0
+    thaw = _draw._freeze_for_fork()
+    assert gc.get_freeze_count() > 0
+    thaw()
+    thaw()  # twice is once
+    assert gc.get_freeze_count() == 0
+    pipeline.render(results, tmp_path / "report", now=NOW, jobs=2)
+    assert gc.get_freeze_count() == 0
+    # A process that froze its objects itself keeps them frozen.
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        _draw._freeze_for_fork()()
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -9,10 +9,11 @@ are the same bytes either way (a test compares one worker with two).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,31 @@ def _draw_one(population: pd.DataFrame, specs: Sequence[FigureSpec],
     return DrawnFigure.of(result), files
 
 
+def _freeze_for_fork() -> Callable[[], None]:
+    """Freeze the garbage collector's view of this process's objects until the returned
+    function is called (once or more).
+
+    Frozen, the objects that exist when the workers are forked are left out of the
+    workers' garbage collections, which would otherwise write to every page holding one
+    and so copy it into the worker (Python's advice for forking, ``gc.freeze``): at
+    1,000,000 patients a collection in a worker copied about 44 MB of the analysis. A
+    process that froze its objects already (a server preparing its own forks) is left as
+    it is.
+    """
+    if gc.get_freeze_count():
+        return lambda: None
+    gc.freeze()
+    thawed = False
+
+    def thaw() -> None:
+        nonlocal thawed
+        if not thawed:
+            thawed = True
+            gc.unfreeze()
+
+    return thaw
+
+
 def draw_figures(population: pd.DataFrame, specs: Sequence[FigureSpec],
                  labels: Mapping[int, str], estimates: Mapping[str, Any], folder: Path,
                  jobs: int | None = None) -> list[tuple[DrawnFigure, dict[str, str]]]:
@@ -134,12 +160,14 @@ def draw_figures(population: pd.DataFrame, specs: Sequence[FigureSpec],
         return done
     drawn: dict[int, tuple[DrawnFigure, dict[str, str]]] = {}
     _JOB = (population, specs, labels, estimates, folder)
+    thaw = _freeze_for_fork()
     try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
                                  mp_context=multiprocessing.get_context("fork")) as pool:
             # The slowest kinds first, so that no worker is left with one at the end.
             order = sorted(range(len(specs)), key=lambda i: specs[i].kind not in _SLOW)
             futures = {pool.submit(_draw, index): index for index in order}
+            thaw()  # every worker has been forked (all at the first submit)
             try:
                 for future in as_completed(futures):
                     drawn[futures[future]] = future.result()
@@ -148,5 +176,6 @@ def draw_figures(population: pd.DataFrame, specs: Sequence[FigureSpec],
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     finally:
+        thaw()
         _JOB = None
     return [drawn[index] for index in range(len(specs))]
