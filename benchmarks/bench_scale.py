@@ -157,12 +157,13 @@ print(json.dumps(result))
 
 
 def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux ``/proc``)."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            kids = [int(k) for k in children.read().split()]
-    except OSError:
-        return [pid]
+    """``pid`` and its descendants (Linux ``/proc``; the children of every thread)."""
+    kids: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids += [int(k) for k in listing.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
     return [pid, *(p for kid in kids for p in _tree(kid))]
 
 

@@ -73,10 +73,10 @@ def cell(key: str, m: dict[str, Any]) -> str:
         text = _seconds(row["wall_s"])
     if "cpu_s" in row:
         text += f"; process CPU {_seconds(row['cpu_s'])}"
-    memory = f"{row['peak_mb']:,.0f} MB"
-    if "tree_peak_mb" in row:  # the process and its figure workers at once (PSS)
-        memory = f"{row['tree_peak_mb']:,.0f} MB with its workers ({memory} alone)"
-    return f"{text}, {memory}"
+    memory = f"{row['peak_mb']:,.0f} MB largest RSS"
+    if "tree_peak_mb" in row:  # the process and its figure workers at once
+        memory = f"{row['tree_peak_mb']:,.0f} MB PSS of all processes, {memory}"
+    return f"{text}; {memory}"
 
 
 def table(before: dict[str, Any] | None, after: dict[str, Any], load: str) -> str:
@@ -92,9 +92,11 @@ def table(before: dict[str, Any] | None, after: dict[str, Any], load: str) -> st
         "## Registry scale (issue 9, `benchmarks/bench_scale.py`)",
         "",
         f"Machine: {after.get('machine', 'unknown')}. {when} Whole commands run in a fresh "
-        "process (start-up included); peak memory is the largest sum of the proportional "
-        "set sizes of the process and its figure workers while they ran together (sampled "
-        "every 0.1 s), and in brackets the largest resident set of any one of them. The "
+        "process (start-up included). Peak memory is given twice: \"PSS of all "
+        "processes\" is the largest sum of the proportional set sizes of the process and "
+        "its figure workers while they ran together (sampled every 0.1 s; shared pages "
+        "counted once), what the command held at once; \"largest RSS\" is the largest "
+        "resident set of any one of them (os.wait4), which counts shared pages in full. The "
         "statistics rows time reinfuse and its peer in the same process "
         "(best of three; tableone once) and give the ratio reinfuse / peer.",
         "",

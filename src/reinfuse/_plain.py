@@ -77,9 +77,9 @@ def json_text(value: Any, indent: str = " ") -> str:
     Objects are spread over indented lines; a list of plain values (a figure's patient
     ids, a column of numbers) is written on one line, and a list of objects holding only
     plain values (one mark of a figure per patient) one object per line. Written this
-    way, results.json of 100,000 patients takes about a tenth of the time of
-    ``json.dumps(value, indent=1)``, whose pure-Python encoder puts every value on its
-    own line.
+    way, results.json of 100,000 patients takes a quarter to a third of the time of
+    ``json.dumps(value, indent=1)`` (0.12 s instead of 0.42-0.57 s), whose pure-Python
+    encoder puts every value on its own line.
 
     Raises
     ------

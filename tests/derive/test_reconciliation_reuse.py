@@ -132,3 +132,37 @@ def test_study_report_reconciles_once(tmp_path: Path, monkeypatch: pytest.Monkey
     assert checked.reconciliation is not None  # the demo has raw observation sheets
     study.report(tmp_path / "report", checked=checked)
     assert calls == []
+
+
+@pytest.mark.parametrize("change", ["cell", "table", "reconciled"])
+def test_it_is_not_taken_over_once_a_table_was_changed_in_place(
+        write_cohort_csv: Any, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    # Tables are read-only by contract, but a DataFrame can be changed in place: the
+    # reconciliation notices it and derive reconciles again (found in review: a recorded
+    # CRS grade changed after validation kept the old grade).
+    report = validate(read_raw(_cohort(write_cohort_csv, {"crs_observations": CRS})))
+    cohort, kept = report.cohort, report.reconciliation
+    assert kept is not None and kept.serves(cohort, DeriveOptions())
+    first = cohort.infusions.index[cohort.infusions["patient_id"].eq("P2")][0]
+    if change == "cell":  # P2's recorded grade 1 becomes 2
+        cohort.tables["infusions"].loc[first, "crs_grade"] = 2
+    elif change == "table":  # the observations are dropped
+        cohort.tables["crs_observations"] = cohort.tables["crs_observations"].iloc[:0]
+    else:  # the reconciled copy handed out for inspection is edited
+        kept.cohort.tables["infusions"].loc[first, "crs_grade"] = 5
+    assert not kept.serves(cohort, DeriveOptions())
+    calls: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("reconciled")
+        return reconcile_cohort(*args, **kwargs)
+
+    monkeypatch.setattr(derive_module, "reconcile_cohort", counted)
+    taken = pipeline.derive(cohort, DeriveOptions(), reconciliation=kept)
+    assert calls == ["reconciled"]
+    anew = pipeline.derive(cohort, DeriveOptions())
+    pd.testing.assert_frame_equal(taken.frame, anew.frame)
+    if change == "cell":
+        grade = taken.frame.loc[taken.frame["patient_id"].eq("P2")
+                                & taken.frame["infusion"].eq(1), "crs_grade"].item()
+        assert grade == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -414,7 +415,9 @@ class Reconciliation:
     options
         The definitions it was made under.
     of
-        The validated cohort it was made from (compared by identity).
+        The validated cohort it was made from (compared by identity, and by the content
+        of its tables and of the reconciled ``infusions``: a table changed in place since
+        is noticed).
     """
 
     cohort: Cohort
@@ -422,16 +425,47 @@ class Reconciliation:
     rechecks: tuple[Finding, ...]
     options: DeriveOptions
     of: Cohort = field(repr=False, compare=False)
+    fingerprint: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def made(cls, cohort: Cohort, of: Cohort, disagreements: Sequence[Finding],
+             rechecks: Sequence[Finding], options: DeriveOptions) -> Reconciliation:
+        """The reconciliation ``cohort`` of ``of``, with the fingerprint :meth:`serves`
+        checks."""
+        return cls(cohort=cohort, disagreements=tuple(disagreements),
+                   rechecks=tuple(rechecks), options=options, of=of,
+                   fingerprint=_fingerprint(of, cohort))
 
     def serves(self, cohort: Cohort, options: DeriveOptions) -> bool:
         """Whether this is what :func:`reconcile_cohort` makes of ``cohort`` under
-        ``options`` (which leaves a cohort without raw observation sheets as it is)."""
+        ``options`` (which leaves a cohort without raw observation sheets as it is): the
+        same cohort, its tables and the reconciled ``infusions`` unchanged since, and the
+        same options."""
         return (self.of is cohort and self.options == options
-                and any(name not in CORE_TABLES for name in cohort.tables))
+                and any(name not in CORE_TABLES for name in cohort.tables)
+                and bool(self.fingerprint)
+                and _fingerprint(cohort, self.cohort) == self.fingerprint)
 
     def findings_after(self, found_before: Sequence[Finding]) -> tuple[Finding, ...]:
         """The findings :func:`reconcile_cohort` gives with ``found_before``."""
         return (*self.disagreements, *_new(self.rechecks, found_before))
+
+
+def _fingerprint(cohort: Cohort, reconciled: Cohort) -> tuple[Any, ...]:
+    """What the tables of ``cohort`` and the reconciled ``infusions`` hold: each frame's
+    identity, columns, dtypes and a hash of its rows (() when a cell cannot be hashed).
+
+    Tables are read-only by contract, but a DataFrame can be changed in place; this
+    notices it (a few milliseconds for the demo; far less than reconciling again).
+    """
+    frames = [*sorted(cohort.tables.items()), ("reconciled", reconciled.infusions)]
+    try:
+        return tuple((name, id(frame), tuple(map(str, frame.columns)),
+                      tuple(map(str, frame.dtypes)),
+                      int(pd.util.hash_pandas_object(frame, index=True).to_numpy().sum()))
+                     for name, frame in frames)
+    except (TypeError, ValueError):
+        return ()
 
 
 @dataclass(frozen=True)
@@ -632,9 +666,9 @@ def validate(raw: RawCohort, *, allow_identifiers: bool = False,
     cohort = Cohort(tables=tables, source=raw.source, sha256=hashes,
                     findings=tuple(findings), format_version=cohort_format.version,
                     prefer=options.prefer)
-    reconciliation = None if reconciled_tables is None else Reconciliation(
-        cohort=replace(cohort, tables=reconciled_tables), disagreements=tuple(disagreements),
-        rechecks=tuple(rechecks), options=options, of=cohort)
+    reconciliation = None if reconciled_tables is None else Reconciliation.made(
+        replace(cohort, tables=reconciled_tables), of=cohort, disagreements=disagreements,
+        rechecks=rechecks, options=options)
     return ValidationReport(cohort=cohort, findings=tuple(findings),
                             reconciliation=reconciliation)
 
