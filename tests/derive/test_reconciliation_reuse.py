@@ -166,3 +166,11 @@ def test_it_is_not_taken_over_once_a_table_was_changed_in_place(
         grade = taken.frame.loc[taken.frame["patient_id"].eq("P2")
                                 & taken.frame["infusion"].eq(1), "crs_grade"].item()
         assert grade == 2
+
+
+def test_a_cohort_without_raw_sheets_is_not_fingerprinted(write_cohort_csv: Any) -> None:
+    # derive leaves such a cohort as it is, so there is nothing to take over, and hashing
+    # a registry's tables would cost validation about 2 s per million patients.
+    report = validate(read_raw(write_cohort_csv()))
+    assert report.reconciliation is not None and report.reconciliation.fingerprint == ()
+    assert not report.reconciliation.serves(report.cohort, DeriveOptions())

@@ -33,7 +33,7 @@ from reinfuse.findings import Finding
 from reinfuse.io import atomic_path, check_output
 from reinfuse.plan import Plan
 from reinfuse.progress import stage
-from reinfuse.report._draw import DrawnFigure, draw_figures
+from reinfuse.report._draw import DrawnFigure, draw_figures, figure_files
 from reinfuse.report._format import format_results
 from reinfuse.report._text import methods_paragraphs
 from reinfuse.style import fixed, get_style
@@ -279,7 +279,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
         drawn = draw_figures(population, plan.figures, plan.infusion_labels,
                              results.figure_estimates, tmp / "figures", jobs)
         figures = [figure for figure, _ in drawn]
-        figure_files = {figure.id: files for figure, files in drawn}
+        files_of = {figure.id: files for figure, files in drawn}
         antigen = analysis.antigen if analysis.antigen and analysis.antigen.samples else None
         extra: list[tuple[str, dict[str, Any]]] = []
         extra_figures: list[DrawnFigure] = []
@@ -291,7 +291,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
             extra = [(SECTION, item) for item in antigen_items]
             qc.to_csv(tmp / "tables" / "antigen_qc.csv", index=False)
             for figure in extra_figures:
-                figure_files[figure.id] = _figure_files(figure.id)
+                files_of[figure.id] = figure_files(figure.id)
         if results.analyses:  # the plan's [[analyses]]: tables, tests, figures
             from reinfuse.report._analyses import analysis_figure, analysis_item
 
@@ -308,7 +308,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                 if made is not None:
                     extra.append((done.section, made[0]))
                     extra_figures.append(DrawnFigure.of(made[1]))
-                    figure_files[made[1].id] = _figure_files(made[1].id)
+                    files_of[made[1].id] = figure_files(made[1].id)
         stage("Writing the report")
         for table in results.tables:
             _table_frame(table).to_csv(tmp / "tables" / f"{table.id}.csv", index=False)
@@ -362,7 +362,7 @@ def render(results: Results, out: str | Path, *, style: str | None = None,
                            "source_population": plan.source_population},
             **_results_payload(results, patient_ids),
             "figures": [{"id": f.id, "title": f.title, "caption": f.caption,
-                         "files": figure_files[f.id], "data": f.data}
+                         "files": files_of[f.id], "data": f.data}
                         for f in [*figures, *extra_figures]],
             **({"antigen_samples": antigen_payload(antigen)} if antigen is not None else {}),
             "omitted": omitted,
@@ -405,12 +405,6 @@ def _results_payload(results: Results, patient_ids: bool) -> dict[str, Any]:
                 group["patients"] = None
     return {"tables": plain["tables"], "comparisons": plain["comparisons"],
             "analyses": plain["analyses"]}
-
-
-def _figure_files(figure_id: str) -> dict[str, str]:
-    """The files :func:`reinfuse.figures.save_figure` writes for a figure, relative to
-    the report folder."""
-    return {kind: f"figures/{figure_id}.{kind}" for kind in ("png", "svg")}
 
 
 def _report_findings(cohort: Cohort, analysis: AnalysisFrame) -> list[Finding]:

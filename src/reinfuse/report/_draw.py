@@ -107,9 +107,15 @@ def _draw_one(population: pd.DataFrame, specs: Sequence[FigureSpec],
     result = make_figure(population, spec, labels, estimates.get(spec.id))
     files: dict[str, str] = {}
     if not result.empty:
-        paths = save_figure(result, folder)
-        files = {kind: f"{folder.name}/{path.name}" for kind, path in paths.items()}
+        save_figure(result, folder)
+        files = figure_files(result.id)
     return DrawnFigure.of(result), files
+
+
+def figure_files(figure_id: str) -> dict[str, str]:
+    """The files :func:`reinfuse.figures.save_figure` writes for a figure saved in the
+    report's ``figures/`` folder, relative to the report folder."""
+    return {kind: f"figures/{figure_id}.{kind}" for kind in ("png", "svg")}
 
 
 def _freeze_for_fork() -> Callable[[], None]:
